@@ -1,0 +1,222 @@
+"""``immuta-spark``: a thin command line over the catalog; each command calls one service function.
+
+The CLI acts as the authenticated identity (section 2). ``--as USER`` acts as someone else and
+needs IMPERSONATE. Exit status: 0 done, 1 refused or failed (the message says what to do), 2
+bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from immuta_spark.catalog import GovernanceCatalog, default_catalog_url
+from immuta_spark.engine import Plan
+from immuta_spark.errors import ImmutaSparkError, PolicyFileError
+
+__all__ = ["main", "render_plan_text"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="immuta-spark", description="Govern Spark tables with policy as code.")
+    p.add_argument("--catalog", metavar="URL", help="catalog URL (env IMMUTA_CATALOG_URL; default: a SQLite file)")
+    p.add_argument("--as", dest="act_as", metavar="USER", help="act as USER (needs IMPERSONATE)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("apply", help="make the catalog match a policy-as-code file")
+    a.add_argument("file")
+    a.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    a.add_argument("--format", choices=("text", "json"), default="text")
+
+    e = sub.add_parser("export", help="print the catalog as policy-as-code YAML (no secrets)")
+    e.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    x = sub.add_parser("explain", help="what a user sees of a data source, and why")
+    x.add_argument("--source", required=True, help="data source name or table (db.table)")
+    x.add_argument("--user", help="whose view (default: you; others need GOVERNANCE)")
+    x.add_argument("--project", help="act under this project")
+    x.add_argument("--format", choices=("text", "json"), default="text")
+
+    s = sub.add_parser("subscription", help="request, approve, deny, revoke, add, list subscriptions")
+    ssub = s.add_subparsers(dest="action", required=True)
+    r = ssub.add_parser("request", help="ask for access to a source")
+    r.add_argument("--source", required=True)
+    r.add_argument("--reason", default="")
+    for name, helptext in (
+        ("approve", "approve a pending request"),
+        ("deny", "deny a pending request"),
+        ("revoke", "take a subscription away"),
+        ("add", "subscribe a user by hand"),
+    ):
+        q = ssub.add_parser(name, help=helptext)
+        q.add_argument("--source", required=True)
+        q.add_argument("--user", required=True)
+        if name == "deny":
+            q.add_argument("--reason", default="")
+    lst = ssub.add_parser("list", help="subscription records you may see")
+    lst.add_argument("--source")
+    lst.add_argument("--user")
+    for q in (r, lst, *[ssub.choices[n] for n in ("approve", "deny", "revoke", "add")]):
+        q.add_argument("--format", choices=("text", "json"), default="text")
+
+    au = sub.add_parser("audit", help="list audit records")
+    au.add_argument("--user")
+    au.add_argument("--action", help="exact action, or a pattern with * (e.g. 'subscription.*')")
+    au.add_argument("--outcome")
+    au.add_argument("--source")
+    au.add_argument("--project")
+    au.add_argument("--since", help="ISO time, inclusive")
+    au.add_argument("--until", help="ISO time, exclusive")
+    au.add_argument("--limit", type=int, help="only the newest N")
+    au.add_argument("--format", choices=("text", "json"), default="text")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, catalog: GovernanceCatalog | None = None, out: TextIO | None = None) -> int:
+    """Run the CLI; ``catalog`` may be injected (tests), ``out`` defaults to standard output."""
+    stdout = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        cat = catalog or GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as)
+        return _run(args, cat, stdout)
+    except PolicyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was changed; fix the file and apply again", file=sys.stderr)
+        return 1
+    except ImmutaSparkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
+    if args.command == "apply":
+        result = cat.apply(args.file, dry_run=args.dry_run)
+        if args.format == "json":
+            _json(
+                out,
+                {
+                    "added": list(result.added),
+                    "changed": list(result.changed),
+                    "removed": list(result.removed),
+                    "dry_run": result.dry_run,
+                },
+            )
+        else:
+            print(result.summary(), file=out)
+            for label, items in (("+", result.added), ("~", result.changed), ("-", result.removed)):
+                for item in items:
+                    print(f"  {label} {item}", file=out)
+        return 0
+    if args.command == "export":
+        text = cat.export()
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            out.write(text)
+        return 0
+    if args.command == "explain":
+        plan = cat.explain(args.source, user=args.user, project=args.project)
+        if args.format == "json":
+            _json(out, plan.to_json())
+        else:
+            out.write(render_plan_text(plan))
+        return 0
+    if args.command == "subscription":
+        return _subscription(args, cat, out)
+    records = cat.audit(
+        user=args.user,
+        action=args.action,
+        outcome=args.outcome,
+        source=args.source,
+        project=args.project,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
+    )
+    if args.format == "json":
+        _json(out, [r.to_json() for r in records])
+    else:
+        rows = [
+            [
+                r.time[:19],
+                r.user + (f" (by {r.impersonator})" if r.impersonator else ""),
+                r.action,
+                r.outcome,
+                ",".join(r.sources),
+                ",".join(r.policies),
+            ]
+            for r in records
+        ]
+        out.write(_table(["time", "user", "action", "outcome", "sources", "policies"], rows))
+    return 0
+
+
+def _subscription(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
+    if args.action == "list":
+        records = cat.subscriptions(source=args.source, user=args.user)
+    elif args.action == "request":
+        records = [cat.request_subscription(args.source, reason=args.reason)]
+    elif args.action == "approve":
+        records = [cat.approve_subscription(args.source, args.user)]
+    elif args.action == "deny":
+        records = [cat.deny_subscription(args.source, args.user, reason=args.reason)]
+    elif args.action == "revoke":
+        records = [cat.revoke_subscription(args.source, args.user)]
+    else:
+        records = [cat.add_subscriber(args.source, args.user)]
+    if args.format == "json":
+        _json(out, [r.to_json() for r in records])
+    else:
+        rows = [[r.source, r.user, r.status, ",".join(r.approvals), r.updated_at[:19]] for r in records]
+        out.write(_table(["source", "user", "status", "approvals", "updated"], rows))
+    return 0
+
+
+def render_plan_text(plan: Plan) -> str:
+    """The explain output as a readable table."""
+    lines = [
+        f"source:     {plan.source} ({plan.table})",
+        f"user:       {plan.user}" + (f" acting under project {plan.project}" if plan.project else ""),
+        f"visible:    {'yes' if plan.visible else 'no'}",
+        f"subscribed: {'yes' if plan.subscribed else 'no'}",
+    ]
+    if plan.denied_reason:
+        lines.append(f"denied:     {plan.denied_reason}")
+    if plan.purposes_required:
+        lines.append(f"purposes:   one of {', '.join(plan.purposes_required)} required")
+    body = "\n".join(lines) + "\n"
+    if not plan.visible:
+        return body
+    rows = []
+    for c in plan.columns:
+        why = "; ".join(f"{o.policy}: {o.reason}" for o in c.overridden)
+        mask = (c.mask or "-") + (" (conditional)" if c.conditional else "")
+        rows.append([c.name, c.type, mask, c.policy or "-", why or "-"])
+    body += "\n" + _table(["column", "type", "mask", "policy", "overridden"], rows)
+    filters = ", ".join(f"{r.policy} ({r.kind})" for r in plan.row_policies) or "none"
+    body += f"\nrow filters: {filters}\n"
+    if plan.differential_privacy:
+        dp = plan.differential_privacy
+        body += f"differential privacy: {dp.policy} (epsilon {dp.epsilon}); only aggregate queries are answered\n"
+    return body
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max([len(h), *(len(str(r[i])) for r in rows)]) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*map(str, r)) for r in rows]
+    return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def _json(out: TextIO, data: Any) -> None:
+    json.dump(data, out, indent=2, sort_keys=False)
+    out.write("\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

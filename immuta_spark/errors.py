@@ -1,0 +1,93 @@
+"""The one error hierarchy of ``immuta_spark``.
+
+Every error derives from :class:`ImmutaSparkError` and its message says what to do next.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "CatalogError",
+    "ImmutaSparkError",
+    "ImpersonationDenied",
+    "NotAuthorized",
+    "PolicyBindError",
+    "PolicyFileError",
+    "PurposeRequired",
+    "SourceNotFound",
+    "SubscriptionError",
+]
+
+
+class ImmutaSparkError(Exception):
+    """Root of every error raised by immuta_spark."""
+
+
+class CatalogError(ImmutaSparkError):
+    """The governance catalog could not be opened, migrated or written."""
+
+
+class PolicyFileError(ImmutaSparkError):
+    """A policy-as-code file is invalid; ``path`` names the offending element."""
+
+    def __init__(self, path: str, message: str, *, file: str | None = None) -> None:
+        self.path = path
+        self.file = file
+        self.reason = message
+        where = f"{file}: " if file else ""
+        super().__init__(f"{where}{path}: {message}")
+
+
+class PolicyBindError(ImmutaSparkError):
+    """A policy names a column or type that the source's schema does not have."""
+
+
+class NotAuthorized(ImmutaSparkError):
+    """The acting identity lacks a permission the operation needs."""
+
+
+class ImpersonationDenied(NotAuthorized):
+    """Acting as another user needs the IMPERSONATE permission."""
+
+
+class SourceNotFound(ImmutaSparkError):
+    """The table does not exist, or is not visible to the user (the two look alike on purpose).
+
+    The message mirrors Spark's ``TABLE_OR_VIEW_NOT_FOUND`` so that an invisible source cannot
+    be told apart from a missing one.
+    """
+
+    error_class = "TABLE_OR_VIEW_NOT_FOUND"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"[TABLE_OR_VIEW_NOT_FOUND] The table or view `{name}` cannot be found. "
+            "Verify the spelling and correctness of the schema and catalog."
+        )
+
+
+class AccessDenied(ImmutaSparkError):
+    """The user may see the source exists but may not read it (not subscribed, or denied)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"Access to data source '{source}' denied: {reason}")
+
+
+class PurposeRequired(AccessDenied):
+    """A purpose-limit policy requires acting under a project with one of ``purposes``."""
+
+    def __init__(self, source: str, purposes: tuple[str, ...]) -> None:
+        self.purposes = purposes
+        needed = ", ".join(purposes)
+        super().__init__(
+            source,
+            f"this source may only be used for the purpose(s) {needed} (or a sub-purpose); "
+            "act under a project that has one of them (set_project / --project).",
+        )
+
+
+class SubscriptionError(ImmutaSparkError):
+    """A subscription request, approval, denial or revocation is not allowed."""

@@ -1,0 +1,89 @@
+"""Masks: one module per mask kind, each turning a mask into an expression-tree term.
+
+:func:`build_mask` dispatches on the mask's kind; each kind's module exposes ``build``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+from immuta_spark.expr import SecretRef, Term
+from immuta_spark.model import Mask
+
+__all__ = ["MaskContext", "MaskResult", "build_mask", "type_family"]
+
+_MODULES = {
+    "hash": "hash",
+    "null": "null",
+    "constant": "constant",
+    "regex": "regex",
+    "round": "round",
+    "reversible": "reversible",
+    "format_preserving": "format_preserving",
+    "k_anonymize": "k_anonymize",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaskContext:
+    """Everything a mask needs to know about the column it masks."""
+
+    source: str
+    column: str
+    type: str
+    hash_salt: SecretRef
+    token_key: SecretRef
+    fpe_key: SecretRef
+    k_group: tuple[str, ...] = ()
+    k: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MaskResult:
+    """The masked value and its Spark SQL type."""
+
+    term: Term
+    type: str
+
+
+def type_family(spark_type: str) -> str:
+    """Classify a Spark SQL type name: numeric, string, date, timestamp, boolean or other.
+
+    >>> type_family("decimal(10,2)"), type_family("timestamp_ntz"), type_family("varchar(3)")
+    ('numeric', 'timestamp', 'string')
+    """
+    t = spark_type.strip().lower()
+    base = t.split("(", 1)[0]
+    if base in {
+        "tinyint",
+        "byte",
+        "smallint",
+        "short",
+        "int",
+        "integer",
+        "bigint",
+        "long",
+        "float",
+        "real",
+        "double",
+        "decimal",
+        "numeric",
+        "dec",
+    }:
+        return "numeric"
+    if base in {"string", "varchar", "char"}:
+        return "string"
+    if base == "date":
+        return "date"
+    if base.startswith("timestamp"):
+        return "timestamp"
+    if base in {"boolean", "bool"}:
+        return "boolean"
+    return "other"
+
+
+def build_mask(mask: Mask, ctx: MaskContext) -> MaskResult:
+    """The term that masks ``ctx.column`` with ``mask``."""
+    module = import_module(f"immuta_spark.masks.{_MODULES[mask.kind]}")
+    return module.build(mask, ctx)

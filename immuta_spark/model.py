@@ -1,0 +1,446 @@
+"""The governance model: users, purposes, data sources, policies, projects, settings.
+
+Every class is a frozen dataclass; the policy-as-code reader (:mod:`immuta_spark.policyfile`)
+is the only place that builds them from untrusted input.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from immuta_spark.conditions import Condition
+
+__all__ = [
+    "MASK_RESTRICTIVENESS",
+    "Approver",
+    "ColumnDef",
+    "ColumnTarget",
+    "ConstantMask",
+    "DifferentialPrivacy",
+    "FormatPreservingMask",
+    "Governance",
+    "GovernanceSettings",
+    "HashMask",
+    "KAnonymizeMask",
+    "Mask",
+    "MatchAttribute",
+    "MatchGroups",
+    "Minimize",
+    "NullMask",
+    "OwnerRef",
+    "Permission",
+    "Policy",
+    "PolicyType",
+    "Project",
+    "Purpose",
+    "PurposeLimit",
+    "RegexMask",
+    "ReversibleMask",
+    "RoundMask",
+    "RowFilter",
+    "Rule",
+    "Settings",
+    "Source",
+    "SourceScope",
+    "Subscription",
+    "SubscriptionKind",
+    "TimeWindow",
+    "User",
+    "WhereFilter",
+]
+
+
+class Permission(str, enum.Enum):
+    """Catalog permissions (section 1)."""
+
+    GOVERNANCE = "GOVERNANCE"
+    USER_ADMIN = "USER_ADMIN"
+    CREATE_DATA_SOURCE = "CREATE_DATA_SOURCE"
+    CREATE_PROJECT = "CREATE_PROJECT"
+    CREATE_DATA_SOURCE_IN_PROJECT = "CREATE_DATA_SOURCE_IN_PROJECT"
+    IMPERSONATE = "IMPERSONATE"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User:
+    """A user known to the catalog."""
+
+    name: str
+    groups: frozenset[str] = frozenset()
+    attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    permissions: frozenset[Permission] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Purpose:
+    """A dotted hierarchical purpose and the statement members acknowledge."""
+
+    name: str
+    acknowledgement: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerRef:
+    """An owner: a user by name, or every member of a group."""
+
+    user: str | None = None
+    group: str | None = None
+
+    def covers(self, user: str, groups: frozenset[str]) -> bool:
+        """Whether ``user`` (with ``groups``) is this owner."""
+        return (self.user is not None and self.user == user) or (self.group is not None and self.group in groups)
+
+
+# --- masks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HashMask:
+    """SHA-256 with a per-source (or per-project, for masked joins) secret salt."""
+
+    kind = "hash"
+
+
+@dataclass(frozen=True, slots=True)
+class NullMask:
+    """A typed NULL."""
+
+    kind = "null"
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantMask:
+    """A constant value (kept in the column's type where it casts)."""
+
+    value: str | int | float | bool
+    kind = "constant"
+
+
+@dataclass(frozen=True, slots=True)
+class RegexMask:
+    """Regular-expression replacement (Java regex syntax, as Spark evaluates it)."""
+
+    pattern: str
+    replacement: str
+    kind = "regex"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundMask:
+    """Numbers floored to a multiple of ``multiple``; dates truncated to ``unit``."""
+
+    multiple: int | float | None = None
+    unit: str | None = None
+    kind = "round"
+
+
+@dataclass(frozen=True, slots=True)
+class ReversibleMask:
+    """A deterministic, reversible token per value."""
+
+    kind = "reversible"
+
+
+@dataclass(frozen=True, slots=True)
+class FormatPreservingMask:
+    """FF3-1 format-preserving encryption: same length and character classes."""
+
+    kind = "format_preserving"
+
+
+@dataclass(frozen=True, slots=True)
+class KAnonymizeMask:
+    """k-anonymization; ``k`` of None means "from the fingerprint"."""
+
+    k: int | None = None
+    kind = "k_anonymize"
+
+
+Mask = (
+    HashMask | NullMask | ConstantMask | RegexMask | RoundMask | ReversibleMask | FormatPreservingMask | KAnonymizeMask
+)
+
+#: Most restrictive first (section 5.1): used to break ties between masking policies.
+MASK_RESTRICTIVENESS: tuple[str, ...] = (
+    "null",
+    "constant",
+    "k_anonymize",
+    "hash",
+    "reversible",
+    "format_preserving",
+    "regex",
+    "round",
+)
+
+
+# --- row filters, purpose limits, differential privacy ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatchAttribute:
+    """Rows whose ``column`` equals one of the user's values of ``attribute``."""
+
+    attribute: str
+    column: str
+    kind = "match_attribute"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchGroups:
+    """Rows whose ``column`` equals one of the user's group names."""
+
+    column: str
+    kind = "match_groups"
+
+
+@dataclass(frozen=True, slots=True)
+class WhereFilter:
+    """Rows where a SQL predicate on the source's own columns is true."""
+
+    sql: str
+    kind = "where"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Rows whose event time lies within the last ``seconds``."""
+
+    seconds: int
+    text: str
+    kind = "time_window"
+
+
+@dataclass(frozen=True, slots=True)
+class Minimize:
+    """A stable ``percent`` sample, keyed on the high-cardinality column."""
+
+    percent: float
+    kind = "minimize"
+
+
+RowFilter = MatchAttribute | MatchGroups | WhereFilter | TimeWindow | Minimize
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeLimit:
+    """Access only under one of ``purposes`` (or a sub-purpose)."""
+
+    purposes: tuple[str, ...]
+    kind = "purpose"
+
+
+@dataclass(frozen=True, slots=True)
+class DifferentialPrivacy:
+    """Aggregate-only access with noise at privacy loss ``epsilon``."""
+
+    epsilon: float
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    kind = "differential_privacy"
+
+
+# --- subscriptions ----------------------------------------------------------------------
+
+
+class SubscriptionKind(str, enum.Enum):
+    """The four subscription policy kinds (section 4)."""
+
+    ANYONE = "anyone"
+    APPROVAL = "approval"
+    WHEN = "when"
+    INDIVIDUALS = "individuals"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Approver:
+    """One approver role: ``owner``, ``governance`` or a group."""
+
+    role: str  # "owner" | "governance" | "group"
+    group: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable name for the role, used to record which approvals were given."""
+        return f"group:{self.group}" if self.role == "group" else self.role
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    """A subscription policy body."""
+
+    kind: SubscriptionKind
+    approvers: tuple[Approver, ...] = ()
+    condition: Condition | None = None
+    users: frozenset[str] = frozenset()
+
+
+# --- policies ---------------------------------------------------------------------------
+
+
+class PolicyType(str, enum.Enum):
+    """Policy types of the policy language."""
+
+    MASKING = "masking"
+    ROW = "row"
+    PURPOSE = "purpose"
+    DIFFERENTIAL_PRIVACY = "differential_privacy"
+    SUBSCRIPTION = "subscription"
+
+
+Action = Mask | RowFilter | PurposeLimit | DifferentialPrivacy | Subscription
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One branch of a policy: if ``who`` holds, ``action`` applies (None: the policy exempts)."""
+
+    who: Condition
+    action: Action | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceScope:
+    """Which sources a global policy covers: by tag, by name, or all (both None)."""
+
+    tagged: str | None = None
+    names: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnTarget:
+    """Which columns a masking policy covers: by tag or by name."""
+
+    tagged: str | None = None
+    names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """A global, restricted global or local policy.
+
+    ``rules`` is the normal form of ``for``/``except``/``rules``: the first rule whose
+    condition holds decides; ``form`` remembers which was written so export gives it back.
+    """
+
+    name: str
+    type: PolicyType
+    rules: tuple[Rule, ...]
+    form: str = "everyone"  # "everyone" | "except" | "rules"
+    scope: SourceScope = SourceScope()
+    owners: tuple[OwnerRef, ...] = ()
+    columns: ColumnTarget | None = None
+    where: str | None = None  # conditional masking
+    priority: int = 0
+    source: str | None = None  # set for local policies
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the policy sits inside one source."""
+        return self.source is not None
+
+    @property
+    def is_restricted(self) -> bool:
+        """Whether this is a restricted global policy (applies to named owners' sources)."""
+        return bool(self.owners)
+
+    def actions(self) -> tuple[Action, ...]:
+        """Every action the policy can take, for ranking and validation."""
+        return tuple(r.action for r in self.rules if r.action is not None)
+
+    def action_for(self, who: object) -> Action | None:
+        """The action for a subject: the first matching rule's, or None (exempt)."""
+        for rule in self.rules:
+            if rule.who.holds(who):  # type: ignore[arg-type]
+                return rule.action
+        return None
+
+
+# --- sources, projects, settings --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnDef:
+    """A data-dictionary entry."""
+
+    name: str
+    type: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """A governed data source: a virtual view of one table (data is never copied)."""
+
+    name: str
+    table: str
+    location: str | None = None
+    owners: tuple[OwnerRef, ...] = ()
+    experts: tuple[str, ...] = ()
+    subscribers: frozenset[str] = frozenset()
+    ingest_users: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    column_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    event_time: str | None = None
+    high_cardinality_column: str | None = None
+    latency_tolerance: int | None = None
+    subscription: Subscription | None = None
+    policies: tuple[Policy, ...] = ()
+    dictionary: tuple[ColumnDef, ...] = ()
+
+    @property
+    def table_key(self) -> str:
+        """The table name as Spark resolves it (case-insensitive)."""
+        return self.table.lower()
+
+    def is_owner(self, user: str, groups: frozenset[str]) -> bool:
+        """Whether ``user`` owns this source, directly or through a group."""
+        return any(o.covers(user, groups) for o in self.owners)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
+    """A project: members acting under its purposes over its sources."""
+
+    name: str
+    owner: str
+    members: frozenset[str] = frozenset()
+    purposes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    equalization: bool = False
+    masked_joins: bool = False
+    validation_frequency: int | None = None
+    workspace: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GovernanceSettings:
+    """The seed's project governance settings."""
+
+    purpose_required: bool = False
+    all_sources_require_purpose: bool = False
+    multiple_purposes: bool = True
+    purpose_can_change: bool = False
+    custom_purposes: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Catalog-wide settings."""
+
+    k_anonymization_cardinality_cutoff: int = 500
+    workspace_root: str = "/user/immuta/workspace"
+    governance: GovernanceSettings = GovernanceSettings()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Governance:
+    """A whole policy-as-code document: everything ``apply`` sets and ``export`` writes."""
+
+    settings: Settings = Settings()
+    users: tuple[User, ...] = ()
+    purposes: tuple[Purpose, ...] = ()
+    sources: tuple[Source, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    projects: tuple[Project, ...] = ()

@@ -1,0 +1,1 @@
+"""The Spark layer: the only part of immuta_spark that imports pyspark."""

@@ -1,0 +1,83 @@
+"""Checks governor-written SQL predicates with Spark's own parser (never a regex).
+
+A policy predicate may read only the source's own columns: no subqueries (they could read
+other tables), no non-deterministic or identity functions (rows would differ between runs or
+the JVM's user would be tested instead of ours), no reflection into the JVM.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["FORBIDDEN_FUNCTIONS", "check_predicate"]
+
+#: Functions a policy predicate may not call, by lower-case name.
+FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "rand", "randn", "random", "uuid", "shuffle", "monotonically_increasing_id", "spark_partition_id",
+        "input_file_name", "input_file_block_start", "input_file_block_length", "current_user", "user",
+        "session_user", "reflect", "java_method", "try_reflect", "rand_str", "randstr", "uniform",
+    }
+)  # fmt: skip
+_SUBQUERY_NODES = ("ScalarSubquery", "Exists", "ListQuery", "InSubquery", "LateralSubquery")
+
+_jvm_cache: list[Any] = []
+
+
+def _parser() -> Any:
+    """The active session's SQL parser, or Spark's Catalyst parser in a bare JVM."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active._jsparkSession.sessionState().sqlParser()
+    if not _jvm_cache:
+        import os
+        import subprocess
+
+        from pyspark.java_gateway import launch_gateway
+
+        # A parse-only JVM: no Spark context, no ports but py4j's own on loopback, no log noise.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        _jvm_cache.append(launch_gateway(popen_kwargs=quiet).jvm)
+    package = _jvm_cache[0].org.apache.spark.sql.catalyst.parser
+    return getattr(getattr(package, "CatalystSqlParser$"), "MODULE$")
+
+
+def check_predicate(sql: str, columns: tuple[str, ...] | None = None) -> str | None:
+    """An error message for an unacceptable predicate, or None when it is fine."""
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        expr = _parser().parseExpression(sql)
+    except Py4JJavaError as exc:
+        message = str(exc.java_exception.getMessage()).strip().splitlines()[0]
+        return f"invalid SQL predicate: {message}"
+    known = {c.lower() for c in columns} if columns else None
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        name = node.getClass().getSimpleName()
+        if name in _SUBQUERY_NODES:
+            return "a policy predicate may not contain a subquery (it may read only the source's own columns)"
+        if name == "UnresolvedFunction":
+            parts = [str(p) for p in _seq(node.nameParts())]
+            fn = parts[-1].lower()
+            if len(parts) > 1 or fn in FORBIDDEN_FUNCTIONS:
+                return f"function {'.'.join(parts)}() is not allowed in a policy predicate"
+        if name == "UnresolvedAttribute":
+            parts = [str(p) for p in _seq(node.nameParts())]
+            if len(parts) != 1:
+                return f"column {'.'.join(parts)} is qualified; a policy predicate reads only its source's columns"
+            if known is not None and parts[0].lower() not in known:
+                return f"unknown column '{parts[0]}'; the data dictionary has: {', '.join(sorted(columns or ()))}"
+        if name in ("UnresolvedStar", "UnresolvedRegex"):
+            return "a policy predicate may not use '*'"
+        stack.extend(_seq(node.children()))
+    return None
+
+
+def _seq(scala_seq: Any) -> list[Any]:
+    size = scala_seq.size()
+    return [scala_seq.apply(i) for i in range(size)]

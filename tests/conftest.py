@@ -1,0 +1,66 @@
+"""Fixtures shared by every test package.
+
+The Spark session is session-scoped and started only when a test asks for it, so the unit
+tests of the pure core never start a JVM. Every server a test starts listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# Workers must run this interpreter: it has pyarrow, which Arrow UDFs need.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+
+def require_java() -> str:
+    """Return the java executable, or fail loudly: tests never skip for a missing tool."""
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("Java is missing: install a JDK 17 (Debian: apt-get install openjdk-17-jdk).")
+    return java
+
+
+@pytest.fixture(scope="session")
+def spark_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Scratch directories for the one Spark session of the run (warehouse, metastore)."""
+    root = tmp_path_factory.mktemp("spark")
+    return {"root": root, "warehouse": root / "warehouse", "metastore": root / "metastore_db"}
+
+
+@pytest.fixture(scope="session")
+def spark(spark_dirs: dict[str, Path]) -> Iterator[Any]:
+    """One local Spark session with Hive support on an embedded Derby metastore."""
+    require_java()
+    from pyspark.sql import SparkSession
+
+    derby_home = spark_dirs["root"]
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("immuta-spark-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.warehouse.dir", spark_dirs["warehouse"].as_uri())
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={spark_dirs['metastore']};create=true",
+        )
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={derby_home}")
+        .enableHiveSupport()
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
