@@ -186,7 +186,9 @@ class GovernanceCatalog:
         """Apply an already validated model (see :meth:`apply`)."""
         desired = _rows(governance)
         current = self.snapshot()
-        bootstrap = not current.governance.users and not current.governance.sources
+        with self.store.read() as conn:
+            # Empty: nothing stored but (default) settings. Anything more needs a governor.
+            bootstrap = all(kind == "settings" for kind, _ in self.store.entities(conn))
         if not bootstrap:
             self._require(Permission.GOVERNANCE, "apply policy as code", current)
         with self.store.write() as conn:
@@ -252,10 +254,14 @@ class GovernanceCatalog:
         """What ``user`` would see of ``source``; explaining someone else needs ``GOVERNANCE``."""
         target = user or self.actor
         snapshot = self.snapshot()
+        me = self._actor_subject()  # acting as someone else needs IMPERSONATE
         if target != self.actor:
             self._require(Permission.GOVERNANCE, f"explain what '{target}' sees", snapshot)
         subject = make_subject(snapshot, target, project=project)
         plan = compile_plan(snapshot, subject, source, schema)
+        if not plan.visible and not me.has(Permission.GOVERNANCE):
+            # An invisible source looks exactly like a missing one (section 4).
+            raise SourceNotFound(source)
         self.record(
             action="explain",
             outcome="ok",
@@ -365,12 +371,20 @@ class GovernanceCatalog:
             needed = ", ".join(a.key for a in missing) or "none"
             raise NotAuthorized(f"'{me.user}' may not {verb} this request; roles still needed: {needed}")
         with self.store.write() as conn:
+            # Re-read inside the (serialised) write: another approver may have acted meanwhile.
+            current = self.store.subscription(conn, src.name, user)
+            if current is None or current["status"] != "requested":
+                raise SubscriptionError(f"'{user}' has no pending request on '{src.name}'; nothing to decide")
+            given = set(current["approvals"])
+            mine = [a for a in roles if a.key not in given and _fills(a, me, src)]
+            if not mine:
+                raise SubscriptionError(f"the approvals '{me.user}' could give on this request were given meanwhile")
             if approve:
-                approvals = sorted({*state.approvals, mine[0].key})
+                approvals = sorted({*given, mine[0].key})
                 done = all(a.key in approvals for a in roles)
                 status = "subscribed" if done else "requested"
                 self.store.put_subscription(
-                    conn, source=src.name, user=user, status=status, approvals=approvals, added=state.added
+                    conn, source=src.name, user=user, status=status, approvals=approvals, added=bool(current["added"])
                 )
                 detail = {"subscriber": user, "role": mine[0].key, "complete": done}
                 self._audit_in(conn, "subscription.approve", "ok", src.name, detail)
@@ -459,9 +473,7 @@ class GovernanceCatalog:
 
         Governors see every record; anyone else only records about themselves.
         """
-        snapshot = self.snapshot()
-        me = snapshot.users.get(self.actor)
-        if me is None or Permission.GOVERNANCE not in me.permissions:
+        if not self._actor_subject().has(Permission.GOVERNANCE):  # also checks IMPERSONATE
             if filters.get("user") not in (None, self.actor):
                 raise NotAuthorized("reading other users' audit records needs GOVERNANCE")
             filters["user"] = self.actor

@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None, catalog: GovernanceCatalog | None = 
     stdout = out or sys.stdout
     args = _parser().parse_args(argv)
     try:
+        if catalog is not None and args.act_as:
+            catalog = GovernanceCatalog(catalog.store, identity=catalog.identity, act_as=args.act_as)
         cat = catalog or GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as)
         return _run(args, cat, stdout)
     except PolicyFileError as exc:

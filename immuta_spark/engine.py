@@ -419,12 +419,14 @@ def _subscription(
             visible = visible and (ok or (is_local and owner))
             subscribed = subscribed and (ok or (is_local and owner))
         elif kind is SubscriptionKind.INDIVIDUALS:
-            ok = subject.user in spec.users or listed or (is_local and owner)
+            # Being added by hand (or pre-subscribed) satisfies only the source's own policy:
+            # an owner cannot add a way around a global subscription policy.
+            ok = subject.user in spec.users or (is_local and (listed or owner))
             visible = visible and ok
             subscribed = subscribed and ok
         elif kind is SubscriptionKind.APPROVAL:
             missing = [a.key for a in spec.approvers if a.key not in approvals]
-            ok = listed or not missing or (is_local and owner)
+            ok = not missing or (is_local and (listed or owner))
             subscribed = subscribed and ok
             if not ok:
                 needed.extend(missing)

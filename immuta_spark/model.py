@@ -333,6 +333,7 @@ class Policy:
     where: str | None = None  # conditional masking
     priority: int = 0
     source: str | None = None  # set for local policies
+    description: str = ""
 
     @property
     def is_local(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -132,7 +133,7 @@ def _string(value: Any, at: _At, *, pattern: re.Pattern[str] = _NAME, what: str 
     if not isinstance(value, str) or not value.strip():
         at.fail(f"expected {what} (a non-empty string), got {_describe(value)}")
     if not pattern.match(value):
-        at.fail(f"invalid {what} {value!r}")
+        at.fail(f"invalid {what.split(' ', 1)[1]} {value!r}")
     return value
 
 
@@ -632,8 +633,7 @@ def _policy(value: Any, at: _At, ctx: _Context, source: Source | None) -> Policy
     if ptype is PolicyType.MASKING and "where" in m:
         where = ctx.sql(m["where"], at.key("where"), columns_known)
     priority = _int(m["priority"], at.key("priority")) if "priority" in m else 0
-    if "description" in m:
-        _text(m["description"], at.key("description"))
+    description = _text(m["description"], at.key("description")) if "description" in m else ""
     return Policy(
         name=name,
         type=ptype,
@@ -645,6 +645,7 @@ def _policy(value: Any, at: _At, ctx: _Context, source: Source | None) -> Policy
         where=where,
         priority=priority,
         source=source.name if source else None,
+        description=description,
     )
 
 
@@ -752,7 +753,9 @@ def _mask(value: Any, at: _At) -> Mask | None:
     ((key, val),) = m.items()
     k_at = at.key(key)
     if key == "constant":
-        if isinstance(val, dict | list) or val is None:
+        if isinstance(val, date):  # an unquoted YAML date or timestamp: keep it as ISO text
+            val = val.isoformat(sep=" ") if isinstance(val, datetime) else val.isoformat()
+        if not isinstance(val, str | int | float | bool) or (isinstance(val, float) and not math.isfinite(val)):
             k_at.fail(f"expected a single value (text or number), got {_describe(val)}")
         return ConstantMask(val)
     if key == "regex":
@@ -767,7 +770,11 @@ def _mask(value: Any, at: _At) -> Mask | None:
         replacement = r["replacement"]
         if isinstance(replacement, int | float) and not isinstance(replacement, bool):
             replacement = str(replacement)
-        return RegexMask(pattern, _text(replacement, k_at.key("replacement")))
+        replacement = _text(replacement, k_at.key("replacement"))
+        problem = _replacement_problem(replacement, re.compile(pattern).groups)
+        if problem:
+            k_at.key("replacement").fail(f"invalid replacement: {problem}")
+        return RegexMask(pattern, replacement)
     if key == "round":
         if isinstance(val, str):
             if val not in ROUND_UNITS:
@@ -780,6 +787,32 @@ def _mask(value: Any, at: _At) -> Mask | None:
     if val == "fingerprint":
         return KAnonymizeMask(None)
     return KAnonymizeMask(_int(val, k_at, minimum=2))
+
+
+def _replacement_problem(text: str, groups: int) -> str | None:
+    """Why Java's ``Matcher.appendReplacement`` (what Spark's ``regexp_replace`` uses) would
+    reject ``text``, or None: ``$n`` must name an existing group, ``\\`` must escape something.
+
+    >>> _replacement_problem("XXX", 0), _replacement_problem("US$", 0), _replacement_problem("$1", 1)
+    (None, "'$' must be followed by a group number (write '\\\\$' for a literal '$')", None)
+    """
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 >= len(text):
+                return "a trailing '\\' escapes nothing (write '\\\\' for a literal backslash)"
+            i += 2
+            continue
+        if ch == "$":
+            if i + 1 >= len(text) or not (text[i + 1].isdigit() or text[i + 1] == "{"):
+                return "'$' must be followed by a group number (write '\\$' for a literal '$')"
+            if text[i + 1] == "{":
+                return "named group references ('${name}') are not supported; use '$1', '$2', ..."
+            if int(text[i + 1]) > groups:
+                return f"'${text[i + 1]}' refers to a group the pattern does not have ({groups} group(s))"
+        i += 1
+    return None
 
 
 def _row(
@@ -1033,11 +1066,14 @@ def dump_policy(p: Policy) -> dict[str, Any]:
         rules: list[dict[str, Any]] = [{"who": r.who.to_data(), **dump_action(r.action)} for r in p.rules[:-1]]
         rules.append({"otherwise": dump_action(p.rules[-1].action)})
         d["rules"] = rules
-    elif p.form == "except":
-        d["except"] = p.rules[0].who.to_data()
-        d.update(dump_action(p.rules[1].action))
     else:
-        d.update(dump_action(p.rules[0].action))
+        action = p.rules[-1].action
+        if p.form == "except":
+            d["except"] = p.rules[0].who.to_data()
+        # ``mask: none`` (exempt everyone the policy covers) must survive the round trip.
+        d.update(dump_action(action) if action is not None else {"mask": "none"})
+    if p.description:
+        d["description"] = p.description
     return d
 
 

@@ -317,6 +317,15 @@ class Store:
         rows = conn.execute(select(subscriptions)).mappings()
         return [{**r, "approvals": json.loads(r["approvals"])} for r in rows]
 
+    def subscription(self, conn: Connection, source: str, user: str) -> dict[str, Any] | None:
+        """One user's subscription record on a source, or None."""
+        row = (
+            conn.execute(select(subscriptions).where(subscriptions.c.source == source, subscriptions.c.user == user))
+            .mappings()
+            .first()
+        )
+        return None if row is None else {**row, "approvals": json.loads(row["approvals"])}
+
     def put_subscription(
         self,
         conn: Connection,

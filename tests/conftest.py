@@ -21,6 +21,10 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 
+#: The Hadoop identity of the test Spark JVM (see conf/governance.yaml: it may impersonate).
+SPARK_IDENTITY = "svc_notebook"
+
+
 def require_java() -> str:
     """Return the java executable, or fail loudly: tests never skip for a missing tool."""
     java = shutil.which("java")
@@ -43,6 +47,10 @@ def spark(spark_dirs: dict[str, Path]) -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
     derby_home = spark_dirs["root"]
+    # The JVM's Hadoop identity is fixed when it starts: the service identity that opens governed
+    # sessions for users (it holds IMPERSONATE in the test catalogs). Only the Spark JVM gets it.
+    previous = os.environ.get("HADOOP_USER_NAME")
+    os.environ["HADOOP_USER_NAME"] = SPARK_IDENTITY
     session = (
         SparkSession.builder.master("local[2]")
         .appName("immuta-spark-tests")
@@ -59,6 +67,10 @@ def spark(spark_dirs: dict[str, Path]) -> Iterator[Any]:
         .enableHiveSupport()
         .getOrCreate()
     )
+    if previous is None:
+        os.environ.pop("HADOOP_USER_NAME", None)
+    else:
+        os.environ["HADOOP_USER_NAME"] = previous
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session

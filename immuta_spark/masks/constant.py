@@ -15,8 +15,8 @@ __all__ = ["build", "coerce"]
 def coerce(value: object, spark_type: str) -> object | None:
     """``value`` converted to ``spark_type``'s Python form, or None when it does not cast.
 
-    >>> coerce("12", "int"), coerce("x", "int"), coerce(3, "string")
-    (12, None, '3')
+    >>> coerce("12", "int"), coerce("x", "int"), coerce(3, "string"), coerce(300, "tinyint")
+    (12, None, '3', None)
     """
     family = type_family(spark_type)
     text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -28,8 +28,10 @@ def coerce(value: object, spark_type: str) -> object | None:
             if base in {"float", "real", "double"}:
                 return float(text)
             if base in {"decimal", "numeric", "dec"}:
-                return Decimal(text)
-            return int(text)
+                return _fits_decimal(Decimal(text), spark_type)
+            number = int(text)
+            low, high = _INT_RANGES.get(base, _INT_RANGES["bigint"])
+            return number if low <= number <= high else None
         if family == "boolean" and text in {"true", "false"}:
             return text == "true"
         if family == "date":
@@ -39,6 +41,26 @@ def coerce(value: object, spark_type: str) -> object | None:
     except (ValueError, InvalidOperation):
         return None
     return None
+
+
+_INT_RANGES = {
+    **dict.fromkeys(("tinyint", "byte"), (-(2**7), 2**7 - 1)),
+    **dict.fromkeys(("smallint", "short"), (-(2**15), 2**15 - 1)),
+    **dict.fromkeys(("int", "integer"), (-(2**31), 2**31 - 1)),
+    **dict.fromkeys(("bigint", "long"), (-(2**63), 2**63 - 1)),
+}
+
+
+def _fits_decimal(value: Decimal, spark_type: str) -> Decimal | None:
+    """``value`` if its whole part fits ``decimal(p, s)`` (Spark's default is (10, 0)), else None."""
+    if not value.is_finite():
+        return None
+    inside = spark_type.partition("(")[2].rstrip(") ")
+    parts = [p.strip() for p in inside.split(",")] if inside else []
+    precision = int(parts[0]) if parts else 10
+    scale = int(parts[1]) if len(parts) > 1 else 0
+    whole = len(str(abs(int(value)))) if abs(value) >= 1 else 0
+    return value if whole <= precision - scale else None
 
 
 def build(mask: ConstantMask, ctx: MaskContext) -> MaskResult:

@@ -1,0 +1,176 @@
+"""The plan guard: refuse any analyzed plan that reaches a governed relation without enforcement.
+
+Run on every plan before it is handed back. One ``toJSON()`` round trip gives the whole
+analyzed tree (expression subqueries included); subtrees under this session's enforcement
+marker are trusted, everything else is checked leaf by leaf. A governed table reached by any
+other route (a permanent view, another session's enforced view, a file path) and any leaf we
+do not know are refused: fail closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from immuta_spark.spark.errors import UnenforcedPathError
+from immuta_spark.spark.refs import scala_seq
+
+__all__ = ["SAFE_LEAVES", "check_plan"]
+
+#: Leaves that read no governed table: literals, ranges, user-made RDDs and CTE references.
+SAFE_LEAVES = frozenset(
+    {"LocalRelation", "OneRowRelation", "Range", "LogicalRDD", "ExternalRDD", "CTERelationRef", "EmptyRelation"}
+)
+_TABLE_LEAVES = frozenset({"LogicalRelation", "HiveTableRelation", "DataSourceV2Relation", "DataSourceV2ScanRelation"})
+MARKER_ROOT = "__immuta_"
+
+
+def _simple(node: dict[str, Any]) -> str:
+    return str(node.get("class", "")).rsplit(".", 1)[-1]
+
+
+def _identifier(node: dict[str, Any]) -> tuple[str, str] | None:
+    """(database, table) of a table leaf, when the JSON names it."""
+    for key in ("catalogTable", "tableMeta"):
+        meta = node.get(key)
+        if isinstance(meta, dict) and isinstance(meta.get("identifier"), dict):
+            ident = meta["identifier"]
+            return str(ident.get("database") or ""), str(ident.get("table") or "")
+    ident = node.get("identifier")
+    if isinstance(ident, dict) and "table" in ident:
+        return str(ident.get("database") or ""), str(ident["table"])
+    if isinstance(ident, str):  # DataSourceV2: "db.table"
+        parts = ident.split(".")
+        if len(parts) >= 2:
+            return parts[-2], parts[-1]
+    return None
+
+
+def check_plan(
+    jplan: Any,
+    *,
+    marker: str,
+    governed_table: Callable[[str, str], str | None],
+    governed_path: Callable[[str], str | None],
+) -> int:
+    """Walk an analyzed plan; raise :class:`UnenforcedPathError` if governed data is unenforced.
+
+    ``governed_table(db, table)`` and ``governed_path(path)`` return the governing source's name
+    or None. Returns the number of enforced subtrees seen.
+    """
+    nodes = json.loads(jplan.toJSON())
+    state = {"enforced": 0, "file_relations": 0}
+    _visit_plan(nodes, marker, governed_table, state)
+    if state["file_relations"]:
+        for path in _file_paths(jplan):
+            source = governed_path(path)
+            if source is not None:
+                raise UnenforcedPathError(
+                    f"this query reads files of governed data source '{source}' ({path}) directly; "
+                    "read the table through the governed session instead (session.table or SQL on its name)"
+                )
+    return state["enforced"]
+
+
+def _visit_plan(
+    nodes: list[dict[str, Any]], marker: str, governed_table: Callable[[str, str], str | None], state: dict[str, int]
+) -> None:
+    index = 0
+    while index < len(nodes):
+        index = _visit(nodes, index, marker, governed_table, state)
+
+
+def _skip(nodes: list[dict[str, Any]], index: int) -> int:
+    """The index after the subtree rooted at ``index``."""
+    pending = 1
+    while pending:
+        pending += int(nodes[index].get("num-children", 0)) - 1
+        index += 1
+    return index
+
+
+def _visit(
+    nodes: list[dict[str, Any]],
+    index: int,
+    marker: str,
+    governed_table: Callable[[str, str], str | None],
+    state: dict[str, int],
+) -> int:
+    node = nodes[index]
+    cls = _simple(node)
+    if cls == "SubqueryAlias":
+        name = str((node.get("identifier") or {}).get("name", ""))
+        if name.startswith(marker):
+            state["enforced"] += 1
+            return _skip(nodes, index)
+        if name.startswith(MARKER_ROOT):
+            raise UnenforcedPathError(
+                f"this plan holds data enforced for another user, project or policy version ({name}); "
+                "read the tables again through your own governed session"
+            )
+    for value in node.values():
+        _visit_nested(value, marker, governed_table, state)
+    children = int(node.get("num-children", 0))
+    if children == 0:
+        _check_leaf(node, cls, governed_table, state)
+    index += 1
+    for _ in range(children):
+        index = _visit(nodes, index, marker, governed_table, state)
+    return index
+
+
+def _visit_nested(
+    value: Any, marker: str, governed_table: Callable[[str, str], str | None], state: dict[str, int]
+) -> None:
+    """Subquery plans hang inside expressions as nested node lists under "plan"."""
+    if isinstance(value, dict):
+        plan = value.get("plan")
+        if isinstance(plan, list) and plan and isinstance(plan[0], dict) and "class" in plan[0]:
+            _visit_plan(plan, marker, governed_table, state)
+        for v in value.values():
+            if isinstance(v, dict | list):
+                _visit_nested(v, marker, governed_table, state)
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, dict | list):
+                _visit_nested(v, marker, governed_table, state)
+
+
+def _check_leaf(
+    node: dict[str, Any], cls: str, governed_table: Callable[[str, str], str | None], state: dict[str, int]
+) -> None:
+    if cls in SAFE_LEAVES:
+        return
+    if cls in _TABLE_LEAVES:
+        ident = _identifier(node)
+        if ident is None:
+            if cls == "LogicalRelation":
+                state["file_relations"] += 1  # a path read: its paths are checked afterwards
+                return
+            raise UnenforcedPathError(f"cannot tell which table a {cls} reads; refused (fail closed)")
+        source = governed_table(*ident)
+        if source is not None:
+            raise UnenforcedPathError(
+                f"governed data source '{source}' ({ident[0]}.{ident[1]}) is reached without enforcement "
+                "(through a permanent view, a cached relation or another session); query the table itself"
+            )
+        return
+    raise UnenforcedPathError(f"the plan contains a {cls} node, which the governed session does not know; refused")
+
+
+def _file_paths(jplan: Any) -> list[str]:
+    """Root paths of every file-based relation, subqueries included (a py4j walk, only when needed)."""
+    paths: list[str] = []
+    stack = [jplan]
+    while stack:
+        node = stack.pop()
+        if node.getClass().getSimpleName() == "LogicalRelation" and node.catalogTable().isEmpty():
+            relation = node.relation()
+            if relation.getClass().getSimpleName() == "HadoopFsRelation":
+                paths.extend(str(p.toString()) for p in scala_seq(relation.location().rootPaths()))
+            else:
+                paths.append(f"<{relation.getClass().getSimpleName()}>")
+        stack.extend(scala_seq(node.children()))
+        stack.extend(scala_seq(node.subqueries()))
+    return paths

@@ -1,0 +1,86 @@
+"""Spark fixtures: sample tables, governed catalogs and governed sessions on the one Spark session."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from immuta_spark.catalog import GovernanceCatalog
+from tests.conftest import SPARK_IDENTITY
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "governance.yaml"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sample_spark(spark: Any) -> Any:
+    """The Spark session with the sample tables of conf/governance.yaml created once."""
+    from immuta_spark.spark.sample import create_sample_tables
+
+    create_sample_tables(spark)
+    return spark
+
+
+@pytest.fixture(scope="session")
+def example_catalog(sample_spark: Any, tmp_path_factory: pytest.TempPathFactory) -> GovernanceCatalog:
+    """A catalog holding conf/governance.yaml (policy SQL checked by the live session's parser)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'example.db'}"
+    catalog = GovernanceCatalog.open(url, identity=SPARK_IDENTITY)
+    catalog.apply(CONF)
+    return catalog
+
+
+@pytest.fixture
+def as_user(sample_spark: Any, example_catalog: GovernanceCatalog) -> Callable[..., Any]:
+    """A governed session on the example catalog for a user (and project)."""
+    from immuta_spark.spark import ImmutaSparkSession
+
+    def make(user: str, project: str | None = None) -> Any:
+        session = ImmutaSparkSession.wrap(sample_spark, catalog=example_catalog, user=user)
+        if project is not None:
+            session.set_project(project)
+        return session
+
+    return make
+
+
+@pytest.fixture
+def governed(sample_spark: Any, tmp_path: Path) -> Callable[..., Any]:
+    """Build a catalog from YAML text and return a factory of governed sessions on it.
+
+    ``governed(yaml)(user)``: the YAML may omit ``version`` and the service user.
+    """
+    from immuta_spark.spark import ImmutaSparkSession
+
+    def build(text: str) -> Callable[..., Any]:
+        body = textwrap.dedent(text)
+        if "version:" not in body:
+            body = "version: 1\n" + body
+        path = tmp_path / f"policies-{next(_counter)}.yaml"
+        path.write_text(body)
+        url = f"sqlite:///{tmp_path / f'catalog-{next(_counter)}.db'}"
+        catalog = GovernanceCatalog.open(url, identity=SPARK_IDENTITY)
+        catalog.apply(path)
+
+        def session(user: str, project: str | None = None) -> Any:
+            s = ImmutaSparkSession.wrap(sample_spark, catalog=catalog, user=user)
+            if project is not None:
+                s.set_project(project)
+            return s
+
+        session.catalog = catalog  # type: ignore[attr-defined]
+        return session
+
+    return build
+
+
+def table(spark: Any, name: str, rows: list[tuple[Any, ...]], schema: str) -> None:
+    """(Re)create a small managed table for one test."""
+    db = name.split(".")[0]
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
+    spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(name)
