@@ -42,13 +42,13 @@ _TAGS = ("PII", "PII.SSN", "PII.Email", "Network", "Location", "Financial", "Dat
 
 
 def synthetic_governance(
-    *, sources: int = 1000, policies: int = 1000, users: int = 10000, seed: int = 7
+    *, sources: int = 1000, policies: int = 1000, users: int = 10000, seed: int = 7, admin: str = "admin"
 ) -> Governance:
     """A catalog of the given size; every source has the columns of :data:`COLUMNS`."""
     rnd = random.Random(seed)
     user_list = [
         User(
-            name="admin",
+            name=admin,
             groups=frozenset({"g0"}),
             permissions=frozenset({Permission.GOVERNANCE, Permission.IMPERSONATE}),
         )
@@ -67,7 +67,7 @@ def synthetic_governance(
             Source(
                 name=f"source{i}",
                 table=f"db{i % 50}.t{i}",
-                owners=(OwnerRef(user="admin"),),
+                owners=(OwnerRef(user=admin),),
                 tags=(f"Domain{i % 20}", "PHI") if i % 3 == 0 else (f"Domain{i % 20}",),
                 column_tags={c: (_TAGS[j],) for j, (c, _) in enumerate(COLUMNS)},
                 subscription=Subscription(kind=SubscriptionKind.ANYONE),

@@ -471,5 +471,5 @@ def _redact(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as a placeholder
         return "<catalog URL>"

@@ -48,11 +48,15 @@ def _parser() -> Any:
 def check_predicate(sql: str, columns: tuple[str, ...] | None = None) -> str | None:
     """An error message for an unacceptable predicate, or None when it is fine."""
     from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
 
     try:
         expr = _parser().parseExpression(sql)
-    except Py4JJavaError as exc:
+    except Py4JJavaError as exc:  # a bare JVM: the Java exception as py4j raises it
         message = str(exc.java_exception.getMessage()).strip().splitlines()[0]
+        return f"invalid SQL predicate: {message}"
+    except CapturedException as exc:  # inside a session, pyspark converts it (ParseException)
+        message = (str(exc).strip().splitlines() or ["syntax error"])[0]
         return f"invalid SQL predicate: {message}"
     known = {c.lower() for c in columns} if columns else None
     stack = [expr]

@@ -26,3 +26,9 @@ def catalog(catalog_url: str) -> GovernanceCatalog:
     cat = GovernanceCatalog.open(catalog_url, identity="alice")
     cat.apply(CONF, sql_checker=None)
     return cat
+
+
+@pytest.fixture(autouse=True)
+def _no_jvm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never start a JVM: the default SQL checker (Spark's parser) is switched off."""
+    monkeypatch.setattr("immuta_spark.catalog._default_sql_checker", lambda: None)

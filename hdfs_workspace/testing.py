@@ -1,0 +1,489 @@
+"""A real, throw-away HDFS for tests and benchmarks (MiniDFSCluster in a child JVM).
+
+The Java launcher lives in ``tests/hdfs/minicluster/`` (``pom.xml`` + one source file). This
+module resolves its Maven classpath, compiles it with ``javac`` into a cache directory outside
+the repository (``$HDFS_WORKSPACE_CACHE``, default ``~/.cache/hdfs-workspace``), starts it, waits
+for its ready line and stops it. Once the cache is built, later runs start without Maven and
+without network; if the cache is gone but ``~/.m2`` is complete, Maven runs offline (``-o``).
+
+The cluster: one NameNode and one DataNode, permissions and ACLs on, WebHDFS on, replication 1,
+every listener on 127.0.0.1, a static user-to-group mapping (:data:`DEFAULT_GROUPS`), proxy-user
+rights for :data:`SERVICE_USER`, and :data:`SUPERUSER` in the superuser group. The JVM reads
+commands on stdin and stops when stdin closes, so it cannot outlive a parent that dies.
+
+This module is for tests and benchmarks; production code never imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from hdfs_workspace.access import CallCounter
+from hdfs_workspace.errors import HdfsWorkspaceError, ToolMissing
+from hdfs_workspace.webhdfs import WebHdfsAccess
+
+__all__ = [
+    "DEFAULT_GROUPS",
+    "SERVICE_USER",
+    "SUPERUSER",
+    "LauncherBuild",
+    "MiniHdfs",
+    "MiniHdfsError",
+    "build_launcher",
+    "cluster_properties",
+    "default_cache_dir",
+    "default_launcher_dir",
+    "listening_addresses",
+    "minihdfs",
+    "start_minihdfs",
+]
+
+#: Test users and their groups. ``dave`` belongs to no group at all.
+DEFAULT_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "alice": ("proj_x", "analysts"),
+    "bob": ("analysts",),
+    "carol": ("auditors",),
+    "dave": (),
+    "svc_workspace": ("services",),
+    "hdfs_admin": ("supergroup",),
+}
+#: The service identity with proxy-user rights (may act as anyone through ``doas``).
+SERVICE_USER = "svc_workspace"
+#: A superuser by group membership (``dfs.permissions.superusergroup``), independent of which
+#: OS user runs the JVM.
+SUPERUSER = "hdfs_admin"
+
+_LAUNCHER_CLASS = "io.immuta.hdfs.MiniHdfsLauncher"
+_PROTOCOL_PREFIX = "MINIHDFS "
+_JAVA_OPTIONS = (
+    # Java 17 closes these packages; Hadoop 3.x still reflects into them (HADOOP-19310).
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/java.net=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
+    "-Djava.net.preferIPv4Stack=true",
+    "-Xmx1g",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+)
+
+
+class MiniHdfsError(HdfsWorkspaceError):
+    """The test cluster could not be built, started or commanded."""
+
+
+def default_launcher_dir() -> Path:
+    """``tests/hdfs/minicluster`` of this source tree."""
+    return Path(__file__).resolve().parent.parent / "tests" / "hdfs" / "minicluster"
+
+
+def default_cache_dir() -> Path:
+    """Where the compiled launcher and its classpath are kept between runs."""
+    env = os.environ.get("HDFS_WORKSPACE_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hdfs-workspace"
+
+
+def _which(tool: str, hint: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        raise ToolMissing(f"{tool} is missing: {hint}")
+    return found
+
+
+_JDK_HINT = "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+_MAVEN_HINT = "install Maven 3.8+ (Debian: apt-get install maven)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LauncherBuild:
+    """A compiled launcher: its classes directory and the dependency classpath."""
+
+    classes: Path
+    classpath: tuple[Path, ...]
+    built_now: bool
+
+    def java_classpath(self) -> str:
+        """The ``-cp`` argument."""
+        return os.pathsep.join([str(self.classes), *map(str, self.classpath)])
+
+
+def _launcher_key(launcher_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted([launcher_dir / "pom.xml", *launcher_dir.rglob("*.java")]):
+        digest.update(file.relative_to(launcher_dir).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _run_logged(cmd: list[str], log: Path, cwd: Path) -> bool:
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n".encode())
+        out.flush()
+        return subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT).returncode == 0
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def build_launcher(
+    launcher_dir: Path | None = None, cache_dir: Path | None = None
+) -> LauncherBuild:
+    """Resolve and compile the launcher once; reuse the cache while pom and source are unchanged.
+
+    Raises :class:`ToolMissing` naming java/javac/mvn when one is needed and absent.
+    """
+    launcher_dir = launcher_dir or default_launcher_dir()
+    if not (launcher_dir / "pom.xml").is_file():
+        raise MiniHdfsError(
+            f"no launcher pom.xml in {launcher_dir}: run from a source checkout, or pass "
+            "launcher_dir"
+        )
+    _which("java", _JDK_HINT)
+    cache_root = cache_dir or default_cache_dir()
+    target = cache_root / f"launcher-{_launcher_key(launcher_dir)}"
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".lock").open("w") as lock:
+        # Two runs (tests and a benchmark) may build at once; one builds, the other waits.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = target / "build.json"
+        if manifest.is_file():
+            data = json.loads(manifest.read_text())
+            classpath = tuple(Path(p) for p in data["classpath"])
+            if all(p.is_file() for p in classpath):
+                return LauncherBuild(
+                    classes=target / "classes", classpath=classpath, built_now=False
+                )
+        javac = _which("javac", _JDK_HINT)
+        mvn = _which("mvn", _MAVEN_HINT)
+        log = target / "build.log"
+        cp_file = target / "classpath.txt"
+        base = [mvn, "-B", "-q", "-f", str(launcher_dir / "pom.xml"),
+                "dependency:build-classpath", f"-Dmdep.outputFile={cp_file}"]
+        # Offline first: when ~/.m2 already holds everything this needs no network at all.
+        if not _run_logged([*base[:2], "-o", *base[2:]], log, launcher_dir) and not _run_logged(
+            base, log, launcher_dir
+        ):
+            raise MiniHdfsError(
+                f"Maven could not resolve the launcher's dependencies (log: {log}):\n"
+                f"{_tail(log)}\nCheck that Maven Central is reachable, or pre-fill ~/.m2"
+            )
+        classpath = tuple(Path(p) for p in cp_file.read_text().strip().split(os.pathsep) if p)
+        classes = target / "classes"
+        shutil.rmtree(classes, ignore_errors=True)
+        sources = [str(p) for p in sorted(launcher_dir.rglob("*.java"))]
+        if not _run_logged(
+            [javac, "--release", "17", "-nowarn", "-d", str(classes),
+             "-cp", os.pathsep.join(map(str, classpath)), *sources],
+            log,
+            launcher_dir,
+        ):
+            raise MiniHdfsError(f"javac failed on the launcher (log: {log}):\n{_tail(log)}")
+        manifest.write_text(json.dumps({"classpath": [str(p) for p in classpath]}, indent=1))
+        return LauncherBuild(classes=classes, classpath=classpath, built_now=True)
+
+
+def _site_xml(properties: Mapping[str, str]) -> bytes:
+    root = ET.Element("configuration")
+    for name, value in properties.items():
+        prop = ET.SubElement(root, "property")
+        ET.SubElement(prop, "name").text = name
+        ET.SubElement(prop, "value").text = value
+    ET.indent(root)
+    return b'<?xml version="1.0"?>\n' + ET.tostring(root) + b"\n"
+
+
+def cluster_properties(
+    groups: Mapping[str, tuple[str, ...]] = DEFAULT_GROUPS,
+    service_user: str = SERVICE_USER,
+) -> dict[str, str]:
+    """The Hadoop settings of the test cluster (the launcher adds the loopback bindings)."""
+    mapping = ";".join(f"{user}={','.join(gs)}" for user, gs in groups.items())
+    return {
+        "dfs.permissions.enabled": "true",
+        "dfs.namenode.acls.enabled": "true",
+        "dfs.webhdfs.enabled": "true",
+        "dfs.replication": "1",
+        "dfs.permissions.superusergroup": "supergroup",
+        # Only the static mapping decides groups, so results never depend on the machine's
+        # /etc/group; unlisted users have no groups.
+        "hadoop.security.group.mapping": "org.apache.hadoop.security.NullGroupsMapping",
+        "hadoop.user.group.static.mapping.overrides": f"dr.who=;{mapping};",
+        f"hadoop.proxyuser.{service_user}.hosts": "127.0.0.1,localhost",
+        f"hadoop.proxyuser.{service_user}.groups": "*",
+        f"hadoop.proxyuser.{service_user}.users": "*",
+        "hadoop.security.authentication": "simple",
+        # Trash would turn deletes into renames under /user/<name>/.Trash.
+        "fs.trash.interval": "0",
+        "dfs.namenode.safemode.extension": "0",
+        "dfs.namenode.fs-limits.min-block-size": "0",
+    }
+
+
+@dataclass(slots=True, kw_only=True)
+class MiniHdfs:
+    """A running test cluster. Use as a context manager, or call :meth:`stop`."""
+
+    fs_uri: str
+    webhdfs_url: str
+    conf_dir: Path
+    base_dir: Path
+    log_file: Path
+    start_seconds: float
+    pid: int
+    _process: subprocess.Popen[str] = field(repr=False)
+    _lines: queue.Queue[str | None] = field(repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def access(
+        self, user: str, *, proxy: str | None = None, counter: CallCounter | None = None
+    ) -> WebHdfsAccess:
+        """A WebHDFS access object acting as ``user`` (simple auth), optionally through doas."""
+        return WebHdfsAccess.insecure(self.webhdfs_url, user=user, proxy=proxy, counter=counter)
+
+    def admin(self, counter: CallCounter | None = None) -> WebHdfsAccess:
+        """Access as :data:`SUPERUSER`, which bypasses permission checks."""
+        return self.access(SUPERUSER, counter=counter)
+
+    @property
+    def running(self) -> bool:
+        """Whether the JVM is still alive."""
+        return self._process.poll() is None
+
+    def command(self, line: str, *, timeout: float = 300.0) -> str:
+        """Send one launcher command; return its ``OK`` payload or raise MiniHdfsError."""
+        with self._lock:
+            if not self.running or self._process.stdin is None:
+                raise MiniHdfsError(f"the cluster is not running (log: {self.log_file})")
+            self._process.stdin.write(line + "\n")
+            self._process.stdin.flush()
+            deadline = time.monotonic() + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise MiniHdfsError(f"no answer to {line!r} within {timeout:.0f}s")
+                try:
+                    reply = self._lines.get(timeout=remaining)
+                except queue.Empty:
+                    continue
+                if reply is None:
+                    raise MiniHdfsError(
+                        f"the cluster exited while running {line!r}:\n{_tail(self.log_file)}"
+                    )
+                if reply.startswith("OK"):
+                    return reply[2:].strip()
+                if reply.startswith("ERR"):
+                    raise MiniHdfsError(f"{line!r} failed: {reply[3:].strip()}")
+
+    def make_tree(
+        self,
+        root: str,
+        *,
+        user: str,
+        dirs: int,
+        files_per_dir: int,
+        dir_mode: int = 0o755,
+        file_mode: int = 0o644,
+    ) -> int:
+        """Create ``root/dNNNNN/fNNNNN`` empty files as ``user`` over RPC (fast); return count."""
+        for value in (user, root):
+            if not value or any(c.isspace() for c in value):
+                raise MiniHdfsError(f"{value!r}: user and root must be non-empty, no spaces")
+        reply = self.command(
+            f"mktree {user} {root} {dirs} {files_per_dir} {dir_mode:o} {file_mode:o}"
+        )
+        return int(reply.split()[-1])
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the cluster: ask politely, then SIGTERM, then SIGKILL the process group."""
+        process = self._process
+        if process.poll() is None:
+            with contextlib.suppress(OSError, ValueError):
+                assert process.stdin is not None
+                process.stdin.write("stop\n")
+                process.stdin.close()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process, signal.SIGTERM, 10.0)
+        # The JVM may have started helpers; the group dies with it either way.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError, ValueError):
+            if process.stdin is not None:
+                process.stdin.close()
+
+    def __enter__(self) -> MiniHdfs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _kill_group(process: subprocess.Popen[str], sig: signal.Signals, wait: float) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=wait)
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for raw in stream:
+        if raw.startswith(_PROTOCOL_PREFIX):
+            lines.put(raw[len(_PROTOCOL_PREFIX):].rstrip("\n"))
+    lines.put(None)
+
+
+def start_minihdfs(
+    base_dir: str | os.PathLike[str],
+    *,
+    groups: Mapping[str, tuple[str, ...]] = DEFAULT_GROUPS,
+    service_user: str = SERVICE_USER,
+    extra_properties: Mapping[str, str] | None = None,
+    timeout: float = 180.0,
+    launcher_dir: Path | None = None,
+    cache_dir: Path | None = None,
+) -> MiniHdfs:
+    """Build (if needed) and start the cluster with its data under ``base_dir``.
+
+    ``start_seconds`` on the result covers JVM start to ready, not the one-off Maven build.
+    """
+    build = build_launcher(launcher_dir, cache_dir)
+    java = _which("java", _JDK_HINT)
+    base = Path(base_dir).resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    site = base / "minicluster-site.xml"
+    site.write_bytes(_site_xml({**cluster_properties(groups, service_user),
+                                **(extra_properties or {})}))
+    log_file = base / "minicluster.log"
+    data_dir = base / "data"
+    cmd = [java, *_JAVA_OPTIONS, "-cp", build.java_classpath(), _LAUNCHER_CLASS,
+           str(site), str(data_dir)]
+    # Hadoop takes the login user from HADOOP_USER_NAME; the NameNode's superuser must not
+    # change with whatever the calling process (or a Spark fixture) left in the environment.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HADOOP_USER_NAME", "HADOOP_PROXY_USER")}
+    started = time.monotonic()
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            bufsize=1,
+            cwd=base,
+            # Its own process group, so stop() can kill the JVM and anything it spawned.
+            start_new_session=True,
+        )
+    lines: queue.Queue[str | None] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True,
+                     name="minihdfs-stdout").start()
+
+    def fail(reason: str) -> MiniHdfsError:
+        _kill_group(process, signal.SIGKILL, 10.0)
+        return MiniHdfsError(f"{reason} (log: {log_file}):\n{_tail(log_file)}")
+
+    deadline = started + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise fail(f"the MiniDFSCluster was not ready within {timeout:.0f}s")
+        try:
+            line = lines.get(timeout=min(remaining, 1.0))
+        except queue.Empty:
+            continue
+        if line is None:
+            raise fail(f"the MiniDFSCluster exited with code {process.wait()} before ready")
+        if line.startswith("READY "):
+            info = json.loads(line[len("READY "):])
+            break
+    return MiniHdfs(
+        fs_uri=info["fs_uri"],
+        webhdfs_url=info["webhdfs_url"],
+        conf_dir=Path(info["conf_dir"]),
+        base_dir=base,
+        log_file=log_file,
+        start_seconds=time.monotonic() - started,
+        pid=process.pid,
+        _process=process,
+        _lines=lines,
+    )
+
+
+@contextlib.contextmanager
+def minihdfs(base_dir: str | os.PathLike[str], **kwargs: object) -> Iterator[MiniHdfs]:
+    """``with minihdfs(tmp) as cluster:`` — start, yield, always stop."""
+    cluster = start_minihdfs(base_dir, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def listening_addresses(pid: int) -> list[tuple[str, int]]:
+    """TCP (host, port) pairs that process ``pid`` listens on, read from /proc (Linux)."""
+    inodes: set[str] = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    found: list[tuple[str, int]] = []
+    for table, v6 in (("tcp", False), ("tcp6", True)):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.is_file():
+            continue
+        for row in path.read_text().splitlines()[1:]:
+            cols = row.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if state != "0A" or inode not in inodes:  # 0A = LISTEN
+                continue
+            hex_addr, hex_port = local.split(":")
+            found.append((_decode_addr(hex_addr, v6), int(hex_port, 16)))
+    return sorted(found)
+
+
+def _decode_addr(hex_addr: str, v6: bool) -> str:
+    raw = bytes.fromhex(hex_addr)
+    if not v6:
+        return ".".join(str(b) for b in reversed(raw))
+    import ipaddress
+
+    # /proc prints each 32-bit word in host (little-endian) order.
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    address = ipaddress.IPv6Address(words)
+    return str(address.ipv4_mapped or address)

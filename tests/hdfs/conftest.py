@@ -1,0 +1,93 @@
+"""Fixtures for tests against a real HDFS: one MiniDFSCluster per run, always stopped.
+
+The cluster runs in its own JVM (see ``hdfs_workspace.testing``); the Spark fixture reuses the
+run's one Spark session through ``newSession()`` with ``fs.defaultFS`` set for that session only.
+Nothing here skips: a missing java/javac/mvn fails the run and says which.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from hdfs_workspace.errors import ToolMissing
+from hdfs_workspace.testing import SUPERUSER, MiniHdfs, MiniHdfsError, start_minihdfs
+from hdfs_workspace.webhdfs import WebHdfsAccess
+
+_START_TIMES: list[float] = []
+
+
+@pytest.fixture(scope="session")
+def minihdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
+    """The run's MiniDFSCluster, data under a pytest temp dir; stopped even when tests fail."""
+    base = tmp_path_factory.mktemp("minihdfs")
+    try:
+        cluster = start_minihdfs(base)
+    except ToolMissing as err:
+        pytest.fail(f"cannot start the test HDFS: {err}", pytrace=False)
+    except MiniHdfsError as err:
+        pytest.fail(f"the test HDFS did not start: {err}", pytrace=False)
+    _START_TIMES.append(cluster.start_seconds)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report the cluster's start time once per run."""
+    for seconds in _START_TIMES:
+        terminalreporter.write_line(f"MiniDFSCluster started in {seconds:.1f}s")
+
+
+@pytest.fixture(scope="session")
+def hdfs_admin(minihdfs: MiniHdfs) -> WebHdfsAccess:
+    """Acts as the superuser (member of supergroup): bypasses permission checks."""
+    return minihdfs.access(SUPERUSER)
+
+
+@pytest.fixture(scope="session")
+def as_user(minihdfs: MiniHdfs) -> Callable[[str], WebHdfsAccess]:
+    """``as_user("bob")``: access as an ordinary user (simple auth, ``user.name``)."""
+    cache: dict[str, WebHdfsAccess] = {}
+
+    def make(user: str) -> WebHdfsAccess:
+        if user not in cache:
+            cache[user] = minihdfs.access(user)
+        return cache[user]
+
+    return make
+
+
+@pytest.fixture
+def workdir(request: pytest.FixtureRequest, hdfs_admin: WebHdfsAccess) -> str:
+    """A fresh directory per test, owned by alice:proj_x, mode 755, under /tests."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.name)[:120]
+    path = f"/tests/{name}"
+    hdfs_admin.makedirs("/tests", mode=0o755)
+    hdfs_admin.delete(path, recursive=True)
+    hdfs_admin.makedirs(path, mode=0o755)
+    hdfs_admin.set_owner(path, owner="alice", group="proj_x")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hdfs_spark(spark: Any, minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess) -> Any:
+    """A Spark session (sharing the run's SparkContext) whose default FS is the test HDFS.
+
+    Spark copies a session's SQL conf into the Hadoop conf of that session's reads and writes,
+    so only this session resolves scheme-less paths against HDFS; the shared one is untouched.
+    HDFS checks Spark as the JVM's Hadoop identity (an ordinary user, chosen by the shared
+    ``spark`` fixture); it owns ``/spark`` and its home directory.
+    """
+    session = spark.newSession()
+    session.conf.set("fs.defaultFS", minihdfs.fs_uri)
+    ugi = spark.sparkContext._jvm.org.apache.hadoop.security.UserGroupInformation
+    identity = str(ugi.getCurrentUser().getShortUserName())
+    for path in (f"/user/{identity}", "/spark"):
+        hdfs_admin.makedirs(path, mode=0o755)
+        hdfs_admin.set_owner(path, owner=identity)
+    return session
