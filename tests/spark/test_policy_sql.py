@@ -1,0 +1,88 @@
+"""Policy SQL is checked at apply time with the active Spark session's own parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.errors import PolicyFileError
+
+DOC = """
+version: 1
+users: [{name: gov, permissions: [GOVERNANCE]}]
+sources:
+  - name: Claims
+    table: db.claims
+    owners: [gov]
+    dictionary: [{name: amount, type: double}, {name: state, type: string}, {name: ssn, type: string}]
+    policies:
+      - {name: local-row, type: row, where: "LOCAL_ROW"}
+      - {name: local-mask, type: masking, columns: {names: [ssn]}, mask: hash, where: "LOCAL_MASK"}
+policies:
+  - {name: global-row, type: row, where: "GLOBAL_ROW"}
+"""
+FINE = "amount < 1000 AND state IN ('OH', 'TX')"
+
+
+def document(local_row: str = FINE, local_mask: str = FINE, global_row: str = FINE) -> str:
+    def quoted(sql: str) -> str:
+        return sql.replace('"', '\\"')
+
+    return (
+        DOC.replace("LOCAL_ROW", quoted(local_row))
+        .replace("LOCAL_MASK", quoted(local_mask))
+        .replace("GLOBAL_ROW", quoted(global_row))
+    )
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, spark: Any) -> GovernanceCatalog:
+    """An empty catalog; the Spark session is active, so apply parses SQL with it."""
+    return GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="gov")
+
+
+@pytest.mark.parametrize(
+    ("where", "sql", "path", "fragment"),
+    [
+        (
+            "local_row",
+            "amount > (SELECT max(amount) FROM other.secrets)",
+            "sources[0].policies[0].where",
+            "may not contain a subquery",
+        ),
+        (
+            "local_mask",
+            "EXISTS (SELECT 1 FROM other.secrets WHERE secrets.ssn = ssn)",
+            "sources[0].policies[1].where",
+            "may not contain a subquery",
+        ),
+        ("global_row", "state IN (SELECT state FROM other.allowed)", "policies[0].where", "may not contain a subquery"),
+        ("local_row", "rand() < 0.5", "sources[0].policies[0].where", "function rand() is not allowed"),
+        ("global_row", "current_user() = 'gov'", "policies[0].where", "function current_user() is not allowed"),
+        ("local_row", "claims.amount > 0", "sources[0].policies[0].where", "column claims.amount is qualified"),
+        ("local_row", "amount >", "sources[0].policies[0].where", "invalid SQL predicate"),
+        ("local_row", "amount > 0; DROP TABLE db.claims", "sources[0].policies[0].where", "invalid SQL predicate"),
+        ("local_mask", "salary > 0", "sources[0].policies[1].where", "unknown column 'salary'"),
+    ],
+)
+def test_unsafe_or_invalid_policy_sql_is_refused_at_apply_with_its_path(
+    catalog: GovernanceCatalog, tmp_path: Path, where: str, sql: str, path: str, fragment: str
+) -> None:
+    file = tmp_path / "governance.yaml"
+    file.write_text(document(**{where: sql}), encoding="utf-8")
+    with pytest.raises(PolicyFileError) as info:
+        catalog.apply(file)
+    assert info.value.path == path
+    assert fragment in info.value.reason
+    assert catalog.export() == GovernanceCatalog.open(catalog.store.url, identity="gov").export()
+    assert catalog.snapshot().governance.sources == ()
+
+
+def test_a_predicate_on_the_sources_own_columns_is_accepted(catalog: GovernanceCatalog, tmp_path: Path) -> None:
+    file = tmp_path / "governance.yaml"
+    file.write_text(document(global_row="abs(amount) BETWEEN 1 AND 10 OR state IS NULL"), encoding="utf-8")
+    assert not catalog.apply(file).is_noop
+    assert catalog.apply(file).is_noop

@@ -1,0 +1,61 @@
+"""Small helpers shared by the unit tests: build a snapshot or a catalog from YAML text."""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from immuta_spark import policyfile
+from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.engine import Plan, Snapshot, compile_plan, make_subject
+from immuta_spark.model import Governance
+
+
+def load(text: str) -> Governance:
+    """Validate policy-as-code text (no SQL parser: that is Spark's, tested in tests/spark)."""
+    return policyfile.load_text(textwrap.dedent(text), sql_checker=None)
+
+
+def snapshot(text: str, **kwargs: object) -> Snapshot:
+    """An in-memory catalog snapshot of a policy-as-code document."""
+    return Snapshot(load(text), **kwargs)  # type: ignore[arg-type]
+
+
+def plan(
+    snap: Snapshot,
+    user: str,
+    source: str,
+    *,
+    project: str | None = None,
+    schema: Sequence[tuple[str, str]] | None = None,
+) -> Plan:
+    """What ``user`` sees of ``source`` (the engine alone, no database)."""
+    return compile_plan(snap, make_subject(snap, user, project=project), source, schema)
+
+
+def write(directory: Path, text: str, name: str = "governance.yaml") -> Path:
+    """Write a policy file and return its path."""
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def open_catalog(url: str, directory: Path, text: str, *, identity: str = "gov") -> GovernanceCatalog:
+    """A catalog at ``url`` bootstrapped from ``text`` by ``identity``."""
+    cat = GovernanceCatalog.open(url, identity=identity)
+    cat.apply(write(directory, text, "bootstrap.yaml"), sql_checker=None)
+    return cat
+
+
+def db_path(url: str) -> str:
+    """The file behind a ``sqlite:///`` URL."""
+    assert url.startswith("sqlite:///")
+    return url[len("sqlite:///") :]
+
+
+def raw_rows(url: str, table: str) -> list[tuple[object, ...]]:
+    """Every row of a catalog table, read with the sqlite3 module (not through our code)."""
+    with sqlite3.connect(db_path(url)) as conn:
+        return sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
