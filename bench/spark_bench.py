@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
@@ -34,28 +33,10 @@ sources:
 
 
 def _spark(work: Path) -> Any:
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ["HADOOP_USER_NAME"] = "svc_bench"
-    from pyspark.sql import SparkSession
+    from immuta_spark.spark.local import local_spark
 
-    return (
-        SparkSession.builder.master("local[2]")
-        .appName("immuta-spark-bench")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.memory", "4g")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.warehouse.dir", (work / "warehouse").as_uri())
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={work / 'metastore'};create=true"
-        )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
+    extra = {"spark.driver.memory": "4g"}
+    return local_spark(work, app="immuta-spark-bench", identity="svc_bench", shuffle_partitions=4, extra=extra)
 
 
 def _best(fn: Callable[[], None], runs: int) -> float:

@@ -7,9 +7,7 @@ a notebook server would.
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -30,35 +28,13 @@ def main(workdir: Path | None = None) -> int:
     work = workdir or ROOT / ".demo"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ["HADOOP_USER_NAME"] = "svc_notebook"
-
-    from pyspark.sql import SparkSession
-
     from immuta_spark.catalog import GovernanceCatalog
     from immuta_spark.spark import ImmutaSparkSession
+    from immuta_spark.spark.local import local_spark
     from immuta_spark.spark.sample import create_sample_tables
 
     started = time.perf_counter()
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("immuta-spark-demo")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.warehouse.dir", (work / "warehouse").as_uri())
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL",
-            f"jdbc:derby:;databaseName={work / 'metastore_db'};create=true",
-        )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_spark(work, app="immuta-spark-demo", identity="svc_notebook")
     try:
         create_sample_tables(spark)
         catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook")

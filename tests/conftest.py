@@ -44,34 +44,11 @@ def spark_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def spark(spark_dirs: dict[str, Path]) -> Iterator[Any]:
     """One local Spark session with Hive support on an embedded Derby metastore."""
     require_java()
-    from pyspark.sql import SparkSession
+    from immuta_spark.spark.local import local_spark
 
-    derby_home = spark_dirs["root"]
     # The JVM's Hadoop identity is fixed when it starts: the service identity that opens governed
     # sessions for users (it holds IMPERSONATE in the test catalogs). Only the Spark JVM gets it.
-    previous = os.environ.get("HADOOP_USER_NAME")
-    os.environ["HADOOP_USER_NAME"] = SPARK_IDENTITY
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("immuta-spark-tests")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.warehouse.dir", spark_dirs["warehouse"].as_uri())
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL",
-            f"jdbc:derby:;databaseName={spark_dirs['metastore']};create=true",
-        )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={derby_home}")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
-    if previous is None:
-        os.environ.pop("HADOOP_USER_NAME", None)
-    else:
-        os.environ["HADOOP_USER_NAME"] = previous
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark(spark_dirs["root"], app="immuta-spark-tests", identity=SPARK_IDENTITY)
     try:
         yield session
     finally:

@@ -8,7 +8,6 @@ own local session already is one.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -16,35 +15,20 @@ from pathlib import Path
 def main(master: str, workdir: str) -> int:
     """Create the sample tables, apply conf/, run one query as two users on the cluster."""
     work = Path(workdir)
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    os.environ["HADOOP_USER_NAME"] = "svc_notebook"
-    from pyspark.sql import SparkSession
-
     from immuta_spark.catalog import GovernanceCatalog
     from immuta_spark.spark import ImmutaSparkSession
+    from immuta_spark.spark.local import local_spark
     from immuta_spark.spark.sample import create_sample_tables
 
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("immuta-spark-cluster-test")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.executor.memory", "512m")
-        .config("spark.executor.cores", "1")
-        .config("spark.cores.max", "2")
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.warehouse.dir", (work / "warehouse").as_uri())
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={work / 'metastore'};create=true"
-        )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
-        .enableHiveSupport()
-        .getOrCreate()
+    extra = {
+        "spark.executor.memory": "512m",
+        "spark.executor.cores": "1",
+        "spark.cores.max": "2",
+        "spark.pyspark.python": sys.executable,
+    }
+    spark = local_spark(
+        work, master=master, app="immuta-spark-cluster-test", identity="svc_notebook", shuffle_partitions=4, extra=extra
     )
-    spark.sparkContext.setLogLevel("ERROR")
     try:
         create_sample_tables(spark)
         conf = Path(__file__).resolve().parents[2] / "conf" / "governance.yaml"
