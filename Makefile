@@ -4,8 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYSPARK_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
+APT = sh -c '[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq \
+	&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@"' apt
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup system-deps demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -21,7 +23,15 @@ demo: setup
 lint: setup
 	$(PY) -m ruff check .
 
-test: setup lint
+# Tools the tests start for themselves (JVMs, Maven for the HDFS minicluster, a PostgreSQL
+# server). Missing ones are installed from Debian's packages when we are root, else named.
+system-deps:
+	@command -v java >/dev/null || $(APT) openjdk-17-jdk-headless || { echo "Java 17 is missing: install a JDK 17"; exit 1; }
+	@command -v mvn >/dev/null || $(APT) maven || { echo "Maven is missing: install maven"; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || $(APT) postgresql \
+		|| { echo "PostgreSQL server binaries are missing: install postgresql"; exit 1; }
+
+test: setup system-deps lint
 	$(PY) -m pytest
 
 bench: setup

@@ -2,8 +2,9 @@
 
 Writers are serialised by the database itself: on SQLite every write transaction starts with
 ``BEGIN IMMEDIATE`` (so two processes never both hold a read lock they must upgrade), on
-PostgreSQL it first locks the ``revision`` row. The schema carries a version and moves
-forward through :data:`MIGRATIONS`; a catalog written by a newer release is refused.
+PostgreSQL it first takes a transaction-scoped advisory lock (reads there run at repeatable read,
+one snapshot each). The schema carries a version and moves forward through :data:`MIGRATIONS`; a
+catalog written by a newer release is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -95,6 +97,9 @@ fingerprints = Table(
 )
 audit_ts_index = Index("audit_ts", audit.c.ts)
 
+#: The PostgreSQL advisory lock key that serialises writers (advisory locks are per database).
+_PG_WRITE_LOCK = 0x1A4D_5A7C_0001
+
 
 def _v1(conn: Connection) -> None:
     """Version 1: settings, entities, secrets, subscriptions, audit."""
@@ -118,9 +123,10 @@ def _v2(conn: Connection) -> None:
             "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ "
             "BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$ LANGUAGE plpgsql"
         )
+        # Per statement, so that TRUNCATE (which fires no row triggers) is refused as well.
         conn.exec_driver_sql(
-            "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
-            "FOR EACH ROW EXECUTE FUNCTION audit_append_only()"
+            "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"
         )
 
 
@@ -189,8 +195,13 @@ class Store:
     def read(self) -> Iterator[Connection]:
         """A read transaction (a consistent view of the catalog)."""
         try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
+            with self.engine.connect() as raw:
+                conn = raw
+                if raw.dialect.name == "postgresql":
+                    # One snapshot for the whole transaction (read committed would take one per statement).
+                    conn = raw.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                with conn.begin():
+                    yield conn
         except OperationalError as exc:
             raise CatalogError(f"the catalog at {_redact(self.url)} could not be read: {exc.orig}") from exc
 
@@ -199,10 +210,16 @@ class Store:
         """A serialised write transaction: all of it commits, or none of it."""
         try:
             with self.engine.connect() as raw:
-                conn = raw.execution_options(sqlite_begin="IMMEDIATE")
+                if raw.dialect.name == "postgresql":
+                    # Read committed: after the lock, each statement sees what earlier writers committed.
+                    conn = raw.execution_options(isolation_level="READ COMMITTED")
+                else:
+                    conn = raw.execution_options(sqlite_begin="IMMEDIATE")
                 with conn.begin():
-                    if conn.dialect.name == "postgresql" and self._has_meta(conn):
-                        conn.execute(select(meta.c.value).where(meta.c.key == "revision").with_for_update())
+                    if conn.dialect.name == "postgresql":
+                        # A transaction-scoped advisory lock, not a row lock: it also serialises the
+                        # first migration of an empty database, which has no row to lock yet.
+                        conn.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
                     yield conn
         except OperationalError as exc:
             raise CatalogError(f"the catalog at {_redact(self.url)} could not be written: {exc.orig}") from exc
