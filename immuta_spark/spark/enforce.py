@@ -15,6 +15,7 @@ import secrets
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
@@ -113,6 +114,39 @@ class Enforcer:
                 return self._snapshot.sources[name]
         return None
 
+    def source_for_storage(self, path: str) -> Source | None:
+        """The source whose storage overlaps ``path``: the location itself, beneath it, or above it.
+
+        Reading a directory above a governed location (recursively, or by partition discovery)
+        reads the governed files too, so an ancestor counts (fail closed).
+        """
+        qualified = self.qualify(path)
+        assert self._snapshot is not None
+        for name, location in self.storage():
+            if _overlaps(qualified, location):
+                return self._snapshot.sources[name]
+        return None
+
+    def storage(self) -> list[tuple[str, str]]:
+        """(source, qualified location) for every governed location: the metastore's and the catalog's."""
+        snap = self.snapshot()
+        found = list(self.locations().items())
+        for source in snap.governance.sources:
+            if source.location:
+                found.append((source.name, self.qualify(source.location)))
+        return found
+
+    def table_location(self, db: str, table: str) -> str | None:
+        """The qualified storage location of an existing metastore table, if it has one."""
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        jcat = self.jsession.sessionState().catalog()
+        ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier(table, jvm.scala.Some(db))
+        if not jcat.tableExists(ident):
+            return None
+        uri = jcat.getTableMetadata(ident).storage().locationUri()  # a view has none
+        return self.qualify(str(uri.get().toString())) if uri.isDefined() else None
+
     def locations(self) -> dict[str, str]:
         """Qualified storage locations of the governed tables that exist (from the metastore)."""
         if self._locations is None:
@@ -139,7 +173,12 @@ class Enforcer:
         assert jvm is not None
         jpath = jvm.org.apache.hadoop.fs.Path(path)
         conf = self.jsession.sessionState().newHadoopConf()
-        return str(jpath.getFileSystem(conf).makeQualified(jpath).toString()).rstrip("/")
+        qualified = jpath.getFileSystem(conf).makeQualified(jpath)
+        if str(qualified.toUri().getScheme()) == "file":
+            # A local symbolic link must not hide a governed directory: compare real paths.
+            real = str(jvm.java.io.File(qualified.toUri().getPath()).getCanonicalPath())
+            qualified = jvm.org.apache.hadoop.fs.Path("file", None, real)
+        return str(qualified.toString()).rstrip("/")
 
     # --- plans and frames ---------------------------------------------------------------
 
@@ -172,11 +211,15 @@ class Enforcer:
                 "queries, which this release does not answer yet",
             )
         try:
-            ctx = Lowering(self._secret)
+            ctx = Lowering(self._secret, prefix=f"{self.marker}secret_")
+            row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
+            columns = [lower(c.term, ctx).alias(c.name) for c in plan.columns]
             frame = self.spark.table(_quoted_table(source.table))
-            if not isinstance(plan.row_filter, AlwaysTrue):
-                frame = frame.filter(lower(plan.row_filter, ctx))
-            frame = frame.select(*(lower(c.term, ctx).alias(c.name) for c in plan.columns))
+            if ctx.secret_columns:
+                frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))
+            if row_filter is not None:
+                frame = frame.filter(row_filter)
+            frame = frame.select(*columns)
             frame = frame.alias(f"{self.marker}{len(self._frames)}")
         except ImmutaSparkError:
             raise
@@ -201,6 +244,20 @@ class Enforcer:
             self._views[source.name] = name
         return name
 
+    def _secret_frame(self, values: dict[str, str]) -> DataFrame:
+        """A one-row local relation holding ``values``: plans print its columns, never its data."""
+        jvm = self.spark.sparkContext._jvm
+        gateway = self.spark.sparkContext._gateway
+        assert jvm is not None and gateway is not None
+        row = gateway.new_array(jvm.java.lang.Object, len(values))
+        for i, value in enumerate(values.values()):
+            row[i] = value
+        rows = jvm.java.util.ArrayList()
+        rows.add(jvm.org.apache.spark.sql.RowFactory.create(row))
+        ddl = ", ".join(f"{quote_identifier(name)} string" for name in values)
+        schema = jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)
+        return DataFrame(self.jsession.createDataFrame(rows, schema), self.spark)
+
     def secret_values(self) -> list[str]:
         """Hex forms of every secret lowered so far (to scrub them from EXPLAIN output)."""
         return [v.hex() for v in self._secret_values.values()] + [v[:32].hex() for v in self._secret_values.values()]
@@ -222,6 +279,12 @@ class Enforcer:
         if tree is None:
             tree = f"'UnresolvedRelation [{', '.join(parts)}], [], false\n"
         return GovernedTableNotFound(list(parts), search_path=search, tree=tree, line=line, pos=pos)
+
+
+def _overlaps(path: str, location: str) -> bool:
+    """Whether ``path`` is ``location``, lies beneath it, or lies above it."""
+    a, b = path.rstrip("/"), location.rstrip("/")
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def _quoted_table(table: str) -> str:

@@ -24,6 +24,8 @@ class UnenforcedPathError(EnforcementError, AnalysisException):
     def __init__(self, message: str) -> None:
         AnalysisException.__init__(self, message=message)
         self.args = (message,)
+        #: Names of the governed sources the refused statement reached (for the audit record).
+        self.sources: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
@@ -52,30 +54,46 @@ _NOT_FOUND = (
 
 
 class GovernedTableNotFound(SourceNotFound, AnalysisException):
-    """Spark's ``TABLE_OR_VIEW_NOT_FOUND`` for a table the user may not see."""
+    """Spark's ``TABLE_OR_VIEW_NOT_FOUND`` for a table the user may not see.
 
-    def __init__(self, parts: list[str], *, search_path: str, tree: str, line: int | None, pos: int | None) -> None:
-        relation = ".".join("`" + p.replace("`", "``") + "`" for p in parts)
-        where = f"; line {line} pos {pos}" if line is not None and pos is not None else ""
-        message = _NOT_FOUND.format(name=relation, search_path=search_path, where=where, tree=tree)
+    Built from Spark's own error for the same statement with the invisible name made missing
+    (``spark=(message, condition, parameters, sql_state)``), or, where Spark cannot be asked,
+    from Spark's message template.
+    """
+
+    def __init__(
+        self,
+        parts: list[str],
+        *,
+        search_path: str = "",
+        tree: str = "",
+        line: int | None = None,
+        pos: int | None = None,
+        spark: tuple[str, str, dict[str, str], str] | None = None,
+    ) -> None:
+        if spark is None:
+            relation = ".".join("`" + p.replace("`", "``") + "`" for p in parts)
+            where = f"; line {line} pos {pos}" if line is not None and pos is not None else ""
+            message = _NOT_FOUND.format(name=relation, search_path=search_path, where=where, tree=tree)
+            spark = (message, "TABLE_OR_VIEW_NOT_FOUND", {"relationName": relation, "searchPath": search_path}, "42P01")
+        message, self._condition, self._parameters, self._sql_state = spark
         SourceNotFound.__init__(self, ".".join(parts))
         self.args = (message,)
-        self._parameters = {"relationName": relation, "searchPath": search_path}
         AnalysisException.__init__(
-            self, message=message, errorClass="TABLE_OR_VIEW_NOT_FOUND", messageParameters=self._parameters
+            self, message=message, errorClass=self._condition, messageParameters=dict(self._parameters)
         )
 
     def __str__(self) -> str:
         return str(self.args[0])
 
     def getCondition(self) -> str:
-        return "TABLE_OR_VIEW_NOT_FOUND"
+        return self._condition
 
     def getErrorClass(self) -> str:
-        return "TABLE_OR_VIEW_NOT_FOUND"
+        return self._condition
 
     def getMessageParameters(self) -> dict[str, str]:
         return dict(self._parameters)
 
     def getSqlState(self) -> str:
-        return "42P01"
+        return self._sql_state

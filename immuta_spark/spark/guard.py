@@ -3,8 +3,9 @@
 Run on every plan before it is handed back. One ``toJSON()`` round trip gives the whole
 analyzed tree (expression subqueries included); subtrees under this session's enforcement
 marker are trusted, everything else is checked leaf by leaf. A governed table reached by any
-other route (a permanent view, another session's enforced view, a file path) and any leaf we
-do not know are refused: fail closed.
+other route (a permanent view, another session's enforced view, a file path, an ungoverned
+table laid over its storage, a directory above it) and any leaf we do not know are refused:
+fail closed. Commands are checked by their queries, before they run (:func:`check_statement`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from immuta_spark.spark.errors import UnenforcedPathError
 from immuta_spark.spark.refs import scala_seq
 
-__all__ = ["SAFE_LEAVES", "check_plan"]
+__all__ = ["SAFE_LEAVES", "check_plan", "check_statement"]
 
 #: Leaves that read no governed table: literals, ranges, user-made RDDs and CTE references.
 SAFE_LEAVES = frozenset(
@@ -24,6 +25,15 @@ SAFE_LEAVES = frozenset(
 )
 _TABLE_LEAVES = frozenset({"LogicalRelation", "HiveTableRelation", "DataSourceV2Relation", "DataSourceV2ScanRelation"})
 MARKER_ROOT = "__immuta_"
+_ANALYSIS = "org.apache.spark.sql.catalyst.analysis"
+#: Leaves by which a command names what it acts on (not what it reads).
+_NAMED_OBJECTS = frozenset(
+    {
+        "ResolvedNamespace", "ResolvedTable", "ResolvedIdentifier", "ResolvedPersistentView", "ResolvedTempView",
+        "ResolvedPersistentFunc", "ResolvedNonPersistentFunc", "ResolvedFieldName", "ResolvedFieldPosition",
+        "ResolvedDBObjectName", "ResolvedProcedure",
+    }
+)  # fmt: skip
 
 
 def _simple(node: dict[str, Any]) -> str:
@@ -56,21 +66,41 @@ def check_plan(
 ) -> int:
     """Walk an analyzed plan; raise :class:`UnenforcedPathError` if governed data is unenforced.
 
-    ``governed_table(db, table)`` and ``governed_path(path)`` return the governing source's name
-    or None. Returns the number of enforced subtrees seen.
+    ``governed_table(db, table)`` and ``governed_path(path)`` describe the governing source for
+    the error message (without naming a source the user may not see), or return None. Returns
+    the number of enforced subtrees seen.
     """
     nodes = json.loads(jplan.toJSON())
     state = {"enforced": 0, "file_relations": 0}
     _visit_plan(nodes, marker, governed_table, state)
     if state["file_relations"]:
-        for path in _file_paths(jplan):
+        # Path reads and tables that are not governed themselves: none may sit on (or above)
+        # a governed table's storage, or its files are read without enforcement.
+        for path in _storage_paths(jplan, marker):
             source = governed_path(path)
             if source is not None:
                 raise UnenforcedPathError(
-                    f"this query reads files of governed data source '{source}' ({path}) directly; "
+                    f"this query reads files of {source} ({path}) directly; "
                     "read the table through the governed session instead (session.table or SQL on its name)"
                 )
     return state["enforced"]
+
+
+def check_statement(jplan: Any, check: Callable[[Any], object], is_command: Callable[[Any], bool]) -> None:
+    """Check an analyzed statement before it runs: a query as a whole, a command by its queries.
+
+    Commands run when they are analyzed, so their queries (CTAS, INSERT ... SELECT, SET VAR,
+    INSERT OVERWRITE DIRECTORY, CACHE ... AS SELECT, views) must be checked from a plan analyzed
+    without running it. A command's queries hang off its children and inner children.
+    """
+    if not is_command(jplan):
+        check(jplan)
+        return
+    for plan in [*scala_seq(jplan.children()), *scala_seq(jplan.innerChildren())]:
+        cls = plan.getClass()
+        if cls.getPackage().getName() == _ANALYSIS and cls.getSimpleName() in _NAMED_OBJECTS:
+            continue  # a command's resolved target (a table, view, namespace): it reads no rows
+        check_statement(plan, check, is_command)
 
 
 def _visit_plan(
@@ -152,25 +182,36 @@ def _check_leaf(
         source = governed_table(*ident)
         if source is not None:
             raise UnenforcedPathError(
-                f"governed data source '{source}' ({ident[0]}.{ident[1]}) is reached without enforcement "
+                f"{source} is reached without enforcement "
                 "(through a permanent view, a cached relation or another session); query the table itself"
             )
+        state["file_relations"] += 1  # an ungoverned table: its storage is checked afterwards
         return
     raise UnenforcedPathError(f"the plan contains a {cls} node, which the governed session does not know; refused")
 
 
-def _file_paths(jplan: Any) -> list[str]:
-    """Root paths of every file-based relation, subqueries included (a py4j walk, only when needed)."""
+def _storage_paths(jplan: Any, marker: str) -> list[str]:
+    """Storage of every table and file relation outside this session's enforced subtrees.
+
+    Subqueries included; a py4j walk, run only when the plan holds such relations.
+    """
     paths: list[str] = []
     stack = [jplan]
     while stack:
         node = stack.pop()
-        if node.getClass().getSimpleName() == "LogicalRelation" and node.catalogTable().isEmpty():
+        cls = node.getClass().getSimpleName()
+        if cls == "SubqueryAlias" and str(node.alias()).startswith(marker):
+            continue
+        if cls == "LogicalRelation":
             relation = node.relation()
             if relation.getClass().getSimpleName() == "HadoopFsRelation":
                 paths.extend(str(p.toString()) for p in scala_seq(relation.location().rootPaths()))
+            elif node.catalogTable().isDefined():
+                paths.append(str(node.catalogTable().get().location().toString()))
             else:
                 paths.append(f"<{relation.getClass().getSimpleName()}>")
+        elif cls == "HiveTableRelation":
+            paths.append(str(node.tableMeta().location().toString()))
         stack.extend(scala_seq(node.children()))
         stack.extend(scala_seq(node.subqueries()))
     return paths

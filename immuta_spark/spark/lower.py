@@ -2,6 +2,9 @@
 
 Every node becomes a built-in Spark expression (no Python UDFs): values are bound with
 ``lit``, column names are quoted, and a governor's SQL predicate is parsed by Spark itself.
+Secrets (salts, keys) are never literals: a literal is printed by every plan string (EXPLAIN,
+``DataFrame.explain``, analysis errors). Each secret becomes a column of a one-row local
+relation that the enforced scan is cross-joined with; plans print only its column names.
 Format-preserving encryption, which Spark cannot do natively, is refused here until its Arrow
 UDF lands: a plan that needs it fails closed.
 """
@@ -34,10 +37,25 @@ def quote_identifier(name: str) -> str:
 
 
 class Lowering:
-    """Lowering context: how to resolve secrets."""
+    """Lowering context: how to resolve secrets, and the secret columns lowering has used.
 
-    def __init__(self, secrets: SecretResolver) -> None:
+    ``prefix`` names the secret columns (``<prefix>0``, ``<prefix>1``, ...); after lowering,
+    :attr:`secret_columns` maps each name to the value the one-row relation must hold.
+    """
+
+    def __init__(self, secrets: SecretResolver, prefix: str = "__immuta_secret_") -> None:
         self.secrets = secrets
+        self.prefix = prefix
+        self.secret_columns: dict[str, str] = {}
+
+    def secret_column(self, value: str) -> SparkColumn:
+        """The column that carries ``value`` (one per distinct value)."""
+        for name, known in self.secret_columns.items():
+            if known == value:
+                return F.col(quote_identifier(name))
+        name = f"{self.prefix}{len(self.secret_columns)}"
+        self.secret_columns[name] = value
+        return F.col(quote_identifier(name))
 
 
 def lower(node: E.Expr, ctx: Lowering) -> SparkColumn:
@@ -67,7 +85,7 @@ def _(node: E.NullOf, ctx: Lowering) -> SparkColumn:
 
 @_lower.register
 def _(node: E.SecretRef, ctx: Lowering) -> SparkColumn:
-    return F.lit(ctx.secrets(node).hex())
+    return ctx.secret_column(ctx.secrets(node).hex())
 
 
 @_lower.register
@@ -110,7 +128,7 @@ def _(node: E.TruncTime, ctx: Lowering) -> SparkColumn:
 @_lower.register
 def _(node: E.Token, ctx: Lowering) -> SparkColumn:
     # AES in ECB mode is deterministic: equal values give equal tokens, and the key reverses them.
-    key = F.unhex(F.lit(ctx.secrets(node.key)[:32].hex()))
+    key = F.unhex(ctx.secret_column(ctx.secrets(node.key)[:32].hex()))
     return F.base64(F.aes_encrypt(_lower(node.child, ctx).cast("binary"), key, F.lit("ECB"), F.lit("PKCS")))
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FILE_FORMATS", "Parsed", "Reference", "parse_statement", "scala_seq"]
+__all__ = ["FILE_FORMATS", "Parsed", "Reference", "Span", "parse_statement", "scala_seq"]
 
 #: ``format.`path``` references Spark reads as files.
 FILE_FORMATS = frozenset({"parquet", "orc", "csv", "json", "text", "avro", "binaryfile"})
@@ -37,6 +37,20 @@ class Reference:
     line: int | None
     pos: int | None
     aliased: bool
+    #: Where an alias may follow the reference: after a TABLESAMPLE clause, else after the name.
+    alias_at: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where an identifier of any kind (a read, a command's target) stands in the SQL text."""
+
+    cls: str
+    parts: tuple[str, ...]
+    start: int
+    stop: int
+    line: int | None
+    pos: int | None
 
 
 @dataclass(slots=True)
@@ -50,6 +64,13 @@ class Parsed:
     cte_references: list[tuple[str, ...]] = field(default_factory=list)
     identifiers: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
+    spans: list[Span] = field(default_factory=list)
+    #: Storage paths a command names (LOCATION, LOAD DATA INPATH, SET LOCATION).
+    locations: list[str] = field(default_factory=list)
+    #: Whether any name or text in the statement (table, alias, CTE, view) uses ``reserved``.
+    uses_reserved: bool = False
+    #: Lower-case names of the functions the statement calls (last name part).
+    functions: set[str] = field(default_factory=set)
 
 
 def scala_seq(seq: Any) -> list[Any]:
@@ -64,8 +85,16 @@ def _parts(text: str) -> tuple[str, ...]:
     return tuple(p for p in inner.split(", ")) if inner else ()
 
 
-def _scan_json(value: Any, parsed: Parsed) -> None:
-    """Collect every identifier node and class name anywhere in the JSON tree."""
+def _scan_json(value: Any, parsed: Parsed, reserved: str = "") -> None:
+    """Collect every identifier node and class name anywhere in the JSON tree.
+
+    Also notes any string that contains ``reserved``: an alias, CTE or view named with the
+    session's reserved prefix could pass for one of its enforced subtrees.
+    """
+    if isinstance(value, str):
+        if reserved and reserved in value.lower():
+            parsed.uses_reserved = True
+        return
     if isinstance(value, dict):
         cls = value.get("class")
         if isinstance(cls, str):
@@ -76,17 +105,25 @@ def _scan_json(value: Any, parsed: Parsed) -> None:
                 parsed.identifiers.append((simple, _parts(ident)))
             elif simple in ("CacheTable", "UncacheTable") and isinstance(ident, str):
                 parsed.identifiers.append((simple, _parts(ident)))
+            elif simple == "UnresolvedFunction" and isinstance(value.get("nameParts"), str):
+                names = _parts(value["nameParts"])
+                if names:
+                    parsed.functions.add(names[-1].lower())
+            for key in ("location", "path", "locationUri"):
+                if isinstance(value.get(key), str) and value[key]:
+                    parsed.locations.append(value[key])
         for v in value.values():
-            if isinstance(v, dict | list):
-                _scan_json(v, parsed)
+            _scan_json(v, parsed, reserved)
     elif isinstance(value, list):
         for v in value:
-            if isinstance(v, dict | list):
-                _scan_json(v, parsed)
+            _scan_json(v, parsed, reserved)
 
 
-def parse_statement(jsession: Any, sql: str) -> Parsed:
+def parse_statement(jsession: Any, sql: str, reserved: str = "") -> Parsed:
     """Parse ``sql`` with the session's parser and find its table references.
+
+    ``reserved`` is a lower-case name prefix the statement may not use anywhere
+    (:attr:`Parsed.uses_reserved`).
 
     Raises pyspark's ``ParseException`` for text Spark cannot parse (the user's own error).
     """
@@ -98,44 +135,91 @@ def parse_statement(jsession: Any, sql: str) -> Parsed:
     except Py4JJavaError as exc:
         raise convert_exception(exc.java_exception) from None
     parsed = Parsed(sql=sql, plan=plan, root=plan.getClass().getSimpleName())
-    _scan_json(json.loads(plan.toJSON()), parsed)
+    _scan_json(json.loads(plan.toJSON()), parsed, reserved.lower())
     with_subqueries = any(any(m in c for m in _SUBQUERY_MARKERS) for c in parsed.classes)
-    start = plan.logicalPlan() if parsed.root == "ExplainCommand" else plan
+    if parsed.root == "ExplainCommand":
+        start = plan.logicalPlan()
+    elif parsed.root == "DescribeQueryCommand":
+        start = plan.plan()
+    else:
+        start = plan
     _walk(start, frozenset(), False, with_subqueries, parsed)
     return parsed
 
 
-def _walk(node: Any, ctes: frozenset[str], aliased: bool, subqueries: bool, parsed: Parsed) -> None:
+def _origin(node: Any) -> tuple[int, int, int | None, int | None] | None:
+    """(start, stop, line, position) of a parsed node in the SQL text, when the parser kept it."""
+    origin = node.origin()
+    start, stop = origin.startIndex(), origin.stopIndex()
+    if not (start.isDefined() and stop.isDefined()):
+        return None
+    line, pos = origin.line(), origin.startPosition()
+    return (
+        int(start.get()),
+        int(stop.get()),
+        int(line.get()) if line.isDefined() else None,
+        int(pos.get()) if pos.isDefined() else None,
+    )
+
+
+def _walk(node: Any, ctes: frozenset[str], aliased: bool, subqueries: bool, parsed: Parsed, alias_at: int = -1) -> None:
     cls = node.getClass().getSimpleName()
     if cls == "UnresolvedRelation":
         parts = tuple(str(p) for p in scala_seq(node.multipartIdentifier()))
         if len(parts) == 1 and parts[0].lower() in ctes:
             parsed.cte_references.append(parts)
             return
-        origin = node.origin()
-        start, stop = origin.startIndex(), origin.stopIndex()
-        line, pos = origin.line(), origin.startPosition()
-        if start.isDefined() and stop.isDefined():
-            parsed.references.append(
-                Reference(
-                    parts=parts,
-                    start=int(start.get()),
-                    stop=int(stop.get()),
-                    line=int(line.get()) if line.isDefined() else None,
-                    pos=int(pos.get()) if pos.isDefined() else None,
-                    aliased=aliased,
-                )
+        where = _origin(node)
+        if where is None:
+            return
+        parsed.spans.append(Span(cls, parts, *where))
+        if not node.options().isEmpty():
+            return  # WITH (options) on a table: not rewritable, so an untracked reference (refused)
+        start, stop, line, pos = where
+        parsed.references.append(
+            Reference(
+                parts=parts,
+                start=start,
+                stop=stop,
+                line=line,
+                pos=pos,
+                aliased=aliased,
+                alias_at=alias_at if alias_at >= 0 else stop,
             )
+        )
+        return
+    if cls in _IDENTIFIER_NODES:  # a command's target: its place in the text, for errors
+        ident = node.multipartIdentifier() if cls != "UnresolvedIdentifier" else node.nameParts()
+        where = _origin(node)
+        if where is not None and cls != "UnresolvedIdentifier":  # that one's origin is the whole statement
+            parsed.spans.append(Span(cls, tuple(str(p) for p in scala_seq(ident)), *where))
         return
     if cls == "UnresolvedWith":
+        # A definition sees the definitions before it (and itself under WITH RECURSIVE), never later
+        # ones: a body that names a later or its own CTE reads the table of that name.
         definitions = scala_seq(node.cteRelations())
-        scope = ctes | {str(d._1()).lower() for d in definitions}
-        for d in definitions:
-            _walk(d._2(), scope, False, subqueries, parsed)
-        _walk(node.child(), scope, False, subqueries, parsed)
+        names = [str(d._1()).lower() for d in definitions]
+        recursive = bool(node.allowRecursion())
+        for i, d in enumerate(definitions):
+            scope = ctes | set(names[: i + 1 if recursive else i])
+            _walk(d._2(), frozenset(scope), False, subqueries, parsed)
+        _walk(node.child(), ctes | set(names), False, subqueries, parsed)
         return
+    if cls == "InsertIntoStatement":
+        target = node.table()
+        where = _origin(target) if target.getClass().getSimpleName() == "UnresolvedRelation" else None
+        if where is not None:
+            parts = tuple(str(p) for p in scala_seq(target.multipartIdentifier()))
+            parsed.spans.append(Span("InsertIntoStatement", parts, *where))
+    sample_end = -1
+    if cls == "Sample":
+        where = _origin(node)
+        sample_end = where[1] if where is not None else -1
     for child in scala_seq(node.children()):
-        _walk(child, ctes, cls == "SubqueryAlias", subqueries, parsed)
+        if cls == "Sample":  # FROM t TABLESAMPLE (...) [alias]: the alias follows the sample clause
+            _walk(child, ctes, aliased, subqueries, parsed, sample_end)
+        else:
+            _walk(child, ctes, cls == "SubqueryAlias", subqueries, parsed)
     if subqueries:
         for sub in scala_seq(node.subqueries()):
             _walk(sub, ctes, False, subqueries, parsed)

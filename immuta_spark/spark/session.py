@@ -7,11 +7,16 @@ It wraps (never subclasses) a SparkSession and offers ``table``, ``sql``, ``read
 
 Every statement goes through the same steps: parse with Spark's parser, find every table it
 references, compile each governed table's plan, rewrite the references to enforced views,
-analyze, guard the analyzed plan, audit.
+analyze, guard the analyzed plan, audit. A statement that is not a plain query (INSERT, CTAS,
+SET VAR, CACHE ... AS SELECT, INSERT OVERWRITE DIRECTORY) runs as soon as Spark analyzes it, so
+it is analyzed without running and its queries are guarded first. An invisible table is
+replaced by a name that cannot exist and Spark itself produces the error, names put back: it
+fails exactly like a missing table.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -22,13 +27,13 @@ from pyspark.sql.types import StructType
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.engine import Plan
-from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.errors import ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
 from immuta_spark.spark.enforce import Enforcer, hadoop_user
-from immuta_spark.spark.errors import GovernedAccessDenied, UnenforcedPathError
-from immuta_spark.spark.guard import MARKER_ROOT, check_plan
+from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound, UnenforcedPathError
+from immuta_spark.spark.guard import MARKER_ROOT, check_plan, check_statement
 from immuta_spark.spark.lower import quote_identifier
-from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Reference, parse_statement
+from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Reference, Span, parse_statement
 
 __all__ = ["ALLOWED_SETTINGS", "GovernedCatalogAPI", "GovernedConf", "GovernedReader", "ImmutaSparkSession"]
 
@@ -44,8 +49,37 @@ ALLOWED_SETTINGS = (
     "spark.sql.repl.eagerEval.",
     "spark.sql.legacy.timeParserPolicy",
 )
-#: Commands whose governed target only an owner may touch.
-_TARGET_COMMANDS = frozenset({"CacheTable", "UncacheTable"})
+#: Commands whose governed target only an owner may touch: every governed table they name is
+#: a target (row-level writes name their target as a relation, like a read).
+_TARGET_COMMANDS = frozenset(
+    {"CacheTable", "UncacheTable", "DeleteFromTable", "UpdateTable", "MergeIntoTable", "ReplaceData", "WriteDelta"}
+)
+#: Parsed roots that are plain queries: analyzing them runs nothing, so they are guarded after
+#: analysis. Every other statement is analyzed without running and checked first (fail closed).
+_QUERY_ROOTS = frozenset(
+    {
+        "Project", "Aggregate", "Filter", "Sort", "Distinct", "Union", "Intersect", "Except", "Join",
+        "GlobalLimit", "LocalLimit", "Offset", "Tail", "SubqueryAlias", "UnresolvedRelation",
+        "UnresolvedInlineTable", "UnresolvedTableValuedFunction", "WithWindowDefinition", "Generate",
+        "Pivot", "Unpivot", "RepartitionByExpression", "Repartition", "Sample", "LateralJoin",
+        "UnresolvedHint", "OneRowRelation", "Range", "LocalRelation", "UnresolvedSubqueryColumnAliases",
+    }
+)  # fmt: skip
+#: Statements that would run code or statements the governed session cannot check: SQL scripts
+#: (each inner statement would run unchecked), jars and files added to the JVM, functions made
+#: from JVM classes.
+_UNCHECKABLE = {
+    "CompoundBody": "SQL scripts (BEGIN ... END) run statements the governed session cannot check",
+    "AddJarsCommand": "ADD JAR loads code into the shared JVM",
+    "AddFilesCommand": "ADD FILE ships files to the shared executors",
+    "AddArchivesCommand": "ADD ARCHIVE ships files to the shared executors",
+    "CreateFunction": "functions made from JVM classes run code the governed session cannot check",
+    "CreateFunctionCommand": "functions made from JVM classes run code the governed session cannot check",
+}
+#: Functions that call arbitrary JVM methods (reading files, stopping the JVM) from a query.
+_UNCHECKABLE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
+#: Prefix of the names that stand in for invisible tables while Spark is asked for its error.
+_MISSING = f"{MARKER_ROOT}missing_"
 _DESCRIBE = frozenset({"DescribeRelation", "DescribeColumn"})
 _SHOW_TABLES = frozenset({"ShowTables", "ShowTablesExtended", "ShowViews"})
 _OWNER_ONLY_SHOW = frozenset({"ShowCreateTable", "ShowTableProperties", "ShowPartitions", "ShowTableExtended"})
@@ -116,7 +150,17 @@ class ImmutaSparkSession:
         self._spark = spark
         self._catalog = catalog
         self._lock = threading.RLock()
-        self._enforcer = Enforcer(spark, catalog, user=user or identity, identity=identity)
+        try:
+            self._enforcer = Enforcer(spark, catalog, user=user or identity, identity=identity)
+        except ImpersonationDenied as exc:
+            catalog.record(
+                action="impersonate",
+                outcome="denied",
+                user=user or identity,
+                impersonator=identity,
+                detail={"error": str(exc)},
+            )
+            raise
 
     @classmethod
     def wrap(
@@ -152,35 +196,68 @@ class ImmutaSparkSession:
     # --- reading ------------------------------------------------------------------------
 
     def table(self, tableName: str) -> DataFrame:
-        """The enforced DataFrame of a table (an ungoverned table is returned as is)."""
+        """The enforced DataFrame of a table (an ungoverned table is returned as Spark returns it).
+
+        An invisible governed table fails exactly as ``SparkSession.table`` fails for a missing one.
+        """
         with self._lock:
-            return self.sql(f"SELECT * FROM {_reference_text(tableName)}")
+            self._enforcer.snapshot()
+            parts = tuple(p[1:-1].replace("``", "`") if p.startswith("`") else p for p in _split_name(tableName))
+            source = self._resolve(parts)
+            if source is not None and self._enforcer.plan(source).visible:
+                return self.sql(f"SELECT * FROM {_reference_text(tableName)}")
+
+            def run(sources: list[str], policies: list[str]) -> DataFrame:
+                if source is not None:
+                    sources.append(source.name)
+                    placeholder = _placeholder_parts(parts, 0)
+                    return self._missing_like_spark(
+                        lambda: self._spark.table(".".join(quote_identifier(p) for p in placeholder)),
+                        {placeholder[-1]: (parts[-1], None, None)},
+                        parts,
+                    )
+                df = self._spark.table(tableName)
+                self._guard(df)
+                return df
+
+            return self._audited(f"table {tableName}", run)
 
     def sql(self, sqlQuery: str, args: dict[str, Any] | list[Any] | None = None, **kwargs: Any) -> DataFrame:
-        """Run SQL with every governed table enforced. Refuses what it cannot enforce."""
+        """Run SQL with every governed table enforced. Refuses what it cannot enforce.
+
+        ``kwargs`` fill ``{name}`` fields as in ``SparkSession.sql``; the filled-in text is what
+        is checked and run.
+        """
         with self._lock:
-            started = time.perf_counter()
-            sources: list[str] = []
-            policies: list[str] = []
-            try:
-                df = self._statement(sqlQuery, args, kwargs, sources, policies)
-            except Exception as exc:
-                self._audit(
-                    "query",
-                    "denied" if isinstance(exc, ImmutaSparkError) else "error",
-                    sources=sources,
-                    policies=policies,
-                    detail={"sql": sqlQuery[:2000], "error": str(exc).splitlines()[0][:500] if str(exc) else ""},
-                )
-                raise
+            return self._audited(
+                sqlQuery, lambda sources, policies: self._statement(sqlQuery, args, kwargs, sources, policies)
+            )
+
+    def _audited(self, text: str, run: Any) -> DataFrame:
+        """Run ``run(sources, policies)`` and audit the query with its outcome."""
+        started = time.perf_counter()
+        sources: list[str] = []
+        policies: list[str] = []
+        try:
+            df = run(sources, policies)
+        except Exception as exc:
+            sources.extend(getattr(exc, "sources", ()))
             self._audit(
                 "query",
-                "ok",
+                "denied" if isinstance(exc, ImmutaSparkError) else "error",
                 sources=sources,
                 policies=policies,
-                detail={"sql": sqlQuery[:2000], "policy_ms": round((time.perf_counter() - started) * 1000, 3)},
+                detail={"sql": text[:2000], "error": str(exc).splitlines()[0][:500] if str(exc) else ""},
             )
-            return df
+            raise
+        self._audit(
+            "query",
+            "ok",
+            sources=sources,
+            policies=policies,
+            detail={"sql": text[:2000], "policy_ms": round((time.perf_counter() - started) * 1000, 3)},
+        )
+        return df
 
     @property
     def read(self) -> GovernedReader:
@@ -243,41 +320,76 @@ class ImmutaSparkSession:
     def _statement(
         self, sql: str, args: Any, kwargs: dict[str, Any], sources: list[str], policies: list[str]
     ) -> DataFrame:
+        if not kwargs:
+            return self._run(sql, args, sources, policies)
+        from pyspark.sql.sql_formatter import SQLStringFormatter
+
+        # Fill in the fields first, as SparkSession.sql does, so the text checked is the text run.
+        formatter = SQLStringFormatter(self._spark)
+        try:
+            return self._run(formatter.format(sql, **kwargs), args, sources, policies)
+        finally:
+            formatter.clear()
+
+    def _run(self, sql: str, args: Any, sources: list[str], policies: list[str]) -> DataFrame:
         enforcer = self._enforcer
         enforcer.snapshot()
-        parsed = parse_statement(enforcer.jsession, sql)
-        for _cls, parts in parsed.identifiers:
-            if any(p.lower().startswith(MARKER_ROOT) for p in parts):
-                raise UnenforcedPathError(f"names starting with {MARKER_ROOT} are reserved for the governed session")
+        parsed = parse_statement(enforcer.jsession, sql, reserved=MARKER_ROOT)
+        if parsed.uses_reserved:  # a table, alias, CTE or view name: it could pass for an enforced subtree
+            raise UnenforcedPathError(f"names starting with {MARKER_ROOT} are reserved for the governed session")
         if "ScriptTransformation" in parsed.classes:
             raise UnenforcedPathError("TRANSFORM ... USING runs scripts on raw rows; it is not allowed")
         root = parsed.root
+        if root in _UNCHECKABLE:
+            raise UnenforcedPathError(f"{_UNCHECKABLE[root]}; not allowed in a governed session")
+        called = parsed.functions & _UNCHECKABLE_FUNCTIONS
+        if called:
+            raise UnenforcedPathError(
+                f"{', '.join(sorted(called))}() calls JVM methods the governed session cannot check; not allowed"
+            )
         if root == "SetCommand":
             self._check_set(parsed)
             return self._spark.sql(sql)
         if root == "ResetCommand":
+            self._check_reset(parsed)
             return self._spark.sql(sql)
-        if root in _DESCRIBE:
-            return self._describe(parsed, sources)
         if root in _SHOW_TABLES:
             return self._show_tables(sql)
         governed, targets = self._classify(parsed)
         for _ref, source in governed:
             sources.append(source.name)
-        for parts, source in targets:
+        for _parts, source in targets:
             sources.append(source.name)
+        invisible = {s.name for _r, s in governed if not enforcer.plan(s).visible}
+        invisible |= {s.name for _p, s in targets if not enforcer.plan(s).visible}
+        if invisible:
+            return self._missing(parsed, invisible, args)
+        if root in _DESCRIBE or root == "ShowColumns":
+            described = self._describe(parsed, sources)
+            if described is not None:
+                return described
+        for parts, source in targets:
             self._require_owner(source, parts, root)
+        query = _is_plain_query(parsed)
+        if not query:
+            for source in self._storage_targets(parsed):
+                sources.append(source.name)
+                self._require_owner(source, (), root, storage=True)
         if root in _OWNER_ONLY_SHOW or root == "ShowColumns":
             return self._spark.sql(sql)
         is_command = root not in ("ExplainCommand",) and _is_command(enforcer, parsed)
+        trusted: frozenset[str] = frozenset()
         if is_command and all(self._owns(s) for _r, s in governed) and (governed or targets):
             rewritten = sql  # an owner's own DDL or write: run as written
+            trusted = frozenset(s.name for _r, s in governed) | frozenset(s.name for _p, s in targets)
         else:
             rewritten = self._rewrite(parsed, governed, policies)
-        df = self._spark.sql(rewritten, args, **kwargs)
+        if not query:
+            self._check_before_running(rewritten, root, args, trusted)
+        df = self._spark.sql(rewritten, args)
         if root == "ExplainCommand":
             return self._scrub_explain(df)
-        if not is_command:
+        if query:
             self._guard(df)
         return df
 
@@ -318,8 +430,13 @@ class ImmutaSparkSession:
         if len(lowered) == 2:
             if lowered[0] == "global_temp":
                 return None
-            if lowered[0] in FILE_FORMATS and ("/" in parts[1] or ":" in parts[1]):
-                return enforcer.source_for_path(parts[1])
+            if lowered[0] in FILE_FORMATS and _is_path(parts[1]):
+                # Only the table's own location reads as the table; a path beneath or above it
+                # is left to Spark and refused by the guard (its files would be read raw).
+                source = enforcer.source_for_path(parts[1])
+                if source is not None and enforcer.qualify(parts[1]) == enforcer.locations().get(source.name):
+                    return source
+                return None
             return enforcer.source_for_table(lowered[0], lowered[1])
         if len(lowered) == 3 and lowered[0] == "spark_catalog":
             return enforcer.source_for_table(lowered[1], lowered[2])
@@ -334,25 +451,216 @@ class ImmutaSparkSession:
                 tree = str(parsed.plan.treeString())
             view = self._enforcer.view(source, parts=list(ref.parts), origin=(ref.line, ref.pos, tree))
             policies.extend(self._enforcer.plan_of(source).policies_applied)
-            replacement = quote_identifier(view)
-            if not ref.aliased:
-                replacement += " AS " + quote_identifier(ref.parts[-1])
-            sql = sql[: ref.start] + replacement + sql[ref.stop + 1 :]
+            if not ref.aliased and not _after_table_keyword(sql, ref.start):
+                # keep the name Spark would have given it (after any TABLESAMPLE); `TABLE t` takes none
+                at = max(ref.alias_at, ref.stop)
+                sql = sql[: at + 1] + " AS " + quote_identifier(ref.parts[-1]) + sql[at + 1 :]
+            sql = sql[: ref.start] + quote_identifier(view) + sql[ref.stop + 1 :]
         return sql
 
     def _guard(self, df: DataFrame) -> None:
+        self._check(df._jdf.queryExecution().analyzed())
+
+    def _check(self, jplan: Any, trusted: frozenset[str] = frozenset()) -> None:
+        """Refuse an analyzed plan that reaches governed data without this session's enforcement."""
         enforcer = self._enforcer
+        reached: list[str] = []
+
+        def label(source: Source | None) -> str | None:
+            if source is None or source.name in trusted:
+                return None
+            reached.append(source.name)  # for the audit record of the refusal
+            if not enforcer.plan(source).visible:
+                return "a governed table"  # never name a source the user may not see
+            return f"governed data source '{source.name}' ({source.table})"
+
         try:
             check_plan(
-                df._jdf.queryExecution().analyzed(),
+                jplan,
                 marker=enforcer.marker,
-                governed_table=lambda db, t: s.name if (s := enforcer.source_for_table(db, t)) else None,
-                governed_path=lambda p: s.name if (s := enforcer.source_for_path(p)) else None,
+                governed_table=lambda db, t: label(enforcer.source_for_table(db, t)),
+                governed_path=lambda p: label(enforcer.source_for_storage(p)),
             )
+        except UnenforcedPathError as exc:
+            exc.sources = tuple(reached)
+            raise
         except ImmutaSparkError:
             raise
         except Exception as exc:
             raise UnenforcedPathError(f"the plan could not be checked, so it is refused: {exc}") from exc
+
+    def _check_before_running(self, sql: str, root: str, args: Any, trusted: frozenset[str]) -> None:
+        """Analyze a statement that is not a plain query without running it, and check its queries.
+
+        Commands run as soon as Spark analyzes them, so a guard after ``spark.sql`` would come
+        after the INSERT, the CTAS or the SET VAR had already read raw data.
+        """
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import AnalysisException
+        from pyspark.errors.exceptions.captured import convert_exception
+
+        enforcer = self._enforcer
+        jvm = self._spark.sparkContext._jvm
+        assert jvm is not None
+        command = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.Command")
+        try:
+            plan = enforcer.jsession.sessionState().sqlParser().parsePlan(sql)
+            if root == "ExplainCommand":
+                plan = plan.logicalPlan()
+            elif root in ("DescribeQueryCommand", "CacheTable", "UncacheTable"):
+                return  # a schema, or a relation named by (un)caching: no rows reach the user here
+            analyzed = enforcer.jsession.sessionState().executePlan(plan, _skip_commands(jvm)).analyzed()
+        except (Py4JJavaError, AnalysisException) as exc:
+            if root == "ExplainCommand":
+                return  # EXPLAIN prints Spark's own analysis error
+            if args:
+                raise UnenforcedPathError(
+                    "parameter markers are supported in queries only; a governed session checks commands "
+                    "before they run and cannot bind them"
+                ) from None
+            if isinstance(exc, Py4JJavaError):
+                raise convert_exception(exc.java_exception) from None
+            raise
+        try:
+            check_statement(analyzed, lambda p: self._check(p, trusted), lambda p: bool(command.isInstance(p)))
+        except ImmutaSparkError:
+            raise
+        except Exception as exc:
+            raise UnenforcedPathError(f"the statement could not be checked, so it is refused: {exc}") from exc
+
+    def _storage_targets(self, parsed: Parsed) -> list[Source]:
+        """Governed sources whose storage a command would write, move, or lay a table over."""
+        enforcer = self._enforcer
+        found: list[Source] = []
+        paths = list(parsed.locations)
+        if parsed.root == "InsertIntoDir" and parsed.plan.storage().locationUri().isDefined():
+            paths.append(str(parsed.plan.storage().locationUri().get().toString()))
+        for cls, parts in parsed.identifiers:
+            if self._resolve(parts, identifier_class=cls) is not None:
+                continue  # a governed table itself: ownership is checked by name
+            if len(parts) == 1 and cls != "UnresolvedIdentifier":
+                if enforcer.jsession.sessionState().catalog().getTempView(parts[0]).isDefined():
+                    continue
+            if len(parts) == 1:
+                db, table = self._spark.catalog.currentDatabase(), parts[0]
+            elif len(parts) == 2 or (len(parts) == 3 and parts[0].lower() == "spark_catalog"):
+                db, table = parts[-2], parts[-1]
+            else:
+                continue
+            location = enforcer.table_location(db.lower(), table.lower())
+            if location is not None:
+                paths.append(location)
+        for path in paths:
+            source = enforcer.source_for_storage(path)
+            if source is not None and source not in found:
+                found.append(source)
+        return found
+
+    # --- invisible sources: fail exactly as Spark fails for missing ones ------------------
+
+    def _missing(self, parsed: Parsed, invisible: set[str], args: Any) -> DataFrame:
+        """Spark's own outcome for the statement with every invisible table missing."""
+        enforcer = self._enforcer
+        spans: list[Span] = []
+        for span in parsed.spans:
+            cls = "UnresolvedRelation" if span.cls == "InsertIntoStatement" else span.cls
+            source = self._resolve(span.parts, identifier_class=cls)
+            if source is not None and source.name in invisible:
+                spans.append(span)
+        first = next(
+            (
+                parts
+                for cls, parts in parsed.identifiers
+                if (s := self._resolve(parts, identifier_class=cls)) and s.name in invisible
+            ),
+            (),
+        )
+        if not spans and parsed.root in ("DropTable", "DropView") and first:
+            # DROP names its table by an identifier without a usable position: ask Spark directly.
+            placeholder = _placeholder_parts(first, 0)
+            verb = "DROP TABLE" if parsed.root == "DropTable" else "DROP VIEW"
+            text = f"{verb} {'IF EXISTS ' if parsed.plan.ifExists() else ''}" + ".".join(
+                quote_identifier(p) for p in placeholder
+            )
+            return self._missing_like_spark(
+                lambda: self._spark.sql(text), {placeholder[-1]: (first[-1], None, None)}, first, raise_it=False
+            )
+        if not spans:
+            raise enforcer.not_found(list(first) or [])
+        sql = parsed.sql
+        names: dict[str, tuple[str, int | None, int | None]] = {}
+        for i, span in enumerate(sorted(spans, key=lambda sp: sp.start, reverse=True)):
+            placeholder = _placeholder_parts(span.parts, i)
+            if len(span.parts) == 2 and span.parts[0].lower() in FILE_FORMATS and _is_path(span.parts[1]):
+                # a path read: Spark's PATH_NOT_FOUND for a path that does not exist
+                names["/" + placeholder[-1]] = ("", span.line, span.pos)
+                placeholder = (span.parts[0], span.parts[1].rstrip("/") + "/" + placeholder[-1])
+            else:
+                names[placeholder[-1]] = (span.parts[-1], span.line, span.pos)
+            sql = sql[: span.start] + ".".join(quote_identifier(p) for p in placeholder) + sql[span.stop + 1 :]
+        if parsed.root == "ExplainCommand":
+            return self._missing_like_spark(
+                lambda: self._scrub_explain(self._spark.sql(sql, args)), names, first, raise_it=False
+            )
+        jsession = enforcer.jsession
+        jvm = self._spark.sparkContext._jvm
+        assert jvm is not None
+
+        def analyze() -> None:
+            plan = jsession.sessionState().sqlParser().parsePlan(sql)
+            jsession.sessionState().executePlan(plan, _skip_commands(jvm)).analyzed()
+
+        return self._missing_like_spark(analyze, names, first)
+
+    def _missing_like_spark(
+        self,
+        ask: Any,
+        names: dict[str, tuple[str, int | None, int | None]],
+        parts: tuple[str, ...],
+        *,
+        raise_it: bool = True,
+    ) -> Any:
+        """Run ``ask`` (Spark, with placeholders for invisible names) and put the names back.
+
+        Spark's error is raised with the names put back. Without an error, the generic not-found
+        is raised (fail closed), or with ``raise_it=False`` (EXPLAIN, DROP ... IF EXISTS) the result
+        is returned, names put back in an EXPLAIN text.
+        """
+        import re
+
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import AnalysisException
+        from pyspark.errors.exceptions.captured import convert_exception
+
+        def restore(text: str) -> str:
+            for placeholder, (name, _line, _pos) in names.items():
+                text = text.replace(placeholder, name)
+            return text
+
+        try:
+            result = ask()
+        except (Py4JJavaError, AnalysisException) as exc:
+            error = convert_exception(exc.java_exception) if isinstance(exc, Py4JJavaError) else exc
+            if not isinstance(error, AnalysisException):
+                raise self._enforcer.not_found(list(parts)) from None
+            message = str(error)
+            reported = str((error.getMessageParameters() or {}).get("relationName", message))
+            for placeholder, (_name, line, pos) in names.items():
+                if placeholder in reported and line is not None and pos is not None:
+                    # Earlier rewrites may have moved the text: report the position the user wrote.
+                    message = re.sub(r"; line \d+ pos \d+", f"; line {line} pos {pos}", message, count=1)
+                    break
+            parameters = {k: restore(str(v)) for k, v in (error.getMessageParameters() or {}).items()}
+            condition = error.getCondition() or "TABLE_OR_VIEW_NOT_FOUND"
+            raise GovernedTableNotFound(
+                list(parts), spark=(restore(message), condition, parameters, error.getSqlState() or "42P01")
+            ) from None
+        if raise_it:
+            raise self._enforcer.not_found(list(parts))  # Spark found nothing to refuse: fail closed
+        if isinstance(result, DataFrame) and result.columns == ["plan"]:
+            text = restore("\n".join(str(r[0]) for r in result.collect()))
+            return self._spark.createDataFrame([(text,)], "plan string")
+        return result
 
     # --- commands -----------------------------------------------------------------------
 
@@ -367,13 +675,30 @@ class ImmutaSparkSession:
                     f"off); allowed: {', '.join(ALLOWED_SETTINGS)}"
                 )
 
-    def _describe(self, parsed: Parsed, sources: list[str]) -> DataFrame:
+    def _check_reset(self, parsed: Parsed) -> None:
+        config = parsed.plan.config()
+        if not config.isDefined():
+            raise UnenforcedPathError(
+                "RESET of every setting may not run in a governed session (it could restore settings that "
+                f"switch enforcement off); reset the allowed settings one by one: {', '.join(ALLOWED_SETTINGS)}"
+            )
+        key = str(config.get())
+        if not _allowed_setting(key):
+            raise UnenforcedPathError(
+                f"setting '{key}' may not be reset in a governed session (it could switch enforcement off); "
+                f"allowed: {', '.join(ALLOWED_SETTINGS)}"
+            )
+
+    def _describe(self, parsed: Parsed, sources: list[str]) -> DataFrame | None:
+        """DESCRIBE and SHOW COLUMNS of a visible governed table: its enforced columns, no statistics."""
         parts = parsed.identifiers[0][1] if parsed.identifiers else ()
         source = self._resolve(parts, identifier_class="UnresolvedTableOrView") if parts else None
         if source is None:
-            return self._spark.sql(parsed.sql)
+            return None if parsed.root == "ShowColumns" else self._spark.sql(parsed.sql)
         sources.append(source.name)
         frame = self._enforcer.enforced(source, parts=list(parts))
+        if parsed.root == "ShowColumns":
+            return self._spark.createDataFrame([(f.name,) for f in frame.schema.fields], "col_name string")
         if parsed.root == "DescribeColumn":
             column = str(parsed.plan.column().nameParts().last()) if hasattr(parsed.plan, "column") else ""
             for field in frame.schema.fields:
@@ -396,32 +721,53 @@ class ImmutaSparkSession:
             source = self._enforcer.source_for_table(db, name) if db else None
             if source is not None and not self._enforcer.plan(source).visible:
                 continue
+            if source is not None and isinstance(d.get("information"), str):
+                # SHOW TABLE EXTENDED: no statistics of a governed table (raw size and row count)
+                info = "\n".join(line for line in d["information"].split("\n") if not line.startswith("Statistics:"))
+                row = type(row)(**{**d, "information": info})
             keep.append(row)
         return self._spark.createDataFrame(keep, raw.schema)
 
     def _scrub_explain(self, df: DataFrame) -> DataFrame:
+        import re
+
         text = "\n".join(str(r[0]) for r in df.collect())
         for secret in self._enforcer.secret_values():
-            text = text.replace(secret, "<redacted>")
+            text = re.sub(re.escape(secret), "<redacted>", text, flags=re.IGNORECASE)
         return self._spark.createDataFrame([(text,)], "plan string")
 
     def _owns(self, source: Source) -> bool:
         subject = self._enforcer.subject()
         return source.is_owner(subject.user, subject.groups)
 
-    def _require_owner(self, source: Source, parts: tuple[str, ...], root: str) -> None:
+    def _require_owner(self, source: Source, parts: tuple[str, ...], root: str, *, storage: bool = False) -> None:
         plan = self._enforcer.plan(source)
+        if self._owns(source):
+            return
         if not plan.visible:
+            if storage:
+                raise UnenforcedPathError(
+                    "this statement would write to or lay a table over the storage of a governed table; refused"
+                )
             raise self._enforcer.not_found(list(parts))
-        if not self._owns(source):
+        if storage:
             raise GovernedAccessDenied(
                 source.name,
-                f"{_verb(root)} on a governed table is reserved to the source's owners; query it instead",
+                f"{_verb(root)} on the storage of a governed table is reserved to the source's owners",
             )
+        if root in _QUERY_ROOTS or root == "UnresolvedWith":
+            raise UnenforcedPathError(
+                f"this query reaches governed data source '{source.name}' in a form the governed session cannot "
+                "enforce (time travel, table options, ...); refused. Name the table plainly."
+            )
+        raise GovernedAccessDenied(
+            source.name,
+            f"{_verb(root)} on a governed table is reserved to the source's owners; query it instead",
+        )
 
     def _source_by_name(self, table: str) -> Source | None:
         self._enforcer.snapshot()
-        parts = tuple(p.strip("`") for p in table.split("."))
+        parts = tuple(p[1:-1].replace("``", "`") if p.startswith("`") else p for p in _split_name(table))
         return self._resolve(parts)
 
     def _audit(
@@ -467,17 +813,54 @@ def _verb(root: str) -> str:
         "TruncateTable": "TRUNCATE",
         "CacheTable": "CACHE",
         "UncacheTable": "UNCACHE",
+        "DeleteFromTable": "DELETE",
+        "UpdateTable": "UPDATE",
+        "MergeIntoTable": "MERGE",
+        "LoadData": "LOAD DATA",
+        "InsertIntoDir": "INSERT OVERWRITE DIRECTORY",
     }
     return words.get(root, "ALTER" if "Alter" in root or "Add" in root or "Rename" in root else root)
 
 
 def _is_command(enforcer: Enforcer, parsed: Parsed) -> bool:
-    if parsed.root in ("InsertIntoStatement",) or parsed.root.endswith("Command") or parsed.root.startswith("Show"):
+    plan = parsed.plan
+    while plan.getClass().getSimpleName() == "UnresolvedWith":  # WITH ... INSERT INTO ...
+        plan = plan.child()
+    root = plan.getClass().getSimpleName()
+    if root in ("InsertIntoStatement", "InsertIntoDir") or root.endswith("Command") or root.startswith("Show"):
         return True
     jvm = enforcer.spark.sparkContext._jvm
     assert jvm is not None
     command = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.Command")
-    return bool(command.isInstance(parsed.plan))
+    return bool(command.isInstance(plan))
+
+
+def _is_plain_query(parsed: Parsed) -> bool:
+    """Whether the statement is a query (analysis runs nothing); WITH is looked through."""
+    plan = parsed.plan
+    while plan.getClass().getSimpleName() == "UnresolvedWith":
+        plan = plan.child()
+    return str(plan.getClass().getSimpleName()) in _QUERY_ROOTS
+
+
+def _skip_commands(jvm: Any) -> Any:
+    """``CommandExecutionMode.SKIP``: analyze a command without running it."""
+    return getattr(getattr(jvm.org.apache.spark.sql.execution, "CommandExecutionMode$"), "MODULE$").SKIP()
+
+
+def _placeholder_parts(parts: tuple[str, ...], index: int) -> tuple[str, ...]:
+    """``parts`` with the table name replaced by a name that cannot exist (reserved prefix)."""
+    return (*parts[:-1], f"{_MISSING}{secrets.token_hex(4)}_{index}")
+
+
+def _after_table_keyword(sql: str, start: int) -> bool:
+    """Whether the parser-found reference at ``start`` follows ``TABLE`` (``TABLE t`` takes no alias)."""
+    before = sql[:start].rstrip()
+    return before[-5:].upper() == "TABLE" and (len(before) == 5 or not (before[-6].isalnum() or before[-6] in "_`"))
+
+
+def _is_path(text: str) -> bool:
+    return "/" in text or ":" in text
 
 
 def _reference_text(name: str) -> str:
@@ -561,21 +944,43 @@ class GovernedReader:
             if key in self._options:
                 value = self._options[key]
                 paths.extend(value.split(",") if isinstance(value, str) and key == "paths" else [value])
-        with self._session._lock:
-            enforcer = self._session._enforcer
+        session = self._session
+        with session._lock:
+            enforcer = session._enforcer
             enforcer.snapshot()
-            governed = [(p, enforcer.source_for_path(p)) for p in paths]
+            governed = [(p, enforcer.source_for_storage(p)) for p in paths]
             hits = [(p, s) for p, s in governed if s is not None]
             if hits:
-                if len(paths) != 1 or enforcer.qualify(paths[0]) != enforcer.locations()[hits[0][1].name]:
-                    raise UnenforcedPathError(
-                        f"{hits[0][0]} lies in the storage of governed data source '{hits[0][1].name}'; read the "
-                        "whole table (session.table) so its policies apply"
+                first, source = hits[0]
+                exact = len(paths) == 1 and enforcer.qualify(first) == enforcer.locations().get(source.name)
+                if exact and session._plan(source).visible:
+                    return session._enforced_source(source)
+
+                def refuse(sources: list[str], policies: list[str]) -> DataFrame:
+                    sources.append(source.name)
+                    if exact:  # an invisible table's storage reads as a path that does not exist
+                        placeholder = f"{_MISSING}{secrets.token_hex(4)}"
+                        return session._missing_like_spark(
+                            lambda: self._reader.load(first.rstrip("/") + "/" + placeholder),
+                            {"/" + placeholder: ("", None, None)},
+                            tuple(source.table.split(".")),
+                        )
+                    what = (
+                        f"governed data source '{source.name}'" if session._plan(source).visible else "a governed table"
                     )
-                return self._session._enforced_source(hits[0][1])
-            df = self._reader.load(path) if path is not None else self._reader.load()
-            self._session._guard(df)
-            return df
+                    raise UnenforcedPathError(
+                        f"{first} lies in (or above) the storage of {what}; read the whole table "
+                        "(session.table) so its policies apply"
+                    )
+
+                return session._audited(f"read {', '.join(paths)}", refuse)
+
+            def run(sources: list[str], policies: list[str]) -> DataFrame:
+                df = self._reader.load(path) if path is not None else self._reader.load()
+                session._guard(df)
+                return df
+
+            return session._audited(f"read {', '.join(paths) or self._format or ''}", run)
 
     def parquet(self, *paths: str, **options: Any) -> DataFrame:
         """As ``DataFrameReader.parquet``."""
@@ -640,6 +1045,17 @@ class GovernedCatalogAPI:
         from pyspark.sql.catalog import Column as CatalogColumn
 
         name = f"{dbName}.{tableName}" if dbName else tableName
+        source = self._session._source_by_name(name)
+        if source is None:
+            return self._catalog.listColumns(tableName, dbName)  # as Spark lists it (and fails)
+        if not self._session._plan(source).visible:
+            parts = tuple(_split_name(name))
+            placeholder = _placeholder_parts(parts, 0)
+            return self._session._missing_like_spark(
+                lambda: self._catalog.listColumns(".".join(placeholder)),
+                {placeholder[-1]: (parts[-1], None, None)},
+                parts,
+            )
         df = self._session.table(name)
         return [
             CatalogColumn(
