@@ -33,6 +33,8 @@ system-deps:
 
 test: setup system-deps lint
 	$(PY) -m pytest
+	# The guard and the bypass suite again without the JVM plan helper: the fallback must agree.
+	IMMUTA_SPARK_NO_JVM_HELPER=1 $(PY) -m pytest -q tests/security tests/spark/test_entry_points.py
 
 bench: setup
 	$(PY) -m bench

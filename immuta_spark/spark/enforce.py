@@ -12,6 +12,8 @@ guard refuses DataFrames enforced under other rules.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -54,6 +56,10 @@ class Enforcer:
         self._frames: dict[str, tuple[DataFrame, Plan]] = {}
         self._views: dict[str, str] = {}
         self._schemas: dict[str, list[tuple[str, str]]] = {}
+        self._tables: dict[str, DataFrame] = {}
+        self._plans: dict[str, Plan] = {}
+        self._pinned = False
+        self._command_class: Any = None
         self._locations: dict[str, str] | None = None
         self._secret_values: dict[SecretRef, bytes] = {}
         self.subject()  # refuse impersonation up front
@@ -65,8 +71,23 @@ class Enforcer:
         """The alias prefix of subtrees this session enforced under the current rules."""
         return f"{MARKER_ROOT}{self._session_token}_{self._epoch}_"
 
+    @contextmanager
+    def statement(self) -> Iterator[None]:
+        """Pin one snapshot for the whole of a statement (one revision check, not one per step)."""
+        if self._pinned:
+            yield
+            return
+        self.snapshot()
+        self._pinned = True
+        try:
+            yield
+        finally:
+            self._pinned = False
+
     def snapshot(self) -> Snapshot:
         """The catalog snapshot; a new revision resets every cached plan, frame and view."""
+        if self._pinned and self._snapshot is not None:
+            return self._snapshot
         snap = self.catalog.snapshot()
         if snap.revision != self._revision:
             self._reset()
@@ -94,6 +115,8 @@ class Enforcer:
         self._views.clear()
         self._frames.clear()
         self._schemas.clear()
+        self._tables.clear()
+        self._plans.clear()
         self._locations = None
         self._subject = None
         self._epoch += 1
@@ -180,18 +203,37 @@ class Enforcer:
             qualified = jvm.org.apache.hadoop.fs.Path("file", None, real)
         return str(qualified.toString()).rstrip("/")
 
+    def command_class(self) -> Any:
+        """Spark's ``Command`` interface (a JVM class object, looked up once)."""
+        if self._command_class is None:
+            jvm = self.spark.sparkContext._jvm
+            assert jvm is not None
+            self._command_class = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.Command")
+        return self._command_class
+
     # --- plans and frames ---------------------------------------------------------------
+
+    def _table(self, source: Source) -> DataFrame:
+        """The raw table as a DataFrame (analyzed once per revision: its schema and its scan)."""
+        if source.name not in self._tables:
+            self._tables[source.name] = self.spark.table(_quoted_table(source.table))
+        return self._tables[source.name]
 
     def schema(self, source: Source) -> list[tuple[str, str]]:
         """The table's (column, Spark SQL type) list."""
         if source.name not in self._schemas:
-            fields = self.spark.table(_quoted_table(source.table)).schema.fields
+            fields = self._table(source).schema.fields
             self._schemas[source.name] = [(f.name, f.dataType.simpleString()) for f in fields]
         return self._schemas[source.name]
 
     def plan(self, source: Source) -> Plan:
-        """The compiled plan for the current subject."""
-        return compile_plan(self.snapshot(), self.subject(), source.name, self.schema(source))
+        """The compiled plan for the current subject (cached until the rules change)."""
+        self.snapshot()
+        found = self._plans.get(source.name)
+        if found is None:
+            found = compile_plan(self.snapshot(), self.subject(), source.name, self.schema(source))
+            self._plans[source.name] = found
+        return found
 
     def enforced(self, source: Source, *, parts: list[str] | None = None, origin: tuple[Any, ...] = ()) -> DataFrame:
         """The enforced DataFrame of ``source``; raises like a missing table if it is invisible."""
@@ -214,7 +256,7 @@ class Enforcer:
             ctx = Lowering(self._secret, prefix=f"{self.marker}secret_")
             row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
             columns = [lower(c.term, ctx).alias(c.name) for c in plan.columns]
-            frame = self.spark.table(_quoted_table(source.table))
+            frame = self._table(source)
             if ctx.secret_columns:
                 frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))
             if row_filter is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from immuta_spark.spark.errors import UnenforcedPathError
+from immuta_spark.spark.jvm import PlanInspector
 from immuta_spark.spark.refs import scala_seq
 
 __all__ = ["SAFE_LEAVES", "check_plan", "check_statement"]
@@ -63,27 +64,87 @@ def check_plan(
     marker: str,
     governed_table: Callable[[str, str], str | None],
     governed_path: Callable[[str], str | None],
+    inspector: PlanInspector | None = None,
 ) -> int:
     """Walk an analyzed plan; raise :class:`UnenforcedPathError` if governed data is unenforced.
+
+    With ``inspector`` (the JVM helper) the plan is described in one call; without it, by
+    ``toJSON()`` and a py4j walk. Both descriptions go through the same checks.
 
     ``governed_table(db, table)`` and ``governed_path(path)`` describe the governing source for
     the error message (without naming a source the user may not see), or return None. Returns
     the number of enforced subtrees seen.
     """
+    if inspector is not None:
+        return _check_lines(inspector.guard_lines(jplan, MARKER_ROOT), marker, governed_table, governed_path)
     nodes = json.loads(jplan.toJSON())
     state = {"enforced": 0, "file_relations": 0}
     _visit_plan(nodes, marker, governed_table, state)
     if state["file_relations"]:
-        # Path reads and tables that are not governed themselves: none may sit on (or above)
-        # a governed table's storage, or its files are read without enforcement.
-        for path in _storage_paths(jplan, marker):
-            source = governed_path(path)
-            if source is not None:
-                raise UnenforcedPathError(
-                    f"this query reads files of {source} ({path}) directly; "
-                    "read the table through the governed session instead (session.table or SQL on its name)"
-                )
+        _refuse_storage(_storage_paths(jplan, marker), governed_path)
     return state["enforced"]
+
+
+def _refuse_storage(paths: list[str], governed_path: Callable[[str], str | None]) -> None:
+    """Path reads and ungoverned tables may not sit on (or above) a governed table's storage."""
+    for path in paths:
+        source = governed_path(path)
+        if source is not None:
+            raise UnenforcedPathError(
+                f"this query reads files of {source} ({path}) directly; "
+                "read the table through the governed session instead (session.table or SQL on its name)"
+            )
+
+
+def _refuse_governed(governed_table: Callable[[str, str], str | None], db: str, table: str) -> None:
+    source = governed_table(db, table)
+    if source is not None:
+        raise UnenforcedPathError(
+            f"{source} is reached without enforcement "
+            "(through a permanent view, a cached relation or another session); query the table itself"
+        )
+
+
+def _foreign(name: str) -> UnenforcedPathError:
+    return UnenforcedPathError(
+        f"this plan holds data enforced for another user, project or policy version ({name}); "
+        "read the tables again through your own governed session"
+    )
+
+
+def _unknown(cls: str) -> UnenforcedPathError:
+    return UnenforcedPathError(f"the plan contains a {cls} node, which the governed session does not know; refused")
+
+
+def _check_lines(
+    text: str,
+    marker: str,
+    governed_table: Callable[[str, str], str | None],
+    governed_path: Callable[[str], str | None],
+) -> int:
+    """The checks of :func:`check_plan` over the JVM helper's description of a plan."""
+    enforced = 0
+    storage: list[str] = []
+    for line in text.splitlines():
+        fields = line.split("\x01")
+        if fields[0] == "M":
+            if fields[1].startswith(marker):
+                enforced += 1
+                continue
+            raise _foreign(fields[1])
+        cls = fields[1]
+        db, table = (fields[2], fields[3]) if len(fields) >= 4 else ("", "")
+        if cls in SAFE_LEAVES:
+            continue
+        if cls not in _TABLE_LEAVES:
+            raise _unknown(cls)
+        if table:
+            _refuse_governed(governed_table, db, table)
+        elif cls != "LogicalRelation":
+            raise UnenforcedPathError(f"cannot tell which table a {cls} reads; refused (fail closed)")
+        storage.extend(fields[4:])
+    _refuse_storage(storage, governed_path)
+    return enforced
 
 
 def check_statement(jplan: Any, check: Callable[[Any], object], is_command: Callable[[Any], bool]) -> None:
@@ -135,10 +196,7 @@ def _visit(
             state["enforced"] += 1
             return _skip(nodes, index)
         if name.startswith(MARKER_ROOT):
-            raise UnenforcedPathError(
-                f"this plan holds data enforced for another user, project or policy version ({name}); "
-                "read the tables again through your own governed session"
-            )
+            raise _foreign(name)
     for value in node.values():
         _visit_nested(value, marker, governed_table, state)
     children = int(node.get("num-children", 0))
@@ -179,15 +237,10 @@ def _check_leaf(
                 state["file_relations"] += 1  # a path read: its paths are checked afterwards
                 return
             raise UnenforcedPathError(f"cannot tell which table a {cls} reads; refused (fail closed)")
-        source = governed_table(*ident)
-        if source is not None:
-            raise UnenforcedPathError(
-                f"{source} is reached without enforcement "
-                "(through a permanent view, a cached relation or another session); query the table itself"
-            )
+        _refuse_governed(governed_table, *ident)
         state["file_relations"] += 1  # an ungoverned table: its storage is checked afterwards
         return
-    raise UnenforcedPathError(f"the plan contains a {cls} node, which the governed session does not know; refused")
+    raise _unknown(cls)
 
 
 def _storage_paths(jplan: Any, marker: str) -> list[str]:

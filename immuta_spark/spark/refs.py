@@ -163,7 +163,7 @@ def _origin(node: Any) -> tuple[int, int, int | None, int | None] | None:
 
 
 def _walk(node: Any, ctes: frozenset[str], aliased: bool, subqueries: bool, parsed: Parsed, alias_at: int = -1) -> None:
-    cls = node.getClass().getSimpleName()
+    cls = node.nodeName()  # the class's simple name, in one py4j call
     if cls == "UnresolvedRelation":
         parts = tuple(str(p) for p in scala_seq(node.multipartIdentifier()))
         if len(parts) == 1 and parts[0].lower() in ctes:

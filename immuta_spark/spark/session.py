@@ -32,6 +32,7 @@ from immuta_spark.model import Source
 from immuta_spark.spark.enforce import Enforcer, hadoop_user
 from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound, UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT, check_plan, check_statement
+from immuta_spark.spark.jvm import inspector as plan_inspector
 from immuta_spark.spark.lower import quote_identifier
 from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Reference, Span, parse_statement
 
@@ -321,13 +322,15 @@ class ImmutaSparkSession:
         self, sql: str, args: Any, kwargs: dict[str, Any], sources: list[str], policies: list[str]
     ) -> DataFrame:
         if not kwargs:
-            return self._run(sql, args, sources, policies)
+            with self._enforcer.statement():
+                return self._run(sql, args, sources, policies)
         from pyspark.sql.sql_formatter import SQLStringFormatter
 
         # Fill in the fields first, as SparkSession.sql does, so the text checked is the text run.
         formatter = SQLStringFormatter(self._spark)
         try:
-            return self._run(formatter.format(sql, **kwargs), args, sources, policies)
+            with self._enforcer.statement():
+                return self._run(formatter.format(sql, **kwargs), args, sources, policies)
         finally:
             formatter.clear()
 
@@ -480,6 +483,7 @@ class ImmutaSparkSession:
                 marker=enforcer.marker,
                 governed_table=lambda db, t: label(enforcer.source_for_table(db, t)),
                 governed_path=lambda p: label(enforcer.source_for_storage(p)),
+                inspector=plan_inspector(self._spark),
             )
         except UnenforcedPathError as exc:
             exc.sources = tuple(reached)
@@ -829,10 +833,7 @@ def _is_command(enforcer: Enforcer, parsed: Parsed) -> bool:
     root = plan.getClass().getSimpleName()
     if root in ("InsertIntoStatement", "InsertIntoDir") or root.endswith("Command") or root.startswith("Show"):
         return True
-    jvm = enforcer.spark.sparkContext._jvm
-    assert jvm is not None
-    command = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.Command")
-    return bool(command.isInstance(plan))
+    return bool(enforcer.command_class().isInstance(plan))
 
 
 def _is_plain_query(parsed: Parsed) -> bool:

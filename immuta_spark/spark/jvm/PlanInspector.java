@@ -24,7 +24,11 @@ public final class PlanInspector {
 
     private PlanInspector() {}
 
-    /** One line per marker alias ("M", name) and per leaf ("L", class, db, table, paths...). */
+    /**
+     * One line per marker alias ("M", name; nothing below it is visited) and per leaf ("L", class,
+     * db, table, storage paths...: a table's location, or a file relation's root paths), over the
+     * children and the expression subqueries of every node.
+     */
     public static String guardLines(LogicalPlan plan, String markerRoot) {
         StringBuilder out = new StringBuilder();
         guard(plan, markerRoot, out);
@@ -81,6 +85,9 @@ public final class PlanInspector {
         if (table != null) {
             out.append(SEP).append(table.identifier().database().getOrElse(() -> ""))
                .append(SEP).append(table.identifier().table());
+            if (table.storage().locationUri().isDefined()) {
+                out.append(SEP).append(table.storage().locationUri().get().toString());
+            }
         }
     }
 
