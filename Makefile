@@ -31,9 +31,9 @@ system-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || $(APT) postgresql \
 		|| { echo "PostgreSQL server binaries are missing: install postgresql"; exit 1; }
 
+# The second run repeats the bypass suite without the JVM plan helper: the fallback must agree.
 test: setup system-deps lint
 	$(PY) -m pytest
-	# The guard and the bypass suite again without the JVM plan helper: the fallback must agree.
 	IMMUTA_SPARK_NO_JVM_HELPER=1 $(PY) -m pytest -q tests/security tests/spark/test_entry_points.py
 
 bench: setup
