@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -195,6 +196,8 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
             total = time.perf_counter() - t
             if i >= 20:  # the first queries warm the JVM's parser and analyzer
                 per_query.append((total - spent.get("analysis", 0.0)) * 1000)
+                if os.environ.get("P2_DEBUG") and per_query[-1] > 50:
+                    print(f"slow {per_query[-1]:.0f} ms (analysis {spent.get('analysis', 0) * 1000:.0f}): {sql}")
     finally:
         del spark.sql
     ordered = sorted(per_query)

@@ -660,7 +660,8 @@ def _rows(
             raise PolicyBindError(f"policy '{p.name}': unknown row action {action!r}")
         preds.append(pred)
         applied.append(RowPolicyApplied(policy=p.name, kind=action.kind))
-    return and_(*preds), tuple(applied)
+    # Several policies may demand the same predicate; A AND A is A, so each is applied once.
+    return and_(*dict.fromkeys(preds)), tuple(applied)
 
 
 def _dp(subject: Subject, source: Source, policies: Iterable[Policy]) -> DPPlan | None:

@@ -214,7 +214,7 @@ class Enforcer:
     # --- plans and frames ---------------------------------------------------------------
 
     def _table(self, source: Source) -> DataFrame:
-        """The raw table as a DataFrame (analyzed once per revision: its schema and its scan)."""
+        """The raw table as a DataFrame (resolved once per rules version: its schema and its scan)."""
         if source.name not in self._tables:
             self._tables[source.name] = self.spark.table(_quoted_table(source.table))
         return self._tables[source.name]

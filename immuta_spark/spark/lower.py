@@ -179,6 +179,9 @@ def _(node: E.EqualTo, ctx: Lowering) -> SparkColumn:
 
 @_lower.register
 def _(node: E.In, ctx: Lowering) -> SparkColumn:
+    if all(v.type == "string" and isinstance(v.value, str) for v in node.literals):
+        # Plain strings bind as one literal list: one py4j call instead of several per value.
+        return _lower(node.term, ctx).isin([v.value for v in node.literals])
     return _lower(node.term, ctx).isin([_lower(v, ctx) for v in node.literals])
 
 
