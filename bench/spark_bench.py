@@ -209,7 +209,7 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     }
 
 
-def run(*, runs: int = 3, queries: int = 400, parts: tuple[str, ...] = ("p1", "p2")) -> dict[str, float]:
+def run(*, runs: int = 5, queries: int = 400, parts: tuple[str, ...] = ("p1", "p2")) -> dict[str, float]:
     """The Spark benchmarks in one Spark session."""
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,10 +20,15 @@ from immuta_spark.spark.refs import scala_seq
 
 __all__ = ["SAFE_LEAVES", "check_plan", "check_statement"]
 
-#: Leaves that read no governed table: literals, ranges, user-made RDDs and CTE references.
+#: Leaves that read no governed table: literals, ranges, user-made RDDs and CTE references, and
+#: the rows of a command the governed session already checked and ran (``SHOW DATABASES``,
+#: ``SET``, ...), when a DataFrame it handed out for that command is transformed further.
 SAFE_LEAVES = frozenset(
-    {"LocalRelation", "OneRowRelation", "Range", "LogicalRDD", "ExternalRDD", "CTERelationRef", "EmptyRelation"}
-)
+    {
+        "LocalRelation", "OneRowRelation", "Range", "LogicalRDD", "ExternalRDD", "CTERelationRef", "EmptyRelation",
+        "CommandResult",
+    }
+)  # fmt: skip
 _TABLE_LEAVES = frozenset({"LogicalRelation", "HiveTableRelation", "DataSourceV2Relation", "DataSourceV2ScanRelation"})
 MARKER_ROOT = "__immuta_"
 _ANALYSIS = "org.apache.spark.sql.catalyst.analysis"

@@ -3,7 +3,9 @@
 It wraps (never subclasses) a SparkSession and offers ``table``, ``sql``, ``read``,
 ``catalog``, ``set_project``/``project``, ``explain_policies``, ``conf``, ``createDataFrame``,
 ``range``, ``udf`` and ``stop``. Everything else of SparkSession that could reach governed data
-(``sparkContext``, ``readStream``, the JVM handles) is absent on purpose.
+(``sparkContext``, ``readStream``, the JVM handles) is absent on purpose. Every DataFrame it
+hands out is a :class:`~immuta_spark.spark.dataframe.GovernedDataFrame`, whose methods guard
+each new plan (``_check_frame``) before handing it back.
 
 Every statement goes through the same steps: parse with Spark's parser, find every table it
 references, compile each governed table's plan, rewrite the references to enforced views,
@@ -16,10 +18,11 @@ fails exactly like a missing table.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -29,6 +32,7 @@ from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.engine import Plan
 from immuta_spark.errors import ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
+from immuta_spark.spark.dataframe import GovernedDataFrame, adopt
 from immuta_spark.spark.enforce import Enforcer, hadoop_user
 from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound, UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT, check_plan, check_statement
@@ -79,6 +83,8 @@ _UNCHECKABLE = {
 }
 #: Functions that call arbitrary JVM methods (reading files, stopping the JVM) from a query.
 _UNCHECKABLE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
+#: The same functions as an analyzed plan prints them (a DataFrame method's expressions).
+_REFLECTION = re.compile(r"\b(?:try_)?(?:reflect|java_method)\(", re.IGNORECASE)
 #: Prefix of the names that stand in for invisible tables while Spark is asked for its error.
 _MISSING = f"{MARKER_ROOT}missing_"
 _DESCRIBE = frozenset({"DescribeRelation", "DescribeColumn"})
@@ -143,6 +149,7 @@ class ImmutaSparkSession:
     """A governed SparkSession: every read of a governed table is masked and filtered."""
 
     builder = _BuilderDescriptor()
+    _is_governed_session = True  # DataFrame(jdf, session) gives a GovernedDataFrame (spark/dataframe.py)
 
     def __init__(self, spark: SparkSession, catalog: GovernanceCatalog, *, user: str | None = None) -> None:
         identity = hadoop_user(spark)
@@ -258,7 +265,38 @@ class ImmutaSparkSession:
             policies=policies,
             detail={"sql": text[:2000], "policy_ms": round((time.perf_counter() - started) * 1000, 3)},
         )
-        return df
+        return self._hand_out(df)
+
+    def _hand_out(self, df: DataFrame) -> DataFrame:
+        """``df`` (already guarded, or a command's result) as a GovernedDataFrame of this session."""
+        if isinstance(df, GovernedDataFrame) or not isinstance(df, DataFrame):
+            return df
+        return adopt(self, df._jdf)
+
+    def _check_frame(self, jdf: Any, what: str | Callable[[], str]) -> None:
+        """Guard a DataFrame made by a GovernedDataFrame's method; a refusal is audited.
+
+        Besides the plan guard, the JVM-calling functions SQL refuses (``reflect``, ...) are
+        refused here too: the DataFrame API takes them as ``F.expr``, ``selectExpr`` or ``F.reflect``.
+        """
+        with self._lock:
+            try:
+                plan = jdf.queryExecution().analyzed()
+                self._check(plan)
+                if _REFLECTION.search(_plan_text(plan)):
+                    raise UnenforcedPathError(
+                        "reflect(), java_method() and try_reflect() call JVM methods the governed session cannot "
+                        "check; not allowed"
+                    )
+            except ImmutaSparkError as exc:
+                text = what if isinstance(what, str) else what()
+                self._audit(
+                    "query",
+                    "denied",
+                    sources=getattr(exc, "sources", ()),
+                    detail={"sql": text[:2000], "error": str(exc).splitlines()[0][:500] if str(exc) else ""},
+                )
+                raise
 
     @property
     def read(self) -> GovernedReader:
@@ -287,11 +325,13 @@ class ImmutaSparkSession:
 
     def createDataFrame(self, *args: Any, **kwargs: Any) -> DataFrame:
         """As ``SparkSession.createDataFrame`` (the user's own data)."""
-        return self._spark.createDataFrame(*args, **kwargs)
+        df = self._spark.createDataFrame(*args, **kwargs)
+        self._check_frame(df._jdf, "createDataFrame")
+        return self._hand_out(df)
 
     def range(self, *args: Any, **kwargs: Any) -> DataFrame:
         """As ``SparkSession.range``."""
-        return self._spark.range(*args, **kwargs)
+        return self._hand_out(self._spark.range(*args, **kwargs))
 
     def explain_policies(self, table: str) -> str:
         """Which policies shape what this session sees of ``table``, as readable text."""
@@ -808,6 +848,21 @@ class ImmutaSparkSession:
 
     def _plan(self, source: Source) -> Plan:
         return self._enforcer.plan(source)
+
+
+def _plan_text(plan: Any) -> str:
+    """Every field of every node of a plan (``toString`` elides past ``maxToStringFields``)."""
+    from py4j.protocol import Py4JError
+
+    most = 2**31 - 1
+    try:
+        return str(plan.treeString(False, False, most, False, False))  # Spark 4
+    except Py4JError:
+        pass
+    try:
+        return str(plan.treeString(False, False, most, False))  # Spark 3
+    except Py4JError as exc:
+        raise UnenforcedPathError(f"the plan could not be checked, so it is refused: {exc}") from None
 
 
 def _verb(root: str) -> str:

@@ -8,14 +8,9 @@ import pytest
 from pyspark.errors import AnalysisException
 
 from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.spark.dataframe import GovernedDataFrame
+from immuta_spark.spark.errors import UnenforcedPathError
 from tests.security.conftest import BOB_ROWS, assert_no_raw, collect
-
-DATAFRAME_API_GAP = (
-    "known gap: the session returns plain pyspark DataFrames, so expressions given to their own "
-    "methods (selectExpr, filter, withColumn with F.expr) are analyzed by Spark without the guard, "
-    "and df.sparkSession is the raw session; closing it needs a guarded DataFrame wrapper or a "
-    "JVM-side analyzer rule (see the bypass-suite report)"
-)
 
 
 def test_transformations_of_an_enforced_dataframe_stay_enforced(bob: Any) -> None:
@@ -36,7 +31,6 @@ def test_writing_an_enforced_dataframe_writes_enforced_values(bob: Any, tmp_path
     assert_no_raw(rows)
 
 
-@pytest.mark.xfail(strict=True, reason=DATAFRAME_API_GAP)
 @pytest.mark.parametrize(
     "attempt",
     [
@@ -55,6 +49,127 @@ def test_expressions_given_to_dataframe_methods_cannot_read_the_raw_table(bob: A
     assert rows == [] or all(v is None for v in rows[0])
 
 
-@pytest.mark.xfail(strict=True, reason=DATAFRAME_API_GAP)
 def test_a_returned_dataframe_does_not_hand_out_the_raw_session(bob: Any, sample_spark: Any) -> None:
     assert bob.table("claims.medical").sparkSession is not sample_spark
+
+
+def test_an_aggregate_expression_with_a_subquery_is_refused(bob: Any) -> None:
+    from pyspark.sql import functions as F
+
+    grouped = bob.table("claims.medical").groupBy("state")
+    with pytest.raises(UnenforcedPathError):
+        grouped.agg(F.expr("(SELECT max(ssn) FROM claims.medical)").alias("s"))
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).withColumn("s", F.expr("(SELECT max(address) FROM claims.medical)"))
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).filter(F.expr("EXISTS (SELECT 1 FROM claims.medical WHERE state = 'Florida')"))
+
+
+def test_a_refused_dataframe_expression_is_audited(bob: Any, example_catalog: Any) -> None:
+    probe = "dataframe-audit-probe-7"
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).selectExpr(f"(SELECT max(ssn) FROM claims.medical) AS `{probe}`")
+    found = [r for r in example_catalog.store.audit_records(user="bob") if probe in str((r.detail or {}).get("sql"))]
+    assert [(r.action, r.outcome, r.sources) for r in found] == [("query", "denied", ("Medical Claims",))]
+
+
+def test_every_dataframe_handed_out_is_governed(bob: Any) -> None:
+    from pyspark.sql import DataFrame
+
+    df = bob.table("claims.medical")
+    made = [
+        df,
+        bob.sql("SELECT 1 AS x"),
+        bob.range(3),
+        bob.createDataFrame([(1,)], "x int"),
+        df.filter("claim_id > 0").select("claim_id"),
+        df.groupBy("state").count(),
+        df.na.fill("n/a"),
+        df.stat.sampleBy("state", {"Ohio": 1.0}, seed=1),
+        *df.randomSplit([0.5, 0.5], seed=1),
+        df.transform(lambda d: d.limit(1)),
+        df.cache(),
+    ]
+    for frame in made:
+        assert isinstance(frame, GovernedDataFrame) and isinstance(frame, DataFrame)
+        assert frame.sparkSession is bob
+    assert df.cache() is df
+    df.unpersist()
+
+
+def test_a_returned_dataframe_hands_out_the_governed_session(bob: Any) -> None:
+    df = bob.table("claims.medical")
+    assert df.sparkSession is bob
+    assert df.select("claim_id").sparkSession is bob
+    with pytest.raises(AttributeError):
+        df.sql_ctx  # noqa: B018
+    with pytest.raises(AttributeError):
+        df.pandas_api()
+
+
+def test_joins_and_unions_of_governed_dataframes_work(bob: Any) -> None:
+    from pyspark.sql import functions as F
+
+    left = bob.table("claims.medical").select("claim_id", "ssn", "state")
+    right = bob.table("claims.medical").select("claim_id", "ip")
+    assert sorted(collect(left.join(right, "claim_id"))) == [
+        (1, None, "Ohio", "164.16.13.XXX"),
+        (4, None, "Ohio", "172.16.0.XXX"),
+    ]
+    assert sorted(collect(left.join(F.broadcast(right), "claim_id").select("claim_id", "ip"))) == [
+        (1, "164.16.13.XXX"),
+        (4, "172.16.0.XXX"),
+    ]
+    assert sorted(collect(left.union(left).select("claim_id"))) == [(1,), (1,), (4,), (4,)]
+    assert collect(left.intersect(left).select("claim_id").orderBy("claim_id")) == [(1,), (4,)]
+
+
+def test_chained_transformations_return_the_enforced_data(bob: Any) -> None:
+    from chispa import assert_df_equality
+    from pyspark.sql import functions as F
+
+    df = bob.table("claims.medical")
+    ids = bob.createDataFrame([(1, "one"), (4, "four"), (3, "three")], "claim_id bigint, word string")
+    result = (
+        df.filter(F.col("amount") > 0)
+        .withColumn("amount2", F.col("amount") * 2)
+        .select("claim_id", "ssn", "ip", "amount2")
+        .union(df.select("claim_id", "ssn", "ip", F.col("amount").alias("amount2")))
+        .join(ids, "claim_id")
+        .orderBy("claim_id", "amount2")
+        .limit(3)
+    )
+    expected = bob.createDataFrame(
+        [
+            (1, None, "164.16.13.XXX", 1200.0, "one"),
+            (1, None, "164.16.13.XXX", 2400.0, "one"),
+            (4, None, "172.16.0.XXX", 400.0, "four"),
+        ],
+        "claim_id bigint, ssn string, ip string, amount2 double, word string",
+    )
+    assert_df_equality(result, expected, ignore_nullable=True)
+    assert_no_raw(collect(result))
+
+
+def test_temporary_views_may_not_take_reserved_names(bob: Any) -> None:
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).createOrReplaceTempView("__immuta_mine")
+
+
+def test_jvm_reflection_is_refused_in_dataframe_expressions(bob: Any) -> None:
+    from pyspark.sql import functions as F
+
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).selectExpr("reflect('java.lang.System', 'getProperty', 'user.name')")
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).select(F.java_method(F.lit("java.lang.System"), F.lit("getProperty"), F.lit("user.home")))
+    wide = [F.lit(i).alias(f"c{i}") for i in range(60)]  # past the fields a plan prints by default
+    with pytest.raises(UnenforcedPathError):
+        bob.range(1).select(*wide, F.expr("try_reflect('java.lang.System', 'getProperty', 'user.name')"))
+
+
+def test_grouped_and_na_helpers_hand_out_only_the_governed_session(bob: Any) -> None:
+    df = bob.table("claims.medical")
+    assert df.groupBy("state").session is bob
+    assert df.na.df.sparkSession is bob
+    assert isinstance(df.stat.df, GovernedDataFrame)
