@@ -62,7 +62,7 @@ def _compile() -> Path | None:
 
 
 class PlanInspector:
-    """The loaded helper: ``guard_lines`` and ``reference_lines``."""
+    """The loaded helper: ``guard_lines``."""
 
     def __init__(self, gateway: Any, klass: Any) -> None:
         self._gateway = gateway
@@ -71,10 +71,7 @@ class PlanInspector:
         string_class = jvm.java.lang.Class.forName("java.lang.String")
         guard_types = gateway.new_array(jvm.java.lang.Class, 2)
         guard_types[0], guard_types[1] = plan_class, string_class
-        ref_types = gateway.new_array(jvm.java.lang.Class, 2)
-        ref_types[0], ref_types[1] = plan_class, plan_class
         self._guard = klass.getMethod("guardLines", guard_types)
-        self._refs = klass.getMethod("referenceLines", ref_types)
 
     def _call(self, method: Any, a: Any, b: Any) -> str:
         args = self._gateway.new_array(self._gateway.jvm.java.lang.Object, 2)
@@ -84,10 +81,6 @@ class PlanInspector:
     def guard_lines(self, plan: Any, marker_root: str) -> str:
         """Marker aliases and leaves of an analyzed plan (see the Java source)."""
         return self._call(self._guard, plan, marker_root)
-
-    def reference_lines(self, plan: Any, walk_from: Any) -> str:
-        """References, identifiers and node classes of a parsed plan (see the Java source)."""
-        return self._call(self._refs, plan, walk_from)
 
 
 def inspector(spark: Any) -> PlanInspector | None:
