@@ -1,20 +1,31 @@
-"""Per-session enforcement state: who is asking, compiled plans, enforced DataFrames, views.
+"""Enforcement state: who is asking, compiled plans, enforced DataFrames and their views.
 
 An enforced DataFrame is the table's scan, then the row filter, then one projection that
 computes every column (masked or not), all lowered to native Spark expressions and aliased
-with this session's marker. Everything the user writes sits on top of it, so joins, filters,
+with a reserved marker. Everything the user writes sits on top of it, so joins, filters,
 windows, aggregates and ``count(*)`` only ever see enforced rows and values.
 
-The marker changes whenever the subject, the project or the catalog revision changes, so the
-guard refuses DataFrames enforced under other rules.
+Building one costs tens of milliseconds (a metastore lookup, lowering, two analyses, a temp
+view), so enforced DataFrames are shared by every governed session over the same SparkSession
+whose enforcement of a table is identical (:class:`SharedFrames`): same catalog revision, same
+lowered row filter and columns. A session trusts exactly the markers it obtained under its
+current rules; anything else marked is refused by the guard as foreign.
+
+A shared scan is used only while Spark's own relation cache still holds the relation it was
+built from: ``REFRESH TABLE``, an overwrite, an INSERT or a DROP made through Spark invalidate
+that entry, and the next statement builds afresh, so a rewritten table is seen as plain Spark
+sees it.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -28,7 +39,7 @@ from immuta_spark.spark.errors import EnforcementError, GovernedAccessDenied, Go
 from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.lower import Lowering, lower, quote_identifier
 
-__all__ = ["Enforcer", "hadoop_user"]
+__all__ = ["Enforcer", "SharedFrames", "hadoop_user"]
 
 
 def hadoop_user(spark: SparkSession) -> str:
@@ -48,28 +59,26 @@ class Enforcer:
         self.user = user
         self.identity = identity
         self.project: str | None = None
-        self._session_token = secrets.token_hex(6)
-        self._epoch = 0
         self._revision = -1
         self._snapshot: Snapshot | None = None
         self._subject: Subject | None = None
-        self._frames: dict[str, tuple[DataFrame, Plan]] = {}
-        self._views: dict[str, str] = {}
-        self._schemas: dict[str, list[tuple[str, str]]] = {}
-        self._tables: dict[str, DataFrame] = {}
+        self.shared = SharedFrames.of(spark)
+        self._frames: dict[str, tuple[_Entry, Plan, int]] = {}
         self._plans: dict[str, Plan] = {}
+        self._trusted: set[str] = set()
+        self._statements = 0
         self._pinned = False
         self._command_class: Any = None
         self._locations: dict[str, str] | None = None
-        self._secret_values: dict[SecretRef, bytes] = {}
+        self._secret_values: set[str] = set()
         self.subject()  # refuse impersonation up front
 
     # --- state --------------------------------------------------------------------------
 
     @property
-    def marker(self) -> str:
-        """The alias prefix of subtrees this session enforced under the current rules."""
-        return f"{MARKER_ROOT}{self._session_token}_{self._epoch}_"
+    def trusted(self) -> frozenset[str]:
+        """Aliases and view names of the enforced subtrees this session obtained under its current rules."""
+        return frozenset(self._trusted)
 
     @contextmanager
     def statement(self) -> Iterator[None]:
@@ -78,6 +87,7 @@ class Enforcer:
             yield
             return
         self.snapshot()
+        self._statements += 1
         self._pinned = True
         try:
             yield
@@ -110,16 +120,11 @@ class Enforcer:
         return self._subject
 
     def _reset(self) -> None:
-        for view in self._views.values():
-            self.jsession.sessionState().catalog().dropTempView(view)
-        self._views.clear()
         self._frames.clear()
-        self._schemas.clear()
-        self._tables.clear()
+        self._trusted.clear()
         self._plans.clear()
         self._locations = None
         self._subject = None
-        self._epoch += 1
 
     # --- resolution ---------------------------------------------------------------------
 
@@ -213,18 +218,9 @@ class Enforcer:
 
     # --- plans and frames ---------------------------------------------------------------
 
-    def _table(self, source: Source) -> DataFrame:
-        """The raw table as a DataFrame (resolved once per rules version: its schema and its scan)."""
-        if source.name not in self._tables:
-            self._tables[source.name] = self.spark.table(_quoted_table(source.table))
-        return self._tables[source.name]
-
     def schema(self, source: Source) -> list[tuple[str, str]]:
         """The table's (column, Spark SQL type) list."""
-        if source.name not in self._schemas:
-            fields = self._table(source).schema.fields
-            self._schemas[source.name] = [(f.name, f.dataType.simpleString()) for f in fields]
-        return self._schemas[source.name]
+        return self.shared.raw(source.table).schema
 
     def plan(self, source: Source) -> Plan:
         """The compiled plan for the current subject (cached until the rules change)."""
@@ -237,10 +233,13 @@ class Enforcer:
 
     def enforced(self, source: Source, *, parts: list[str] | None = None, origin: tuple[Any, ...] = ()) -> DataFrame:
         """The enforced DataFrame of ``source``; raises like a missing table if it is invisible."""
-        self.snapshot()
+        return self._entry(source, parts, origin).frame
+
+    def _entry(self, source: Source, parts: list[str] | None, origin: tuple[Any, ...]) -> _Entry:
+        snap = self.snapshot()
         cached = self._frames.get(source.name)
-        if cached is not None:
-            return cached[0]
+        if cached is not None and cached[2] == self._statements and self._pinned:
+            return cached[0]  # checked against Spark's relation cache once per statement
         plan = self.plan(source)
         if not plan.visible:
             raise self.not_found(parts or source.table.split("."), *origin)
@@ -252,25 +251,11 @@ class Enforcer:
                 f"policy '{plan.differential_privacy.policy}' allows only differentially private aggregate "
                 "queries, which this release does not answer yet",
             )
-        try:
-            ctx = Lowering(self._secret, prefix=f"{self.marker}secret_")
-            row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
-            columns = [lower(c.term, ctx).alias(c.name) for c in plan.columns]
-            frame = self._table(source)
-            if ctx.secret_columns:
-                frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))
-            if row_filter is not None:
-                frame = frame.filter(row_filter)
-            frame = frame.select(*columns)
-            frame = frame.alias(f"{self.marker}{len(self._frames)}")
-        except ImmutaSparkError:
-            raise
-        except Exception as exc:
-            raise EnforcementError(
-                f"enforcement of '{source.name}' failed, so no data is returned: {exc}".splitlines()[0]
-            ) from exc
-        self._frames[source.name] = (frame, plan)
-        return frame
+        entry = self.shared.enforced(source, plan, snap.revision, self._secret)
+        self._frames[source.name] = (entry, plan, self._statements)
+        self._trusted.update((entry.alias, entry.view))
+        self._secret_values.update(entry.secrets)
+        return entry
 
     def plan_of(self, source: Source) -> Plan:
         """The plan behind the cached enforced frame (after :meth:`enforced`)."""
@@ -278,36 +263,14 @@ class Enforcer:
 
     def view(self, source: Source, *, parts: list[str] | None = None, origin: tuple[Any, ...] = ()) -> str:
         """A temporary view over the enforced DataFrame, for rewritten SQL."""
-        frame = self.enforced(source, parts=parts, origin=origin)
-        name = self._views.get(source.name)
-        if name is None:
-            name = f"{self.marker}v{len(self._views)}"
-            frame.createOrReplaceTempView(name)
-            self._views[source.name] = name
-        return name
-
-    def _secret_frame(self, values: dict[str, str]) -> DataFrame:
-        """A one-row local relation holding ``values``: plans print its columns, never its data."""
-        jvm = self.spark.sparkContext._jvm
-        gateway = self.spark.sparkContext._gateway
-        assert jvm is not None and gateway is not None
-        row = gateway.new_array(jvm.java.lang.Object, len(values))
-        for i, value in enumerate(values.values()):
-            row[i] = value
-        rows = jvm.java.util.ArrayList()
-        rows.add(jvm.org.apache.spark.sql.RowFactory.create(row))
-        ddl = ", ".join(f"{quote_identifier(name)} string" for name in values)
-        schema = jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)
-        return DataFrame(self.jsession.createDataFrame(rows, schema), self.spark)
+        return self.shared.view(self._entry(source, parts, origin))
 
     def secret_values(self) -> list[str]:
         """Hex forms of every secret lowered so far (to scrub them from EXPLAIN output)."""
-        return [v.hex() for v in self._secret_values.values()] + [v[:32].hex() for v in self._secret_values.values()]
+        return sorted(self._secret_values)
 
     def _secret(self, ref: SecretRef) -> bytes:
-        if ref not in self._secret_values:
-            self._secret_values[ref] = self.catalog.secret(ref)
-        return self._secret_values[ref]
+        return self.catalog.secret(ref)
 
     # --- errors -------------------------------------------------------------------------
 
@@ -321,6 +284,178 @@ class Enforcer:
         if tree is None:
             tree = f"'UnresolvedRelation [{', '.join(parts)}], [], false\n"
         return GovernedTableNotFound(list(parts), search_path=search, tree=tree, line=line, pos=pos)
+
+
+@dataclass(slots=True)
+class _Raw:
+    """A table's raw DataFrame and the entry of Spark's relation cache it was built from."""
+
+    frame: DataFrame
+    relation: Any
+    schema: list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One enforced DataFrame, shared by every session whose enforcement of the table is identical."""
+
+    frame: DataFrame
+    alias: str
+    view: str
+    revision: int
+    secrets: frozenset[str]
+    view_made: bool = False
+    raw: _Raw | None = field(default=None, repr=False)
+
+
+class SharedFrames:
+    """Enforced DataFrames and their temp views, shared by the governed sessions of one SparkSession.
+
+    Keyed by table, catalog revision and the lowered enforcement itself, so sessions share only
+    what would be identical if each built its own. At most :attr:`LIMIT` entries are kept; the
+    least recently used are dropped with their views.
+    """
+
+    LIMIT: ClassVar[int] = 1024
+    _all: ClassVar[dict[str, SharedFrames]] = {}
+    _all_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+        self.jsession = spark._jsparkSession
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        self._jvm = jvm
+        self._lock = threading.RLock()
+        self._token = secrets.token_hex(6)
+        self._count = 0
+        self._raw: dict[str, _Raw] = {}
+        self._names: dict[str, Any] = {}
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._revisions: list[int] = []
+
+    @classmethod
+    def of(cls, spark: SparkSession) -> SharedFrames:
+        """The shared frames of ``spark``'s JVM session (one per SparkSession, however it is wrapped)."""
+        key = str(spark._jsparkSession.sessionUUID())
+        with cls._all_lock:
+            found = cls._all.get(key)
+            if found is None:
+                found = cls._all[key] = cls(spark)
+            return found
+
+    def _cached_relation(self, table: str) -> Any:
+        """Spark's relation cache entry for ``table`` (None when it holds none)."""
+        name = self._names.get(table)
+        if name is None:
+            db, tbl = table.split(".")
+            catalog = self.jsession.sessionState().catalogManager().currentCatalog().name()
+            name = self._names[table] = self._jvm.org.apache.spark.sql.catalyst.QualifiedTableName(catalog, db, tbl)
+        return self.jsession.sessionState().catalog().getCachedTable(name)
+
+    def raw(self, table: str) -> _Raw:
+        """The table's raw DataFrame, built again whenever Spark's cached relation for it changed."""
+        key = table.lower()
+        with self._lock:
+            current = self._cached_relation(key)
+            found = self._raw.get(key)
+            if found is not None and _same(found.relation, current):
+                return found
+            frame = self.spark.table(_quoted_table(table))
+            schema = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
+            found = self._raw[key] = _Raw(frame, self._cached_relation(key), schema)
+            return found
+
+    def enforced(self, source: Source, plan: Plan, revision: int, secret: Callable[[SecretRef], bytes]) -> _Entry:
+        """The shared enforced DataFrame of ``source`` under ``plan`` (built if nobody has it yet)."""
+        with self._lock:
+            raw = self.raw(source.table)
+            key = (source.table.lower(), id(raw), revision, _fingerprint(plan))
+            entry = self._entries.get(key)
+            if entry is not None and entry.raw is raw:
+                self._entries.move_to_end(key)
+                return entry
+            self._forget_revisions(revision)
+            entry = self._build(source, plan, raw, revision, secret)
+            self._entries[key] = entry
+            while len(self._entries) > self.LIMIT:
+                self._drop(self._entries.popitem(last=False)[1])
+            return entry
+
+    def view(self, entry: _Entry) -> str:
+        """The temp view over ``entry``'s DataFrame (made once)."""
+        with self._lock:
+            if not entry.view_made:
+                entry.frame.createOrReplaceTempView(entry.view)
+                entry.view_made = True
+            return entry.view
+
+    def _build(
+        self, source: Source, plan: Plan, raw: _Raw, revision: int, secret: Callable[[SecretRef], bytes]
+    ) -> _Entry:
+        self._count += 1
+        alias = f"{MARKER_ROOT}{self._token}_{self._count}_"
+        try:
+            ctx = Lowering(secret, prefix=f"{alias}s")
+            row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
+            columns = [lower(c.term, ctx).alias(c.name) for c in plan.columns]
+            frame = raw.frame
+            if ctx.secret_columns:
+                frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))
+            if row_filter is not None:
+                frame = frame.filter(row_filter)
+            frame = frame.select(*columns).alias(alias)
+        except ImmutaSparkError:
+            raise
+        except Exception as exc:
+            raise EnforcementError(
+                f"enforcement of '{source.name}' failed, so no data is returned: {exc}".splitlines()[0]
+            ) from exc
+        hexes = set(ctx.secret_columns.values())
+        return _Entry(frame, alias, f"{alias}v", revision, frozenset(hexes), raw=raw)
+
+    def _secret_frame(self, values: dict[str, str]) -> DataFrame:
+        """A one-row local relation holding ``values``: plans print its columns, never its data."""
+        gateway = self.spark.sparkContext._gateway
+        assert gateway is not None
+        jvm = self._jvm
+        row = gateway.new_array(jvm.java.lang.Object, len(values))
+        for i, value in enumerate(values.values()):
+            row[i] = value
+        rows = jvm.java.util.ArrayList()
+        rows.add(jvm.org.apache.spark.sql.RowFactory.create(row))
+        ddl = ", ".join(f"{quote_identifier(name)} string" for name in values)
+        schema = jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)
+        return DataFrame(self.jsession.createDataFrame(rows, schema), self.spark)
+
+    def _forget_revisions(self, revision: int) -> None:
+        """Keep the entries of the two newest catalog revisions (a session may still be on the older)."""
+        if revision in self._revisions:
+            return
+        self._revisions = sorted({*self._revisions, revision})[-2:]
+        for key in [k for k, e in self._entries.items() if e.revision not in self._revisions]:
+            self._drop(self._entries.pop(key))
+
+    def _drop(self, entry: _Entry) -> None:
+        if entry.view_made:
+            self.jsession.sessionState().catalog().dropTempView(entry.view)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two relation cache entries are the same relation (equal, not merely both absent or not)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(a.equals(b))
+
+
+def _fingerprint(plan: Plan) -> Any:
+    """What the enforced DataFrame is made of: the row filter and every column's name and term."""
+    key = (plan.row_filter, tuple((c.name, c.term) for c in plan.columns))
+    try:
+        hash(key)
+    except TypeError:  # a term holding something unhashable: its repr is as exact
+        return repr(key)
+    return key
 
 
 def _overlaps(path: str, location: str) -> bool:

@@ -1,11 +1,12 @@
 """The plan guard: refuse any analyzed plan that reaches a governed relation without enforcement.
 
-Run on every plan before it is handed back. One ``toJSON()`` round trip gives the whole
-analyzed tree (expression subqueries included); subtrees under this session's enforcement
-marker are trusted, everything else is checked leaf by leaf. A governed table reached by any
-other route (a permanent view, another session's enforced view, a file path, an ungoverned
-table laid over its storage, a directory above it) and any leaf we do not know are refused:
-fail closed. Commands are checked by their queries, before they run (:func:`check_statement`).
+Run on every plan before it is handed back. One call to the JVM helper (or one ``toJSON()``
+round trip) gives the whole analyzed tree, expression subqueries included. Subtrees under a
+marker this session trusts (enforcement it obtained under its current rules) are accepted;
+everything else is checked leaf by leaf. A governed table reached by any other route (a
+permanent view, enforcement made for other rules, a file path, an ungoverned table laid over
+its storage, a directory above it) and any leaf we do not know are refused: fail closed.
+Commands are checked by their queries, before they run (:func:`check_statement`).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _identifier(node: dict[str, Any]) -> tuple[str, str] | None:
 def check_plan(
     jplan: Any,
     *,
-    marker: str,
+    trusted: frozenset[str],
     governed_table: Callable[[str, str], str | None],
     governed_path: Callable[[str], str | None],
     inspector: PlanInspector | None = None,
@@ -76,17 +77,19 @@ def check_plan(
     With ``inspector`` (the JVM helper) the plan is described in one call; without it, by
     ``toJSON()`` and a py4j walk. Both descriptions go through the same checks.
 
+    ``trusted`` names the enforced subtrees (aliases and views) this session obtained under its
+    current rules; a subtree marked with :data:`MARKER_ROOT` and not trusted is refused as foreign.
     ``governed_table(db, table)`` and ``governed_path(path)`` describe the governing source for
     the error message (without naming a source the user may not see), or return None. Returns
     the number of enforced subtrees seen.
     """
     if inspector is not None:
-        return _check_lines(inspector.guard_lines(jplan, MARKER_ROOT), marker, governed_table, governed_path)
+        return _check_lines(inspector.guard_lines(jplan, MARKER_ROOT), trusted, governed_table, governed_path)
     nodes = json.loads(jplan.toJSON())
     state = {"enforced": 0, "file_relations": 0}
-    _visit_plan(nodes, marker, governed_table, state)
+    _visit_plan(nodes, trusted, governed_table, state)
     if state["file_relations"]:
-        _refuse_storage(_storage_paths(jplan, marker), governed_path)
+        _refuse_storage(_storage_paths(jplan, trusted), governed_path)
     return state["enforced"]
 
 
@@ -123,7 +126,7 @@ def _unknown(cls: str) -> UnenforcedPathError:
 
 def _check_lines(
     text: str,
-    marker: str,
+    trusted: frozenset[str],
     governed_table: Callable[[str, str], str | None],
     governed_path: Callable[[str], str | None],
 ) -> int:
@@ -133,7 +136,7 @@ def _check_lines(
     for line in text.splitlines():
         fields = line.split("\x01")
         if fields[0] == "M":
-            if fields[1].startswith(marker):
+            if fields[1] in trusted:
                 enforced += 1
                 continue
             raise _foreign(fields[1])
@@ -170,11 +173,14 @@ def check_statement(jplan: Any, check: Callable[[Any], object], is_command: Call
 
 
 def _visit_plan(
-    nodes: list[dict[str, Any]], marker: str, governed_table: Callable[[str, str], str | None], state: dict[str, int]
+    nodes: list[dict[str, Any]],
+    trusted: frozenset[str],
+    governed_table: Callable[[str, str], str | None],
+    state: dict[str, int],
 ) -> None:
     index = 0
     while index < len(nodes):
-        index = _visit(nodes, index, marker, governed_table, state)
+        index = _visit(nodes, index, trusted, governed_table, state)
 
 
 def _skip(nodes: list[dict[str, Any]], index: int) -> int:
@@ -189,7 +195,7 @@ def _skip(nodes: list[dict[str, Any]], index: int) -> int:
 def _visit(
     nodes: list[dict[str, Any]],
     index: int,
-    marker: str,
+    trusted: frozenset[str],
     governed_table: Callable[[str, str], str | None],
     state: dict[str, int],
 ) -> int:
@@ -197,37 +203,37 @@ def _visit(
     cls = _simple(node)
     if cls == "SubqueryAlias":
         name = str((node.get("identifier") or {}).get("name", ""))
-        if name.startswith(marker):
+        if name in trusted:
             state["enforced"] += 1
             return _skip(nodes, index)
         if name.startswith(MARKER_ROOT):
             raise _foreign(name)
     for value in node.values():
-        _visit_nested(value, marker, governed_table, state)
+        _visit_nested(value, trusted, governed_table, state)
     children = int(node.get("num-children", 0))
     if children == 0:
         _check_leaf(node, cls, governed_table, state)
     index += 1
     for _ in range(children):
-        index = _visit(nodes, index, marker, governed_table, state)
+        index = _visit(nodes, index, trusted, governed_table, state)
     return index
 
 
 def _visit_nested(
-    value: Any, marker: str, governed_table: Callable[[str, str], str | None], state: dict[str, int]
+    value: Any, trusted: frozenset[str], governed_table: Callable[[str, str], str | None], state: dict[str, int]
 ) -> None:
     """Subquery plans hang inside expressions as nested node lists under "plan"."""
     if isinstance(value, dict):
         plan = value.get("plan")
         if isinstance(plan, list) and plan and isinstance(plan[0], dict) and "class" in plan[0]:
-            _visit_plan(plan, marker, governed_table, state)
+            _visit_plan(plan, trusted, governed_table, state)
         for v in value.values():
             if isinstance(v, dict | list):
-                _visit_nested(v, marker, governed_table, state)
+                _visit_nested(v, trusted, governed_table, state)
     elif isinstance(value, list):
         for v in value:
             if isinstance(v, dict | list):
-                _visit_nested(v, marker, governed_table, state)
+                _visit_nested(v, trusted, governed_table, state)
 
 
 def _check_leaf(
@@ -248,7 +254,7 @@ def _check_leaf(
     raise _unknown(cls)
 
 
-def _storage_paths(jplan: Any, marker: str) -> list[str]:
+def _storage_paths(jplan: Any, trusted: frozenset[str]) -> list[str]:
     """Storage of every table and file relation outside this session's enforced subtrees.
 
     Subqueries included; a py4j walk, run only when the plan holds such relations.
@@ -258,7 +264,7 @@ def _storage_paths(jplan: Any, marker: str) -> list[str]:
     while stack:
         node = stack.pop()
         cls = node.getClass().getSimpleName()
-        if cls == "SubqueryAlias" and str(node.alias()).startswith(marker):
+        if cls == "SubqueryAlias" and str(node.alias()) in trusted:
             continue
         if cls == "LogicalRelation":
             relation = node.relation()

@@ -520,7 +520,7 @@ class ImmutaSparkSession:
         try:
             check_plan(
                 jplan,
-                marker=enforcer.marker,
+                trusted=enforcer.trusted,
                 governed_table=lambda db, t: label(enforcer.source_for_table(db, t)),
                 governed_path=lambda p: label(enforcer.source_for_storage(p)),
                 inspector=plan_inspector(self._spark),
