@@ -37,7 +37,7 @@ from immuta_spark.expr import AlwaysTrue, SecretRef
 from immuta_spark.model import Source
 from immuta_spark.spark.errors import EnforcementError, GovernedAccessDenied, GovernedTableNotFound
 from immuta_spark.spark.guard import MARKER_ROOT
-from immuta_spark.spark.lower import Lowering, lower, quote_identifier
+from immuta_spark.spark.lower import Lowering, lower, lower_columns, quote_identifier
 
 __all__ = ["Enforcer", "SharedFrames", "hadoop_user"]
 
@@ -275,12 +275,18 @@ class Enforcer:
     # --- errors -------------------------------------------------------------------------
 
     def not_found(
-        self, parts: list[str], line: int | None = None, pos: int | None = None, tree: str | None = None
+        self,
+        parts: list[str],
+        line: int | None = None,
+        pos: int | None = None,
+        tree: str | Callable[[], str] | None = None,
     ) -> GovernedTableNotFound:
-        """Spark's own TABLE_OR_VIEW_NOT_FOUND for ``parts``."""
+        """Spark's own TABLE_OR_VIEW_NOT_FOUND for ``parts`` (``tree``: the parsed plan's text, or how to get it)."""
         jcat = self.jsession.sessionState().catalogManager()
         current = f"`{jcat.currentCatalog().name()}`.`{self.spark.catalog.currentDatabase()}`"
         search = f"[`system`.`builtin`, `system`.`session`, {current}]"
+        if callable(tree):
+            tree = tree()
         if tree is None:
             tree = f"'UnresolvedRelation [{', '.join(parts)}], [], false\n"
         return GovernedTableNotFound(list(parts), search_path=search, tree=tree, line=line, pos=pos)
@@ -331,6 +337,7 @@ class SharedFrames:
         self._count = 0
         self._raw: dict[str, _Raw] = {}
         self._names: dict[str, Any] = {}
+        self._session_catalog = self.jsession.sessionState().catalog()  # fixed for the session's life
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._revisions: list[int] = []
 
@@ -349,9 +356,10 @@ class SharedFrames:
         name = self._names.get(table)
         if name is None:
             db, tbl = table.split(".")
-            catalog = self.jsession.sessionState().catalogManager().currentCatalog().name()
-            name = self._names[table] = self._jvm.org.apache.spark.sql.catalyst.QualifiedTableName(catalog, db, tbl)
-        return self.jsession.sessionState().catalog().getCachedTable(name)
+            name = self._names[table] = self._jvm.org.apache.spark.sql.catalyst.QualifiedTableName(
+                "spark_catalog", db, tbl
+            )
+        return self._session_catalog.getCachedTable(name)
 
     def raw(self, table: str) -> _Raw:
         """The table's raw DataFrame, built again whenever Spark's cached relation for it changed."""
@@ -396,9 +404,9 @@ class SharedFrames:
         self._count += 1
         alias = f"{MARKER_ROOT}{self._token}_{self._count}_"
         try:
-            ctx = Lowering(secret, prefix=f"{alias}s")
+            ctx = Lowering(self._jvm, secret, prefix=f"{alias}s")
             row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
-            columns = [lower(c.term, ctx).alias(c.name) for c in plan.columns]
+            columns = lower_columns([(c.name, c.term) for c in plan.columns], ctx)
             frame = raw.frame
             if ctx.secret_columns:
                 frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))

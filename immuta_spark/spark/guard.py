@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from immuta_spark.spark.errors import UnenforcedPathError
-from immuta_spark.spark.jvm import PlanInspector
+from immuta_spark.spark.jvm import PlanInspector, records, unescape
 from immuta_spark.spark.refs import scala_seq
 
 __all__ = ["SAFE_LEAVES", "check_plan", "check_statement"]
@@ -133,8 +133,8 @@ def _check_lines(
     """The checks of :func:`check_plan` over the JVM helper's description of a plan."""
     enforced = 0
     storage: list[str] = []
-    for line in text.splitlines():
-        fields = line.split("\x01")
+    for raw in records(text):
+        fields = [unescape(f) for f in raw]
         if fields[0] == "M":
             if fields[1] in trusted:
                 enforced += 1

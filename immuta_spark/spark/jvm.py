@@ -12,17 +12,38 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PlanInspector", "inspector"]
+__all__ = ["PlanInspector", "inspector", "records", "unescape"]
 
 SOURCE = Path(__file__).resolve().parent / "jvm" / "PlanInspector.java"
 _lock = threading.Lock()
 _loaded: dict[int, PlanInspector | None] = {}
+
+
+_ESCAPES = {"\\": "\\", "n": "\n", "1": "\x01", "2": "\x02"}
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def records(text: str) -> list[list[str]]:
+    """The helper's output as lines of raw fields (split on U+0001; names still escaped).
+
+    Lines end with a newline only: names are escaped by the helper, and Python's
+    ``splitlines`` would also split on characters a backquoted name may hold.
+    """
+    return [line.split("\x01") for line in text.split("\n") if line]
+
+
+def unescape(value: str) -> str:
+    """A name or path as it was before the helper escaped it (``PlanInspector.esc``)."""
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _ESCAPES[m.group(1)], value)
 
 
 def _cache_dir() -> Path:
@@ -62,25 +83,20 @@ def _compile() -> Path | None:
 
 
 class PlanInspector:
-    """The loaded helper: ``guard_lines``."""
+    """The loaded helper: ``guard_lines`` and ``walk_lines``."""
 
-    def __init__(self, gateway: Any, klass: Any) -> None:
-        self._gateway = gateway
-        jvm = gateway.jvm
-        plan_class = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.LogicalPlan")
-        string_class = jvm.java.lang.Class.forName("java.lang.String")
-        guard_types = gateway.new_array(jvm.java.lang.Class, 2)
-        guard_types[0], guard_types[1] = plan_class, string_class
-        self._guard = klass.getMethod("guardLines", guard_types)
-
-    def _call(self, method: Any, a: Any, b: Any) -> str:
-        args = self._gateway.new_array(self._gateway.jvm.java.lang.Object, 2)
-        args[0], args[1] = a, b
-        return str(method.invoke(None, args))
+    def __init__(self, instance: Any) -> None:
+        # An instance, not the class: py4j calls an object's methods by reflection on the
+        # object's own class, so our class loader is not in the way and a call is one round trip.
+        self._instance = instance
 
     def guard_lines(self, plan: Any, marker_root: str) -> str:
         """Marker aliases and leaves of an analyzed plan (see the Java source)."""
-        return self._call(self._guard, plan, marker_root)
+        return str(self._instance.guard(plan, marker_root))
+
+    def walk_lines(self, plan: Any, subqueries: bool) -> str:
+        """Relation references, identifier spans and CTE references of a parsed plan (see the Java source)."""
+        return str(self._instance.walk(plan, subqueries))
 
 
 def inspector(spark: Any) -> PlanInspector | None:
@@ -104,4 +120,9 @@ def _load(gateway: Any) -> PlanInspector | None:
     urls[0] = jvm.java.io.File(str(classes)).toURI().toURL()
     parent = jvm.java.lang.Thread.currentThread().getContextClassLoader()
     loader = jvm.java.net.URLClassLoader(urls, parent)
-    return PlanInspector(gateway, loader.loadClass("io.immutaspark.PlanInspector"))
+    klass = loader.loadClass("io.immutaspark.PlanInspector")
+    return PlanInspector(
+        klass.getConstructor(gateway.new_array(jvm.java.lang.Class, 0)).newInstance(
+            gateway.new_array(jvm.java.lang.Object, 0)
+        )
+    )

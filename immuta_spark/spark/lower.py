@@ -7,22 +7,26 @@ Secrets (salts, keys) are never literals: a literal is printed by every plan str
 relation that the enforced scan is cross-joined with; plans print only its column names.
 Format-preserving encryption, which Spark cannot do natively, is refused here until its Arrow
 UDF lands: a plan that needs it fails closed.
+
+Columns are built with the JVM's ``org.apache.spark.sql.functions`` and ``Column`` methods
+directly, one py4j round trip a node. Going through ``pyspark.sql.functions`` gives the same
+expressions but records the Python call site around every call (several round trips each),
+which made lowering the larger part of building an enforced DataFrame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import singledispatch
 from typing import Any
 
 from pyspark.sql import Column as SparkColumn
-from pyspark.sql import Window
-from pyspark.sql import functions as F
+from pyspark.sql.classic.column import Column as ClassicColumn
 
 from immuta_spark import expr as E
 from immuta_spark.errors import PolicyBindError
 
-__all__ = ["Lowering", "lower", "quote_identifier"]
+__all__ = ["Lowering", "lower", "lower_columns", "quote_identifier"]
 
 SecretResolver = Callable[[E.SecretRef], bytes]
 
@@ -37,177 +41,200 @@ def quote_identifier(name: str) -> str:
 
 
 class Lowering:
-    """Lowering context: how to resolve secrets, and the secret columns lowering has used.
+    """Lowering context: the JVM, how to resolve secrets, and the secret columns lowering has used.
 
     ``prefix`` names the secret columns (``<prefix>0``, ``<prefix>1``, ...); after lowering,
     :attr:`secret_columns` maps each name to the value the one-row relation must hold.
     """
 
-    def __init__(self, secrets: SecretResolver, prefix: str = "__immuta_secret_") -> None:
+    def __init__(self, jvm: Any, secrets: SecretResolver, prefix: str = "__immuta_secret_") -> None:
         self.secrets = secrets
         self.prefix = prefix
         self.secret_columns: dict[str, str] = {}
+        self.f = jvm.org.apache.spark.sql.functions
+        self._jvm = jvm
+        self._to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
 
-    def secret_column(self, value: str) -> SparkColumn:
+    def seq(self, items: Sequence[Any]) -> Any:
+        """A Scala Seq of ``items`` (for the functions that take Column*)."""
+        return self._to_seq(list(items))
+
+    def window(self, columns: Sequence[Any]) -> Any:
+        """A window partitioned by ``columns``."""
+        return self._jvm.org.apache.spark.sql.expressions.Window.partitionBy(self.seq(columns))
+
+    def secret_column(self, value: str) -> Any:
         """The column that carries ``value`` (one per distinct value)."""
         for name, known in self.secret_columns.items():
             if known == value:
-                return F.col(quote_identifier(name))
+                return self.f.col(quote_identifier(name))
         name = f"{self.prefix}{len(self.secret_columns)}"
         self.secret_columns[name] = value
-        return F.col(quote_identifier(name))
+        return self.f.col(quote_identifier(name))
 
 
 def lower(node: E.Expr, ctx: Lowering) -> SparkColumn:
     """The Spark Column for an expression tree."""
-    return _lower(node, ctx)
+    return ClassicColumn(_lower(node, ctx))
+
+
+def lower_columns(columns: Sequence[tuple[str, E.Expr]], ctx: Lowering) -> list[SparkColumn]:
+    """The Spark Columns for ``(name, tree)`` pairs, each aliased to its name."""
+    return [ClassicColumn(_lower(term, ctx).alias(name)) for name, term in columns]
 
 
 @singledispatch
-def _lower(node: Any, ctx: Lowering) -> SparkColumn:
+def _lower(node: Any, ctx: Lowering) -> Any:
     raise PolicyBindError(f"no Spark lowering for {type(node).__name__}; the source is closed (fail closed)")
 
 
 @_lower.register
-def _(node: E.Column, ctx: Lowering) -> SparkColumn:
-    return F.col(quote_identifier(node.name))
+def _(node: E.Column, ctx: Lowering) -> Any:
+    return ctx.f.col(quote_identifier(node.name))
 
 
 @_lower.register
-def _(node: E.Literal, ctx: Lowering) -> SparkColumn:
-    return F.lit(node.value).cast(node.type)
+def _(node: E.Literal, ctx: Lowering) -> Any:
+    return ctx.f.lit(node.value).cast(node.type)
 
 
 @_lower.register
-def _(node: E.NullOf, ctx: Lowering) -> SparkColumn:
-    return F.lit(None).cast(node.type)
+def _(node: E.NullOf, ctx: Lowering) -> Any:
+    return ctx.f.lit(None).cast(node.type)
 
 
 @_lower.register
-def _(node: E.SecretRef, ctx: Lowering) -> SparkColumn:
+def _(node: E.SecretRef, ctx: Lowering) -> Any:
     return ctx.secret_column(ctx.secrets(node).hex())
 
 
 @_lower.register
-def _(node: E.Cast, ctx: Lowering) -> SparkColumn:
+def _(node: E.Cast, ctx: Lowering) -> Any:
     return _lower(node.child, ctx).cast(node.type)
 
 
 @_lower.register
-def _(node: E.Concat, ctx: Lowering) -> SparkColumn:
-    return F.concat(*(_lower(p, ctx) for p in node.parts))
+def _(node: E.Concat, ctx: Lowering) -> Any:
+    return ctx.f.concat(ctx.seq([_lower(p, ctx) for p in node.parts]))
 
 
 @_lower.register
-def _(node: E.Sha256, ctx: Lowering) -> SparkColumn:
-    return F.sha2(_lower(node.child, ctx), 256)
+def _(node: E.Sha256, ctx: Lowering) -> Any:
+    return ctx.f.sha2(_lower(node.child, ctx), 256)
 
 
 @_lower.register
-def _(node: E.RegexReplace, ctx: Lowering) -> SparkColumn:
-    return F.regexp_replace(_lower(node.child, ctx), F.lit(node.pattern), F.lit(node.replacement))
+def _(node: E.RegexReplace, ctx: Lowering) -> Any:
+    f = ctx.f
+    return f.regexp_replace(_lower(node.child, ctx), f.lit(node.pattern), f.lit(node.replacement))
 
 
 @_lower.register
-def _(node: E.FloorTo, ctx: Lowering) -> SparkColumn:
+def _(node: E.FloorTo, ctx: Lowering) -> Any:
     child = _lower(node.child, ctx)
-    m = F.lit(node.multiple)
-    return (F.floor(child / m) * m).cast(node.type)
+    m = ctx.f.lit(node.multiple)
+    return ctx.f.floor(child.divide(m)).multiply(m).cast(node.type)
 
 
 @_lower.register
-def _(node: E.TruncTime, ctx: Lowering) -> SparkColumn:
+def _(node: E.TruncTime, ctx: Lowering) -> Any:
     child = _lower(node.child, ctx)
     if node.type.lower() == "date":
         if node.unit == "day":
             return child
-        return F.trunc(child, node.unit)
-    return F.date_trunc(node.unit, child).cast(node.type)
+        return ctx.f.trunc(child, node.unit)
+    return ctx.f.date_trunc(node.unit, child).cast(node.type)
 
 
 @_lower.register
-def _(node: E.Token, ctx: Lowering) -> SparkColumn:
+def _(node: E.Token, ctx: Lowering) -> Any:
     # AES in ECB mode is deterministic: equal values give equal tokens, and the key reverses them.
-    key = F.unhex(ctx.secret_column(ctx.secrets(node.key)[:32].hex()))
-    return F.base64(F.aes_encrypt(_lower(node.child, ctx).cast("binary"), key, F.lit("ECB"), F.lit("PKCS")))
+    f = ctx.f
+    key = f.unhex(ctx.secret_column(ctx.secrets(node.key)[:32].hex()))
+    return f.base64(f.aes_encrypt(_lower(node.child, ctx).cast("binary"), key, f.lit("ECB"), f.lit("PKCS")))
 
 
 @_lower.register
-def _(node: E.If, ctx: Lowering) -> SparkColumn:
-    return F.when(_lower(node.condition, ctx), _lower(node.then, ctx)).otherwise(_lower(node.otherwise, ctx))
+def _(node: E.If, ctx: Lowering) -> Any:
+    return ctx.f.when(_lower(node.condition, ctx), _lower(node.then, ctx)).otherwise(_lower(node.otherwise, ctx))
 
 
 @_lower.register
-def _(node: E.NowMinus, ctx: Lowering) -> SparkColumn:
-    return F.current_timestamp() - F.make_dt_interval(secs=F.lit(node.seconds))
+def _(node: E.NowMinus, ctx: Lowering) -> Any:
+    f = ctx.f
+    zero = f.lit(0)
+    return f.current_timestamp().minus(f.make_dt_interval(zero, zero, zero, f.lit(node.seconds)))
 
 
 @_lower.register
-def _(node: E.AlwaysTrue, ctx: Lowering) -> SparkColumn:
-    return F.lit(True)
+def _(node: E.AlwaysTrue, ctx: Lowering) -> Any:
+    return ctx.f.lit(True)
 
 
 @_lower.register
-def _(node: E.AlwaysFalse, ctx: Lowering) -> SparkColumn:
-    return F.lit(False)
+def _(node: E.AlwaysFalse, ctx: Lowering) -> Any:
+    return ctx.f.lit(False)
 
 
 @_lower.register
-def _(node: E.And, ctx: Lowering) -> SparkColumn:
-    return _lower(node.left, ctx) & _lower(node.right, ctx)
+def _(node: E.And, ctx: Lowering) -> Any:
+    return getattr(_lower(node.left, ctx), "and")(_lower(node.right, ctx))
 
 
 @_lower.register
-def _(node: E.Or, ctx: Lowering) -> SparkColumn:
-    return _lower(node.left, ctx) | _lower(node.right, ctx)
+def _(node: E.Or, ctx: Lowering) -> Any:
+    return getattr(_lower(node.left, ctx), "or")(_lower(node.right, ctx))
 
 
 @_lower.register
-def _(node: E.Not, ctx: Lowering) -> SparkColumn:
-    return ~_lower(node.child, ctx)
+def _(node: E.Not, ctx: Lowering) -> Any:
+    return getattr(ctx.f, "not")(_lower(node.child, ctx))
 
 
 @_lower.register
-def _(node: E.IsNull, ctx: Lowering) -> SparkColumn:
+def _(node: E.IsNull, ctx: Lowering) -> Any:
     return _lower(node.term, ctx).isNull()
 
 
 @_lower.register
-def _(node: E.EqualTo, ctx: Lowering) -> SparkColumn:
-    return _lower(node.term, ctx) == _lower(node.literal, ctx)
+def _(node: E.EqualTo, ctx: Lowering) -> Any:
+    return _lower(node.term, ctx).equalTo(_lower(node.literal, ctx))
 
 
 @_lower.register
-def _(node: E.In, ctx: Lowering) -> SparkColumn:
+def _(node: E.In, ctx: Lowering) -> Any:
     if all(v.type == "string" and isinstance(v.value, str) for v in node.literals):
-        # Plain strings bind as one literal list: one py4j call instead of several per value.
-        return _lower(node.term, ctx).isin([v.value for v in node.literals])
-    return _lower(node.term, ctx).isin([_lower(v, ctx) for v in node.literals])
+        # Plain strings go over as they are: Column.isin makes each a literal, as lit would.
+        return _lower(node.term, ctx).isin(ctx.seq([v.value for v in node.literals]))
+    return _lower(node.term, ctx).isin(ctx.seq([_lower(v, ctx) for v in node.literals]))
 
 
 @_lower.register
-def _(node: E.GreaterOrEqual, ctx: Lowering) -> SparkColumn:
-    return _lower(node.left, ctx) >= _lower(node.right, ctx)
+def _(node: E.GreaterOrEqual, ctx: Lowering) -> Any:
+    return _lower(node.left, ctx).geq(_lower(node.right, ctx))
 
 
 @_lower.register
-def _(node: E.SqlPredicate, ctx: Lowering) -> SparkColumn:
+def _(node: E.SqlPredicate, ctx: Lowering) -> Any:
     # A governor's predicate, checked at apply; Spark's parser reads it, nothing is spliced.
-    return F.expr(node.sql)
+    return ctx.f.expr(node.sql)
 
 
 @_lower.register
-def _(node: E.NullAs, ctx: Lowering) -> SparkColumn:
-    return F.coalesce(_lower(node.child, ctx), F.lit(node.value))
+def _(node: E.NullAs, ctx: Lowering) -> Any:
+    return ctx.f.coalesce(ctx.seq([_lower(node.child, ctx), ctx.f.lit(node.value)]))
 
 
 @_lower.register
-def _(node: E.HashBucketBelow, ctx: Lowering) -> SparkColumn:
+def _(node: E.HashBucketBelow, ctx: Lowering) -> Any:
     # xxhash64 is stable across runs and users, so the sample is the same for everyone.
-    return F.pmod(F.xxhash64(_lower(node.term, ctx)), F.lit(10000)) < F.lit(round(node.percent * 100))
+    f = ctx.f
+    bucket = f.pmod(f.xxhash64(ctx.seq([_lower(node.term, ctx)])), f.lit(10000))
+    return bucket.lt(f.lit(round(node.percent * 100)))
 
 
 @_lower.register
-def _(node: E.GroupSmallerThan, ctx: Lowering) -> SparkColumn:
-    window = Window.partitionBy(*(F.col(quote_identifier(c)) for c in node.columns))
-    return F.count(F.lit(1)).over(window) < F.lit(node.k)
+def _(node: E.GroupSmallerThan, ctx: Lowering) -> Any:
+    f = ctx.f
+    window = ctx.window([f.col(quote_identifier(c)) for c in node.columns])
+    return f.count(f.lit(1)).over(window).lt(f.lit(node.k))

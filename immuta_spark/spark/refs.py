@@ -5,6 +5,9 @@ identifier anywhere in the statement (command targets included), and a walk over
 (children, CTE definitions, expression subqueries) finds the relation references that can be
 rewritten, with their exact position in the text. A governed identifier the walk did not
 find is "untracked": the statement reaches it by a path we do not rewrite.
+
+The walk runs in the JVM helper (one py4j call) when it is loaded, else node by node over
+py4j; both give the same answer (``tests/spark/test_refs.py`` checks).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from immuta_spark.spark.jvm import PlanInspector, records, unescape
 
 __all__ = ["FILE_FORMATS", "Parsed", "Reference", "Span", "parse_statement", "scala_seq"]
 
@@ -72,6 +77,10 @@ class Parsed:
     #: Lower-case names of the functions the statement calls (last name part).
     functions: set[str] = field(default_factory=set)
 
+    def tree_string(self) -> str:
+        """The parsed plan as Spark prints it (for errors that mimic Spark's)."""
+        return str(self.plan.treeString())
+
 
 def scala_seq(seq: Any) -> list[Any]:
     """A Scala Seq as a Python list (one py4j call per element)."""
@@ -119,11 +128,11 @@ def _scan_json(value: Any, parsed: Parsed, reserved: str = "") -> None:
             _scan_json(v, parsed, reserved)
 
 
-def parse_statement(jsession: Any, sql: str, reserved: str = "") -> Parsed:
+def parse_statement(jsession: Any, sql: str, reserved: str = "", inspector: PlanInspector | None = None) -> Parsed:
     """Parse ``sql`` with the session's parser and find its table references.
 
     ``reserved`` is a lower-case name prefix the statement may not use anywhere
-    (:attr:`Parsed.uses_reserved`).
+    (:attr:`Parsed.uses_reserved`). ``inspector``, the JVM helper, walks the plan in one call.
 
     Raises pyspark's ``ParseException`` for text Spark cannot parse (the user's own error).
     """
@@ -143,8 +152,41 @@ def parse_statement(jsession: Any, sql: str, reserved: str = "") -> Parsed:
         start = plan.plan()
     else:
         start = plan
-    _walk(start, frozenset(), False, with_subqueries, parsed)
+    if inspector is not None:
+        _read_walk_lines(inspector.walk_lines(start, with_subqueries), parsed)
+    else:
+        _walk(start, frozenset(), False, with_subqueries, parsed)
     return parsed
+
+
+def _read_walk_lines(text: str, parsed: Parsed) -> None:
+    """The JVM helper's walk (``walkLines``) into ``parsed``, exactly as :func:`_walk` fills it."""
+
+    def number(field: str) -> int | None:
+        return int(field) if field else None
+
+    for kind, *fields in records(text):
+        parts = tuple(unescape(p) for p in fields[-1].split("\x02")) if fields[-1] else ()
+        if kind == "C":
+            parsed.cte_references.append(parts)
+        elif kind == "S":
+            cls, start, stop, at_line, pos = unescape(fields[0]), *fields[1:5]
+            parsed.spans.append(Span(cls, parts, int(start), int(stop), number(at_line), number(pos)))
+        elif kind == "R":
+            start, stop, at_line, pos, aliased, alias_at = fields[:6]
+            parsed.references.append(
+                Reference(
+                    parts=parts,
+                    start=int(start),
+                    stop=int(stop),
+                    line=number(at_line),
+                    pos=number(pos),
+                    aliased=aliased == "1",
+                    alias_at=int(alias_at),
+                )
+            )
+        else:  # the helper and this reader come from one release: anything else is a bug
+            raise ValueError(f"unexpected line from the JVM helper's walk: {kind!r}")
 
 
 def _origin(node: Any) -> tuple[int, int, int | None, int | None] | None:

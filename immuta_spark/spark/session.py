@@ -236,7 +236,7 @@ class ImmutaSparkSession:
         ``kwargs`` fill ``{name}`` fields as in ``SparkSession.sql``; the filled-in text is what
         is checked and run.
         """
-        with self._lock:
+        with self._lock, self._enforcer.statement():  # one snapshot for the statement and its audit record
             return self._audited(
                 sqlQuery, lambda sources, policies: self._statement(sqlQuery, args, kwargs, sources, policies)
             )
@@ -377,7 +377,7 @@ class ImmutaSparkSession:
     def _run(self, sql: str, args: Any, sources: list[str], policies: list[str]) -> DataFrame:
         enforcer = self._enforcer
         enforcer.snapshot()
-        parsed = parse_statement(enforcer.jsession, sql, reserved=MARKER_ROOT)
+        parsed = parse_statement(enforcer.jsession, sql, reserved=MARKER_ROOT, inspector=plan_inspector(self._spark))
         if parsed.uses_reserved:  # a table, alias, CTE or view name: it could pass for an enforced subtree
             raise UnenforcedPathError(f"names starting with {MARKER_ROOT} are reserved for the governed session")
         if "ScriptTransformation" in parsed.classes:
@@ -488,11 +488,8 @@ class ImmutaSparkSession:
     def _rewrite(self, parsed: Parsed, governed: list[tuple[Reference, Source]], policies: list[str]) -> str:
         """Replace each governed reference's text with its enforced view (ours, quoted)."""
         sql = parsed.sql
-        tree = None
         for ref, source in sorted(governed, key=lambda rs: rs[0].start, reverse=True):
-            if tree is None:
-                tree = str(parsed.plan.treeString())
-            view = self._enforcer.view(source, parts=list(ref.parts), origin=(ref.line, ref.pos, tree))
+            view = self._enforcer.view(source, parts=list(ref.parts), origin=(ref.line, ref.pos, parsed.tree_string))
             policies.extend(self._enforcer.plan_of(source).policies_applied)
             if not ref.aliased and not _after_table_keyword(sql, ref.start):
                 # keep the name Spark would have given it (after any TABLESAMPLE); `TABLE t` takes none
@@ -882,10 +879,7 @@ def _verb(root: str) -> str:
 
 
 def _is_command(enforcer: Enforcer, parsed: Parsed) -> bool:
-    plan = parsed.plan
-    while plan.getClass().getSimpleName() == "UnresolvedWith":  # WITH ... INSERT INTO ...
-        plan = plan.child()
-    root = plan.getClass().getSimpleName()
+    plan, root = _under_with(parsed)
     if root in ("InsertIntoStatement", "InsertIntoDir") or root.endswith("Command") or root.startswith("Show"):
         return True
     return bool(enforcer.command_class().isInstance(plan))
@@ -893,10 +887,16 @@ def _is_command(enforcer: Enforcer, parsed: Parsed) -> bool:
 
 def _is_plain_query(parsed: Parsed) -> bool:
     """Whether the statement is a query (analysis runs nothing); WITH is looked through."""
-    plan = parsed.plan
-    while plan.getClass().getSimpleName() == "UnresolvedWith":
+    return _under_with(parsed)[1] in _QUERY_ROOTS
+
+
+def _under_with(parsed: Parsed) -> tuple[Any, str]:
+    """The statement's plan and its class name, looking through WITH (``WITH ... INSERT INTO ...``)."""
+    plan, root = parsed.plan, parsed.root
+    while root == "UnresolvedWith":
         plan = plan.child()
-    return str(plan.getClass().getSimpleName()) in _QUERY_ROOTS
+        root = str(plan.getClass().getSimpleName())
+    return plan, root
 
 
 def _skip_commands(jvm: Any) -> Any:

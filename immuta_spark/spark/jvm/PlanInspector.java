@@ -1,20 +1,62 @@
 // Walks Spark plans inside the JVM so that Python needs one py4j call per plan, not one per node.
-// It only describes what it finds; every decision stays in Python (immuta_spark/spark/guard.py),
-// which gets the same description from toJSON() when this class is absent.
+// It only describes what it finds; every decision stays in Python (immuta_spark/spark/guard.py and
+// refs.py), which gets the same description by py4j when this class is absent (the tests check both).
 package io.immutaspark;
 
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import org.apache.spark.sql.catalyst.analysis.UnresolvedIdentifier;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedTable;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedTableOrView;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedView;
 import org.apache.spark.sql.catalyst.catalog.CatalogTable;
 import org.apache.spark.sql.catalyst.catalog.HiveTableRelation;
+import org.apache.spark.sql.catalyst.plans.logical.InsertIntoStatement;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.plans.logical.Sample;
 import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
+import org.apache.spark.sql.catalyst.plans.logical.UnresolvedWith;
+import org.apache.spark.sql.catalyst.trees.Origin;
 import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
 
 public final class PlanInspector {
     private static final char SEP = '\u0001';
+    private static final char PART = '\u0002';
 
-    private PlanInspector() {}
+    /** Python holds one instance and calls its methods through py4j: one round trip a call. */
+    public PlanInspector() {}
+
+    public String guard(LogicalPlan plan, String markerRoot) {
+        return guardLines(plan, markerRoot);
+    }
+
+    public String walk(LogicalPlan start, boolean subqueries) {
+        return walkLines(start, subqueries);
+    }
+
+    /**
+     * A name or path made safe for the line format (backquoted names and paths may hold any
+     * character): a backslash, a newline and the two separators become a backslash followed by
+     * a backslash, n, 1 and 2. jvm.py's unescape reverses it.
+     */
+    static String esc(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\\') b.append("\\\\");
+            else if (c == '\n') b.append("\\n");
+            else if (c == SEP) b.append("\\1");
+            else if (c == PART) b.append("\\2");
+            else b.append(c);
+        }
+        return b.toString();
+    }
 
     /**
      * One line per marker alias ("M", name; nothing below it is visited) and per leaf ("L", class,
@@ -31,7 +73,7 @@ public final class PlanInspector {
         if (node instanceof SubqueryAlias) {
             String name = ((SubqueryAlias) node).alias();
             if (name.startsWith(markerRoot)) {
-                out.append('M').append(SEP).append(name).append('\n');
+                out.append('M').append(SEP).append(esc(name)).append('\n');
                 return;
             }
         }
@@ -57,7 +99,7 @@ public final class PlanInspector {
                 if (rel.relation() instanceof HadoopFsRelation) {
                     scala.collection.Iterator<?> paths =
                         ((HadoopFsRelation) rel.relation()).location().rootPaths().iterator();
-                    while (paths.hasNext()) out.append(SEP).append(paths.next().toString());
+                    while (paths.hasNext()) out.append(SEP).append(esc(paths.next().toString()));
                 } else {
                     out.append(SEP).append('<').append(rel.relation().getClass().getSimpleName()).append('>');
                 }
@@ -69,17 +111,134 @@ public final class PlanInspector {
             DataSourceV2Relation rel = (DataSourceV2Relation) node;
             if (rel.identifier().isDefined()) {
                 String[] ns = rel.identifier().get().namespace();
-                out.append(SEP).append(ns.length > 0 ? ns[ns.length - 1] : "").append(SEP)
-                   .append(rel.identifier().get().name());
+                out.append(SEP).append(esc(ns.length > 0 ? ns[ns.length - 1] : "")).append(SEP)
+                   .append(esc(rel.identifier().get().name()));
             }
             return;
         }
         if (table != null) {
-            out.append(SEP).append(table.identifier().database().getOrElse(() -> ""))
-               .append(SEP).append(table.identifier().table());
+            out.append(SEP).append(esc(table.identifier().database().getOrElse(() -> "")))
+               .append(SEP).append(esc(table.identifier().table()));
             if (table.storage().locationUri().isDefined()) {
-                out.append(SEP).append(table.storage().locationUri().get().toString());
+                out.append(SEP).append(esc(table.storage().locationUri().get().toString()));
             }
+        }
+    }
+
+    /**
+     * The relation references of a parsed plan, as refs.py's py4j walk finds them: "R" a rewritable
+     * relation (start, stop, line, pos, aliased 1/0, alias_at, parts), "S" a span of any identifier
+     * (class, start, stop, line, pos, parts), "C" a reference to a CTE (parts). Parts are joined by
+     * U+0002; an absent line or position is empty. Lines come in the walk's order.
+     */
+    public static String walkLines(LogicalPlan start, Boolean subqueries) {
+        StringBuilder out = new StringBuilder();
+        walk(start, new HashSet<>(), false, subqueries, out, -1);
+        return out.toString();
+    }
+
+    private static String parts(scala.collection.Seq<String> parts) {
+        StringBuilder b = new StringBuilder();
+        scala.collection.Iterator<String> it = parts.iterator();
+        boolean first = true;
+        while (it.hasNext()) {
+            if (!first) b.append(PART);
+            b.append(esc(it.next()));
+            first = false;
+        }
+        return b.toString();
+    }
+
+    /** start, stop, line, pos of a node's origin joined by SEP; null when the parser kept no span. */
+    private static int[] origin(LogicalPlan node) {
+        Origin o = node.origin();
+        if (!(o.startIndex().isDefined() && o.stopIndex().isDefined())) return null;
+        return new int[] {
+            (Integer) o.startIndex().get(), (Integer) o.stopIndex().get(),
+            o.line().isDefined() ? (Integer) o.line().get() : Integer.MIN_VALUE,
+            o.startPosition().isDefined() ? (Integer) o.startPosition().get() : Integer.MIN_VALUE,
+        };
+    }
+
+    private static void where(int[] w, StringBuilder out) {
+        out.append(SEP).append(w[0]).append(SEP).append(w[1]).append(SEP);
+        if (w[2] != Integer.MIN_VALUE) out.append(w[2]);
+        out.append(SEP);
+        if (w[3] != Integer.MIN_VALUE) out.append(w[3]);
+    }
+
+    private static void span(String cls, int[] w, String parts, StringBuilder out) {
+        out.append('S').append(SEP).append(cls);
+        where(w, out);
+        out.append(SEP).append(parts).append('\n');
+    }
+
+    private static void walk(
+            LogicalPlan node, Set<String> ctes, boolean aliased, boolean subqueries, StringBuilder out, int aliasAt) {
+        if (node instanceof UnresolvedRelation) {
+            UnresolvedRelation rel = (UnresolvedRelation) node;
+            scala.collection.Seq<String> ident = rel.multipartIdentifier();
+            String parts = parts(ident);
+            if (ident.size() == 1 && ctes.contains(ident.head().toLowerCase(Locale.ROOT))) {
+                out.append('C').append(SEP).append(parts).append('\n');
+                return;
+            }
+            int[] w = origin(node);
+            if (w == null) return;
+            span("UnresolvedRelation", w, parts, out);
+            if (!rel.options().isEmpty()) return;
+            out.append('R');
+            where(w, out);
+            out.append(SEP).append(aliased ? '1' : '0').append(SEP).append(aliasAt >= 0 ? aliasAt : w[1])
+               .append(SEP).append(parts).append('\n');
+            return;
+        }
+        if (node instanceof UnresolvedTable || node instanceof UnresolvedTableOrView || node instanceof UnresolvedView) {
+            int[] w = origin(node);
+            @SuppressWarnings("unchecked")
+            scala.collection.Seq<String> ident = (scala.collection.Seq<String>) ((scala.Product) node).productElement(0);
+            if (w != null) span(node.nodeName(), w, parts(ident), out);
+            return;
+        }
+        if (node instanceof UnresolvedIdentifier) return;  // its origin is the whole statement
+        if (node instanceof UnresolvedWith) {
+            // A definition sees the definitions before it (and itself under WITH RECURSIVE), never later ones.
+            UnresolvedWith with = (UnresolvedWith) node;
+            // (name, body, ...): a Tuple2 in Spark 3, a Tuple3 in Spark 4.
+            List<?> defs = scala.jdk.javaapi.CollectionConverters.asJava(with.cteRelations());
+            boolean recursive = with.allowRecursion();
+            Set<String> scope = new HashSet<>(ctes);
+            for (Object def : defs) {
+                scala.Product d = (scala.Product) def;
+                String name = d.productElement(0).toString().toLowerCase(Locale.ROOT);
+                if (recursive) scope.add(name);
+                walk((LogicalPlan) d.productElement(1), new HashSet<>(scope), false, subqueries, out, -1);
+                scope.add(name);
+            }
+            walk(with.child(), scope, false, subqueries, out, -1);
+            return;
+        }
+        if (node instanceof InsertIntoStatement) {
+            LogicalPlan target = ((InsertIntoStatement) node).table();
+            if (target instanceof UnresolvedRelation) {
+                int[] w = origin(target);
+                if (w != null) span("InsertIntoStatement", w, parts(((UnresolvedRelation) target).multipartIdentifier()), out);
+            }
+        }
+        int sampleEnd = -1;
+        if (node instanceof Sample) {
+            int[] w = origin(node);
+            sampleEnd = w != null ? w[1] : -1;
+        }
+        scala.collection.Iterator<LogicalPlan> kids = node.children().iterator();
+        while (kids.hasNext()) {
+            LogicalPlan child = kids.next();
+            if (node instanceof Sample) walk(child, ctes, aliased, subqueries, out, sampleEnd);
+            else walk(child, ctes, node instanceof SubqueryAlias, subqueries, out, -1);
+        }
+        if (subqueries) {
+            scala.collection.Iterator<LogicalPlan> subs = node.subqueries().iterator();
+            while (subs.hasNext()) walk(subs.next(), ctes, false, subqueries, out, -1);
         }
     }
 }
