@@ -1,12 +1,13 @@
 """Enforcement state: who is asking, compiled plans, enforced DataFrames and their views.
 
 An enforced DataFrame is the table's scan, then the row filter, then one projection that
-computes every column (masked or not), all lowered to native Spark expressions and aliased
-with a reserved marker. Everything the user writes sits on top of it, so joins, filters,
-windows, aggregates and ``count(*)`` only ever see enforced rows and values.
+computes every column (masked or not), all lowered to native Spark expressions. It reaches
+queries only as a temporary view whose name is a reserved marker; everything the user writes
+sits on top of it, so joins, filters, windows, aggregates and ``count(*)`` only ever see
+enforced rows and values.
 
-Building one costs tens of milliseconds (a metastore lookup, lowering, two analyses, a temp
-view), so enforced DataFrames are shared by every governed session over the same SparkSession
+Building one costs tens of milliseconds (a metastore lookup the first time, lowering, the
+analyses, the temp view), so enforced DataFrames are shared by every governed session over the same SparkSession
 whose enforcement of a table is identical (:class:`SharedFrames`): same catalog revision, same
 lowered row filter and columns. A session trusts exactly the markers it obtained under its
 current rules; anything else marked is refused by the guard as foreign.
@@ -37,7 +38,7 @@ from immuta_spark.expr import AlwaysTrue, SecretRef
 from immuta_spark.model import Source
 from immuta_spark.spark.errors import EnforcementError, GovernedAccessDenied, GovernedTableNotFound
 from immuta_spark.spark.guard import MARKER_ROOT
-from immuta_spark.spark.lower import Lowering, lower, lower_columns, quote_identifier
+from immuta_spark.spark.lower import JvmFunctions, Lowering, lower, lower_columns, quote_identifier
 
 __all__ = ["Enforcer", "SharedFrames", "hadoop_user"]
 
@@ -232,7 +233,10 @@ class Enforcer:
         return found
 
     def enforced(self, source: Source, *, parts: list[str] | None = None, origin: tuple[Any, ...] = ()) -> DataFrame:
-        """The enforced DataFrame of ``source``; raises like a missing table if it is invisible."""
+        """The enforced DataFrame of ``source`` (for its schema: queries read it through :meth:`view`).
+
+        Raises like a missing table if the source is invisible.
+        """
         return self._entry(source, parts, origin).frame
 
     def _entry(self, source: Source, parts: list[str] | None, origin: tuple[Any, ...]) -> _Entry:
@@ -253,7 +257,7 @@ class Enforcer:
             )
         entry = self.shared.enforced(source, plan, snap.revision, self._secret)
         self._frames[source.name] = (entry, plan, self._statements)
-        self._trusted.update((entry.alias, entry.view))
+        self._trusted.add(entry.view)
         self._secret_values.update(entry.secrets)
         return entry
 
@@ -306,7 +310,6 @@ class _Entry:
     """One enforced DataFrame, shared by every session whose enforcement of the table is identical."""
 
     frame: DataFrame
-    alias: str
     view: str
     revision: int
     secrets: frozenset[str]
@@ -338,6 +341,7 @@ class SharedFrames:
         self._raw: dict[str, _Raw] = {}
         self._names: dict[str, Any] = {}
         self._session_catalog = self.jsession.sessionState().catalog()  # fixed for the session's life
+        self._functions: JvmFunctions | None = None
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._revisions: list[int] = []
 
@@ -402,9 +406,12 @@ class SharedFrames:
         self, source: Source, plan: Plan, raw: _Raw, revision: int, secret: Callable[[SecretRef], bytes]
     ) -> _Entry:
         self._count += 1
-        alias = f"{MARKER_ROOT}{self._token}_{self._count}_"
+        # The view's name is the marker: enforced data reaches plans only through the view.
+        name = f"{MARKER_ROOT}{self._token}_{self._count}_v"
         try:
-            ctx = Lowering(self._jvm, secret, prefix=f"{alias}s")
+            if self._functions is None:
+                self._functions = JvmFunctions(self._jvm)
+            ctx = Lowering(self._functions, secret, prefix=f"{name}s")
             row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
             columns = lower_columns([(c.name, c.term) for c in plan.columns], ctx)
             frame = raw.frame
@@ -412,7 +419,7 @@ class SharedFrames:
                 frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))
             if row_filter is not None:
                 frame = frame.filter(row_filter)
-            frame = frame.select(*columns).alias(alias)
+            frame = frame.select(*columns)
         except ImmutaSparkError:
             raise
         except Exception as exc:
@@ -420,7 +427,7 @@ class SharedFrames:
                 f"enforcement of '{source.name}' failed, so no data is returned: {exc}".splitlines()[0]
             ) from exc
         hexes = set(ctx.secret_columns.values())
-        return _Entry(frame, alias, f"{alias}v", revision, frozenset(hexes), raw=raw)
+        return _Entry(frame, name, revision, frozenset(hexes), raw=raw)
 
     def _secret_frame(self, values: dict[str, str]) -> DataFrame:
         """A one-row local relation holding ``values``: plans print its columns, never its data."""

@@ -26,7 +26,7 @@ from pyspark.sql.classic.column import Column as ClassicColumn
 from immuta_spark import expr as E
 from immuta_spark.errors import PolicyBindError
 
-__all__ = ["Lowering", "lower", "lower_columns", "quote_identifier"]
+__all__ = ["JvmFunctions", "Lowering", "lower", "lower_columns", "quote_identifier"]
 
 SecretResolver = Callable[[E.SecretRef], bytes]
 
@@ -40,28 +40,36 @@ def quote_identifier(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+class JvmFunctions:
+    """Handles on the JVM's column functions, looked up once per JVM (each lookup is a round trip)."""
+
+    def __init__(self, jvm: Any) -> None:
+        self.f = jvm.org.apache.spark.sql.functions
+        self.to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
+        self.window = jvm.org.apache.spark.sql.expressions.Window
+
+
 class Lowering:
-    """Lowering context: the JVM, how to resolve secrets, and the secret columns lowering has used.
+    """Lowering context: the JVM's functions, how to resolve secrets, and the secret columns used.
 
     ``prefix`` names the secret columns (``<prefix>0``, ``<prefix>1``, ...); after lowering,
     :attr:`secret_columns` maps each name to the value the one-row relation must hold.
     """
 
-    def __init__(self, jvm: Any, secrets: SecretResolver, prefix: str = "__immuta_secret_") -> None:
+    def __init__(self, functions: JvmFunctions, secrets: SecretResolver, prefix: str = "__immuta_secret_") -> None:
         self.secrets = secrets
         self.prefix = prefix
         self.secret_columns: dict[str, str] = {}
-        self.f = jvm.org.apache.spark.sql.functions
-        self._jvm = jvm
-        self._to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
+        self.f = functions.f
+        self._functions = functions
 
     def seq(self, items: Sequence[Any]) -> Any:
         """A Scala Seq of ``items`` (for the functions that take Column*)."""
-        return self._to_seq(list(items))
+        return self._functions.to_seq(list(items))
 
     def window(self, columns: Sequence[Any]) -> Any:
         """A window partitioned by ``columns``."""
-        return self._jvm.org.apache.spark.sql.expressions.Window.partitionBy(self.seq(columns))
+        return self._functions.window.partitionBy(self.seq(columns))
 
     def secret_column(self, value: str) -> Any:
         """The column that carries ``value`` (one per distinct value)."""
