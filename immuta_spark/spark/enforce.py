@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
@@ -411,12 +410,10 @@ class SharedFrames:
         try:
             if self._functions is None:
                 self._functions = JvmFunctions(self._jvm)
-            ctx = Lowering(self._functions, secret, prefix=f"{name}s")
+            ctx = Lowering(self._functions, secret, self._secret_scalar, prefix=f"{name}s")
             row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
             columns = lower_columns([(c.name, c.term) for c in plan.columns], ctx)
             frame = raw.frame
-            if ctx.secret_columns:
-                frame = frame.crossJoin(F.broadcast(self._secret_frame(ctx.secret_columns)))
             if row_filter is not None:
                 frame = frame.filter(row_filter)
             frame = frame.select(*columns)
@@ -429,19 +426,20 @@ class SharedFrames:
         hexes = set(ctx.secret_columns.values())
         return _Entry(frame, name, revision, frozenset(hexes), raw=raw)
 
-    def _secret_frame(self, values: dict[str, str]) -> DataFrame:
-        """A one-row local relation holding ``values``: plans print its columns, never its data."""
+    def _secret_scalar(self, name: str, value: str) -> Any:
+        """A scalar subquery over a one-row local relation holding ``value`` in column ``name``.
+
+        Plans print the relation's column, never its data.
+        """
         gateway = self.spark.sparkContext._gateway
         assert gateway is not None
         jvm = self._jvm
-        row = gateway.new_array(jvm.java.lang.Object, len(values))
-        for i, value in enumerate(values.values()):
-            row[i] = value
+        row = gateway.new_array(jvm.java.lang.Object, 1)
+        row[0] = value
         rows = jvm.java.util.ArrayList()
         rows.add(jvm.org.apache.spark.sql.RowFactory.create(row))
-        ddl = ", ".join(f"{quote_identifier(name)} string" for name in values)
-        schema = jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)
-        return DataFrame(self.jsession.createDataFrame(rows, schema), self.spark)
+        schema = jvm.org.apache.spark.sql.types.StructType.fromDDL(f"{quote_identifier(name)} string")
+        return self.jsession.createDataFrame(rows, schema).scalar()
 
     def _forget_revisions(self, revision: int) -> None:
         """Keep the entries of the two newest catalog revisions (a session may still be on the older)."""
