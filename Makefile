@@ -22,6 +22,7 @@ demo: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # Tools the tests start for themselves (JVMs, Maven for the HDFS minicluster, a PostgreSQL
 # server). Missing ones are installed from Debian's packages when we are root, else named.

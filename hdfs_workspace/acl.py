@@ -103,8 +103,7 @@ class AclEntryType(enum.Enum):
     OTHER = "other"
 
 
-_KIND_ORDER = {AclEntryType.USER: 0, AclEntryType.GROUP: 1, AclEntryType.MASK: 2,
-               AclEntryType.OTHER: 3}
+_KIND_ORDER = {AclEntryType.USER: 0, AclEntryType.GROUP: 1, AclEntryType.MASK: 2, AclEntryType.OTHER: 3}
 
 
 def validate_acl_name(name: str) -> str:
@@ -134,27 +133,19 @@ class AclEntry:
         if self.name is not None:
             if self.kind in (AclEntryType.MASK, AclEntryType.OTHER):
                 raise AclSpecError(
-                    f"the {self.kind.value} entry takes no name (got {self.name!r}): "
-                    f"write '{self.kind.value}::PERMS'"
+                    f"the {self.kind.value} entry takes no name (got {self.name!r}): write '{self.kind.value}::PERMS'"
                 )
             validate_acl_name(self.name)
         if self.permissions is not None and not isinstance(self.permissions, FsAction):
-            raise AclSpecError(
-                f"permissions must be an FsAction, got {self.permissions!r}: "
-                "use FsAction.parse('r-x')"
-            )
+            raise AclSpecError(f"permissions must be an FsAction, got {self.permissions!r}: use FsAction.parse('r-x')")
 
     @classmethod
-    def user(
-        cls, name: str | None, permissions: str | FsAction | None = None, *, default: bool = False
-    ) -> AclEntry:
+    def user(cls, name: str | None, permissions: str | FsAction | None = None, *, default: bool = False) -> AclEntry:
         """A user entry; ``name`` None is the owner's entry."""
         return cls._make(AclEntryType.USER, name, permissions, default)
 
     @classmethod
-    def group(
-        cls, name: str | None, permissions: str | FsAction | None = None, *, default: bool = False
-    ) -> AclEntry:
+    def group(cls, name: str | None, permissions: str | FsAction | None = None, *, default: bool = False) -> AclEntry:
         """A group entry; ``name`` None is the owning group's entry."""
         return cls._make(AclEntryType.GROUP, name, permissions, default)
 
@@ -237,8 +228,7 @@ def parse_acl_entry(text: str, *, permissions: bool = True) -> AclEntry:
         kind = AclEntryType(fields[0].lower())
     except ValueError:
         raise AclSpecError(
-            f"invalid ACL entry {raw!r}: type {fields[0]!r} is not one of "
-            "user, group, mask, other"
+            f"invalid ACL entry {raw!r}: type {fields[0]!r} is not one of user, group, mask, other"
         ) from None
     name = fields[1] if len(fields) > 1 and fields[1] else None
     perms = FsAction.parse(fields[2]) if permissions else None
@@ -254,8 +244,7 @@ def parse_acl_spec(spec: str, *, permissions: bool = True) -> tuple[AclEntry, ..
     for entry in entries:
         if entry.key in seen:
             raise AclSpecError(
-                f"ACL spec names {entry.without_permissions().spec()!r} twice: "
-                "keep one entry per scope, type and name"
+                f"ACL spec names {entry.without_permissions().spec()!r} twice: keep one entry per scope, type and name"
             )
         seen.add(entry.key)
     return entries
@@ -295,9 +284,7 @@ class AclStatus:
         """The default ACL (empty when the inode has none)."""
         return tuple(e for e in self.entries if e.is_default)
 
-    def find(
-        self, kind: AclEntryType, name: str | None, scope: AclScope = AclScope.ACCESS
-    ) -> AclEntry | None:
+    def find(self, kind: AclEntryType, name: str | None, scope: AclScope = AclScope.ACCESS) -> AclEntry | None:
         """The entry for (scope, kind, name) among the full entries, or None."""
         for entry in self.full_entries():
             if entry.key == (scope, kind, name):

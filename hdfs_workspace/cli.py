@@ -35,15 +35,28 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     # The same options on the main parser and on every subcommand, so they may be written
     # before or after the subcommand; SUPPRESS keeps a subcommand from resetting them.
     default: Any = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--config", metavar="PATH", default=default,
-                        help=f"clusters YAML (default: $HDFS_WORKSPACE_CONFIG or {DEFAULT_CONFIG})")
-    parser.add_argument("--cluster", metavar="NAME", default=default,
-                        help="cluster name from the config (default: the file's default)")
-    parser.add_argument("--as", dest="as_user", metavar="USER", default=default,
-                        help="act as USER (the service user impersonates through doas)")
-    parser.add_argument("--json", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False,
-                        help="print JSON instead of text")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help=f"clusters YAML (default: $HDFS_WORKSPACE_CONFIG or {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--cluster", metavar="NAME", default=default, help="cluster name from the config (default: the file's default)"
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        default=default,
+        help="act as USER (the service user impersonates through doas)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print JSON instead of text",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,10 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("-m", "--modify", metavar="SPEC", help="add or update entries")
     action.add_argument("-x", "--remove", metavar="SPEC", help="remove entries (no perms)")
     action.add_argument("--set", metavar="SPEC", help="replace the whole ACL")
-    action.add_argument("-b", "--remove-all", action="store_true",
-                        help="remove every extended entry")
-    action.add_argument("-k", "--remove-default", action="store_true",
-                        help="remove the default ACL")
+    action.add_argument("-b", "--remove-all", action="store_true", help="remove every extended entry")
+    action.add_argument("-k", "--remove-default", action="store_true", help="remove the default ACL")
     setfacl.add_argument("path")
     return parser
 
@@ -102,8 +113,10 @@ def _status_json(status: FileStatus) -> dict[str, Any]:
 def _ls_line(status: FileStatus) -> str:
     when = status.modified.strftime("%Y-%m-%d %H:%M")
     replication = "-" if status.is_dir else str(status.replication)
-    return (f"{status.mode_string:<11} {replication:>3} {status.owner:<12} {status.group:<12} "
-            f"{status.size:>10} {when} {status.path}")
+    return (
+        f"{status.mode_string:<11} {replication:>3} {status.owner:<12} {status.group:<12} "
+        f"{status.size:>10} {when} {status.path}"
+    )
 
 
 def _getfacl_lines(acl: AclStatus) -> list[str]:

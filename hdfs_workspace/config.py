@@ -47,9 +47,7 @@ AuthMode = Literal["insecure", "kerberos"]
 _AUTH_MODES: tuple[AuthMode, ...] = ("insecure", "kerberos")
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _TOP_KEYS = frozenset({"clusters", "default"})
-_CLUSTER_KEYS = frozenset(
-    {"name", "webhdfs_url", "fs_uri", "auth", "service_user", "hadoop_conf_dir"}
-)
+_CLUSTER_KEYS = frozenset({"name", "webhdfs_url", "fs_uri", "auth", "service_user", "hadoop_conf_dir"})
 _VAR = re.compile(r"\$\{([^}$\s]+)\}")
 
 
@@ -113,15 +111,11 @@ def load_clusters(path: str | os.PathLike[str]) -> ClustersFile:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(
-            "<file>", f"cannot read it ({err.strerror}): check --config", file=str(file)
-        ) from err
+        raise ConfigError("<file>", f"cannot read it ({err.strerror}): check --config", file=str(file)) from err
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(
-            "<document>", f"not valid YAML: {err}", file=str(file)
-        ) from err
+        raise ConfigError("<document>", f"not valid YAML: {err}", file=str(file)) from err
     return parse_clusters(data, file=str(file), base_dir=file.parent)
 
 
@@ -145,9 +139,7 @@ def _check_webhdfs_url(value: str, path: str, file: str | None) -> str:
                 file=file,
             )
         if parts.path not in ("", "/"):
-            raise ConfigError(
-                path, f"{url!r} has a path: give only http://HOST:PORT", file=file
-            )
+            raise ConfigError(path, f"{url!r} has a path: give only http://HOST:PORT", file=file)
     return ";".join(u.rstrip("/") for u in urls)
 
 
@@ -163,9 +155,7 @@ def _check_fs_uri(value: str, path: str, file: str | None) -> str:
     return value.rstrip("/")
 
 
-def _parse_cluster(
-    raw: Any, index: int, file: str | None, base_dir: Path | None
-) -> ClusterConfig:
+def _parse_cluster(raw: Any, index: int, file: str | None, base_dir: Path | None) -> ClusterConfig:
     where = f"clusters[{index}]"
     if not isinstance(raw, Mapping):
         raise ConfigError(where, f"expected a mapping of cluster fields, got {raw!r}", file=file)
@@ -189,15 +179,10 @@ def _parse_cluster(
         if not conf_dir.is_absolute() and base_dir is not None:
             conf_dir = base_dir / conf_dir
         try:
-            from_xml = cluster_from_hadoop_conf(
-                name, conf_dir, service_user=raw.get("service_user") or "unset"
-            )
+            from_xml = cluster_from_hadoop_conf(name, conf_dir, service_user=raw.get("service_user") or "unset")
         except ConfigError as err:
-            raise ConfigError(
-                f"{where}.hadoop_conf_dir", err.reason, file=err.file or file
-            ) from err
-        fields = {"webhdfs_url": from_xml.webhdfs_url, "fs_uri": from_xml.fs_uri,
-                  "auth": from_xml.auth}
+            raise ConfigError(f"{where}.hadoop_conf_dir", err.reason, file=err.file or file) from err
+        fields = {"webhdfs_url": from_xml.webhdfs_url, "fs_uri": from_xml.fs_uri, "auth": from_xml.auth}
     for key in ("webhdfs_url", "fs_uri", "auth", "service_user"):
         if raw.get(key) is not None:
             fields[key] = raw[key]
@@ -209,14 +194,10 @@ def _parse_cluster(
         f"{where}.webhdfs_url",
         file,
     )
-    fs_uri = _check_fs_uri(
-        _require_str(fields["fs_uri"], f"{where}.fs_uri", file), f"{where}.fs_uri", file
-    )
+    fs_uri = _check_fs_uri(_require_str(fields["fs_uri"], f"{where}.fs_uri", file), f"{where}.fs_uri", file)
     auth = _require_str(fields["auth"], f"{where}.auth", file)
     if auth not in _AUTH_MODES:
-        raise ConfigError(
-            f"{where}.auth", f"{auth!r} is not one of {', '.join(_AUTH_MODES)}", file=file
-        )
+        raise ConfigError(f"{where}.auth", f"{auth!r} is not one of {', '.join(_AUTH_MODES)}", file=file)
     service_user = _require_str(fields["service_user"], f"{where}.service_user", file)
     if not ACL_NAME_PATTERN.fullmatch(service_user):
         raise ConfigError(
@@ -233,19 +214,13 @@ def _parse_cluster(
     )
 
 
-def parse_clusters(
-    data: Any, *, file: str | None = None, base_dir: Path | None = None
-) -> ClustersFile:
+def parse_clusters(data: Any, *, file: str | None = None, base_dir: Path | None = None) -> ClustersFile:
     """Validate already-loaded YAML data (``file`` is only used in error messages)."""
     if not isinstance(data, Mapping):
-        raise ConfigError(
-            "<document>", "expected a mapping with a 'clusters' list at the top", file=file
-        )
+        raise ConfigError("<document>", "expected a mapping with a 'clusters' list at the top", file=file)
     unknown = sorted(set(map(str, data)) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(
-            unknown[0], "unknown top-level key: allowed are 'clusters' and 'default'", file=file
-        )
+        raise ConfigError(unknown[0], "unknown top-level key: allowed are 'clusters' and 'default'", file=file)
     raw_clusters = data.get("clusters")
     if not isinstance(raw_clusters, Sequence) or isinstance(raw_clusters, str | bytes):
         raise ConfigError("clusters", "expected a list of clusters", file=file)
@@ -267,8 +242,7 @@ def parse_clusters(
         if default not in {c.name for c in clusters}:
             raise ConfigError(
                 "default",
-                f"{default!r} names no cluster in this file: use one of "
-                f"{', '.join(c.name for c in clusters)}",
+                f"{default!r} names no cluster in this file: use one of {', '.join(c.name for c in clusters)}",
                 file=file,
             )
     return ClustersFile(clusters=tuple(clusters), default=default, source=file)
@@ -285,16 +259,12 @@ def _read_site_file(file: Path) -> dict[str, str]:
     except ET.ParseError as err:
         raise ConfigError("<document>", f"not well-formed XML: {err}", file=str(file)) from err
     if root.tag != "configuration":
-        raise ConfigError(
-            f"<{root.tag}>", "the root element must be <configuration>", file=str(file)
-        )
+        raise ConfigError(f"<{root.tag}>", "the root element must be <configuration>", file=str(file))
     props: dict[str, str] = {}
     for index, prop in enumerate(root.iter("property")):
         name = prop.findtext("name")
         if name is None or not name.strip():
-            raise ConfigError(
-                f"configuration/property[{index}]", "a <property> has no <name>", file=str(file)
-            )
+            raise ConfigError(f"configuration/property[{index}]", "a <property> has no <name>", file=str(file))
         props[name.strip()] = (prop.findtext("value") or "").strip()
     return props
 
@@ -318,9 +288,7 @@ def read_hadoop_conf(*files: str | os.PathLike[str]) -> dict[str, str]:
     return _expand(merged)
 
 
-def _http_address(
-    props: Mapping[str, str], suffix: str, fs_host: str, file: str
-) -> str:
+def _http_address(props: Mapping[str, str], suffix: str, fs_host: str, file: str) -> str:
     https = props.get("dfs.http.policy", "HTTP_ONLY").upper() == "HTTPS_ONLY"
     key = ("dfs.namenode.https-address" if https else "dfs.namenode.http-address") + suffix
     default = "0.0.0.0:9871" if https else "0.0.0.0:9870"
@@ -353,30 +321,28 @@ def cluster_from_hadoop_conf(
     core, hdfs_site = directory / "core-site.xml", directory / "hdfs-site.xml"
     if not core.is_file():
         raise ConfigError(
-            "core-site.xml", f"not found in {directory}: point to the cluster's client "
-            "configuration directory (HADOOP_CONF_DIR)", file=str(directory)
+            "core-site.xml",
+            f"not found in {directory}: point to the cluster's client configuration directory (HADOOP_CONF_DIR)",
+            file=str(directory),
         )
     files = [core] + ([hdfs_site] if hdfs_site.is_file() else [])
     props = read_hadoop_conf(*files)
     label = ", ".join(str(f) for f in files)
     fs_uri = props.get("fs.defaultFS") or props.get("fs.default.name")
     if not fs_uri:
-        raise ConfigError("fs.defaultFS", "missing: it names the cluster's hdfs:// URI",
-                          file=str(core))
+        raise ConfigError("fs.defaultFS", "missing: it names the cluster's hdfs:// URI", file=str(core))
     fs_uri = _check_fs_uri(fs_uri, "fs.defaultFS", str(core))
     fs_host = urlsplit(fs_uri).hostname or ""
     nameservices = [n.strip() for n in props.get("dfs.nameservices", "").split(",") if n.strip()]
     if fs_host in nameservices:
-        ids = [n.strip() for n in props.get(f"dfs.ha.namenodes.{fs_host}", "").split(",")
-               if n.strip()]
+        ids = [n.strip() for n in props.get(f"dfs.ha.namenodes.{fs_host}", "").split(",") if n.strip()]
         if not ids:
             raise ConfigError(
                 f"dfs.ha.namenodes.{fs_host}",
-                "missing: an HA nameservice needs its NameNode ids", file=label,
+                "missing: an HA nameservice needs its NameNode ids",
+                file=label,
             )
-        webhdfs_url = ";".join(
-            _http_address(props, f".{fs_host}.{nn}", fs_host, label) for nn in ids
-        )
+        webhdfs_url = ";".join(_http_address(props, f".{fs_host}.{nn}", fs_host, label) for nn in ids)
     else:
         webhdfs_url = _http_address(props, "", fs_host, label)
     if auth is None:
@@ -384,9 +350,8 @@ def cluster_from_hadoop_conf(
         if mode not in ("simple", "kerberos"):
             raise ConfigError(
                 "hadoop.security.authentication",
-                f"{mode!r} is not supported: only simple and kerberos", file=str(core),
+                f"{mode!r} is not supported: only simple and kerberos",
+                file=str(core),
             )
         auth = "kerberos" if mode == "kerberos" else "insecure"
-    return ClusterConfig(
-        name=name, webhdfs_url=webhdfs_url, fs_uri=fs_uri, auth=auth, service_user=service_user
-    )
+    return ClusterConfig(name=name, webhdfs_url=webhdfs_url, fs_uri=fs_uri, auth=auth, service_user=service_user)

@@ -42,8 +42,7 @@ def format_mode(mode: int, *, kind: FileType = FileType.FILE, has_acl: bool = Fa
     chars = []
     for shift in (6, 3, 0):
         bits = (mode >> shift) & 7
-        chars.append(("r" if bits & 4 else "-") + ("w" if bits & 2 else "-")
-                     + ("x" if bits & 1 else "-"))
+        chars.append(("r" if bits & 4 else "-") + ("w" if bits & 2 else "-") + ("x" if bits & 1 else "-"))
     text = "".join(chars)
     if mode & 0o1000:
         text = text[:8] + ("t" if text[8] == "x" else "T")

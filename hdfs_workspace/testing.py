@@ -152,19 +152,14 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def build_launcher(
-    launcher_dir: Path | None = None, cache_dir: Path | None = None
-) -> LauncherBuild:
+def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = None) -> LauncherBuild:
     """Resolve and compile the launcher once; reuse the cache while pom and source are unchanged.
 
     Raises :class:`ToolMissing` naming java/javac/mvn when one is needed and absent.
     """
     launcher_dir = launcher_dir or default_launcher_dir()
     if not (launcher_dir / "pom.xml").is_file():
-        raise MiniHdfsError(
-            f"no launcher pom.xml in {launcher_dir}: run from a source checkout, or pass "
-            "launcher_dir"
-        )
+        raise MiniHdfsError(f"no launcher pom.xml in {launcher_dir}: run from a source checkout, or pass launcher_dir")
     _which("java", _JDK_HINT)
     cache_root = cache_dir or default_cache_dir()
     target = cache_root / f"launcher-{_launcher_key(launcher_dir)}"
@@ -177,15 +172,20 @@ def build_launcher(
             data = json.loads(manifest.read_text())
             classpath = tuple(Path(p) for p in data["classpath"])
             if all(p.is_file() for p in classpath):
-                return LauncherBuild(
-                    classes=target / "classes", classpath=classpath, built_now=False
-                )
+                return LauncherBuild(classes=target / "classes", classpath=classpath, built_now=False)
         javac = _which("javac", _JDK_HINT)
         mvn = _which("mvn", _MAVEN_HINT)
         log = target / "build.log"
         cp_file = target / "classpath.txt"
-        base = [mvn, "-B", "-q", "-f", str(launcher_dir / "pom.xml"),
-                "dependency:build-classpath", f"-Dmdep.outputFile={cp_file}"]
+        base = [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(launcher_dir / "pom.xml"),
+            "dependency:build-classpath",
+            f"-Dmdep.outputFile={cp_file}",
+        ]
         # Offline first: when ~/.m2 already holds everything this needs no network at all.
         if not _run_logged([*base[:2], "-o", *base[2:]], log, launcher_dir) and not _run_logged(
             base, log, launcher_dir
@@ -199,8 +199,17 @@ def build_launcher(
         shutil.rmtree(classes, ignore_errors=True)
         sources = [str(p) for p in sorted(launcher_dir.rglob("*.java"))]
         if not _run_logged(
-            [javac, "--release", "17", "-nowarn", "-d", str(classes),
-             "-cp", os.pathsep.join(map(str, classpath)), *sources],
+            [
+                javac,
+                "--release",
+                "17",
+                "-nowarn",
+                "-d",
+                str(classes),
+                "-cp",
+                os.pathsep.join(map(str, classpath)),
+                *sources,
+            ],
             log,
             launcher_dir,
         ):
@@ -261,9 +270,7 @@ class MiniHdfs:
     _lines: queue.Queue[str | None] = field(repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def access(
-        self, user: str, *, proxy: str | None = None, counter: CallCounter | None = None
-    ) -> WebHdfsAccess:
+    def access(self, user: str, *, proxy: str | None = None, counter: CallCounter | None = None) -> WebHdfsAccess:
         """A WebHDFS access object acting as ``user`` (simple auth), optionally through doas."""
         return WebHdfsAccess.insecure(self.webhdfs_url, user=user, proxy=proxy, counter=counter)
 
@@ -293,9 +300,7 @@ class MiniHdfs:
                 except queue.Empty:
                     continue
                 if reply is None:
-                    raise MiniHdfsError(
-                        f"the cluster exited while running {line!r}:\n{_tail(self.log_file)}"
-                    )
+                    raise MiniHdfsError(f"the cluster exited while running {line!r}:\n{_tail(self.log_file)}")
                 if reply.startswith("OK"):
                     return reply[2:].strip()
                 if reply.startswith("ERR"):
@@ -315,9 +320,7 @@ class MiniHdfs:
         for value in (user, root):
             if not value or any(c.isspace() for c in value):
                 raise MiniHdfsError(f"{value!r}: user and root must be non-empty, no spaces")
-        reply = self.command(
-            f"mktree {user} {root} {dirs} {files_per_dir} {dir_mode:o} {file_mode:o}"
-        )
+        reply = self.command(f"mktree {user} {root} {dirs} {files_per_dir} {dir_mode:o} {file_mode:o}")
         return int(reply.split()[-1])
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -360,7 +363,7 @@ def _kill_group(process: subprocess.Popen[str], sig: signal.Signals, wait: float
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     for raw in stream:
         if raw.startswith(_PROTOCOL_PREFIX):
-            lines.put(raw[len(_PROTOCOL_PREFIX):].rstrip("\n"))
+            lines.put(raw[len(_PROTOCOL_PREFIX) :].rstrip("\n"))
     lines.put(None)
 
 
@@ -383,16 +386,13 @@ def start_minihdfs(
     base = Path(base_dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
     site = base / "minicluster-site.xml"
-    site.write_bytes(_site_xml({**cluster_properties(groups, service_user),
-                                **(extra_properties or {})}))
+    site.write_bytes(_site_xml({**cluster_properties(groups, service_user), **(extra_properties or {})}))
     log_file = base / "minicluster.log"
     data_dir = base / "data"
-    cmd = [java, *_JAVA_OPTIONS, "-cp", build.java_classpath(), _LAUNCHER_CLASS,
-           str(site), str(data_dir)]
+    cmd = [java, *_JAVA_OPTIONS, "-cp", build.java_classpath(), _LAUNCHER_CLASS, str(site), str(data_dir)]
     # Hadoop takes the login user from HADOOP_USER_NAME; the NameNode's superuser must not
     # change with whatever the calling process (or a Spark fixture) left in the environment.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("HADOOP_USER_NAME", "HADOOP_PROXY_USER")}
+    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_PROXY_USER")}
     started = time.monotonic()
     with log_file.open("wb") as log:
         process = subprocess.Popen(
@@ -409,8 +409,7 @@ def start_minihdfs(
         )
     lines: queue.Queue[str | None] = queue.Queue()
     assert process.stdout is not None
-    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True,
-                     name="minihdfs-stdout").start()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True, name="minihdfs-stdout").start()
 
     def fail(reason: str) -> MiniHdfsError:
         _kill_group(process, signal.SIGKILL, 10.0)
@@ -428,7 +427,7 @@ def start_minihdfs(
         if line is None:
             raise fail(f"the MiniDFSCluster exited with code {process.wait()} before ready")
         if line.startswith("READY "):
-            info = json.loads(line[len("READY "):])
+            info = json.loads(line[len("READY ") :])
             break
     return MiniHdfs(
         fs_uri=info["fs_uri"],
@@ -461,7 +460,7 @@ def listening_addresses(pid: int) -> list[tuple[str, int]]:
         with contextlib.suppress(OSError):
             target = os.readlink(fd)
             if target.startswith("socket:["):
-                inodes.add(target[len("socket:["):-1])
+                inodes.add(target[len("socket:[") : -1])
     found: list[tuple[str, int]] = []
     for table, v6 in (("tcp", False), ("tcp6", True)):
         path = Path(f"/proc/{pid}/net/{table}")
@@ -484,6 +483,6 @@ def _decode_addr(hex_addr: str, v6: bool) -> str:
     import ipaddress
 
     # /proc prints each 32-bit word in host (little-endian) order.
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
     address = ipaddress.IPv6Address(words)
     return str(address.ipv4_mapped or address)

@@ -57,13 +57,15 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 120.0)
 _check_access_handler = _Request("GET").to_method("CHECKACCESS")
 
 _UNAVAILABLE_EXCEPTIONS = frozenset({"SafeModeException", "RetriableException", "StandbyException"})
-_INVALID_REQUEST_EXCEPTIONS = frozenset({
-    "IllegalArgumentException",
-    "InvalidPathException",
-    "UnsupportedOperationException",
-    "UnresolvedPathException",
-    "HadoopIllegalArgumentException",
-})
+_INVALID_REQUEST_EXCEPTIONS = frozenset(
+    {
+        "IllegalArgumentException",
+        "InvalidPathException",
+        "UnsupportedOperationException",
+        "UnresolvedPathException",
+        "HadoopIllegalArgumentException",
+    }
+)
 
 
 def _mode_param(mode: int) -> str:
@@ -110,28 +112,25 @@ class _Identity:
         """A fresh HdfsCLI client; it takes over ``session``."""
         if self.auth == "kerberos":
             kerberos_client = _kerberos_client_class()
-            return kerberos_client(
-                self.url, proxy=self.proxy, timeout=self.timeout, session=session
-            )
-        return InsecureClient(
-            self.url, user=self.user, proxy=self.proxy, timeout=self.timeout, session=session
-        )
+            return kerberos_client(self.url, proxy=self.proxy, timeout=self.timeout, session=session)
+        return InsecureClient(self.url, user=self.user, proxy=self.proxy, timeout=self.timeout, session=session)
 
 
 def _denied_hint(op: str) -> str:
     if op == "SETOWNER":
-        return ("Changing the owner needs an HDFS superuser; changing the group needs the "
-                "owner to be a member of the new group")
-    if op in ("SETACL", "MODIFYACLENTRIES", "REMOVEACLENTRIES", "REMOVEDEFAULTACL",
-              "REMOVEACL", "SETPERMISSION"):
+        return (
+            "Changing the owner needs an HDFS superuser; changing the group needs the "
+            "owner to be a member of the new group"
+        )
+    if op in ("SETACL", "MODIFYACLENTRIES", "REMOVEACLENTRIES", "REMOVEDEFAULTACL", "REMOVEACL", "SETPERMISSION"):
         return "Only the path's owner or an HDFS superuser may change its mode or ACL"
-    return ("Ask the path's owner or an HDFS superuser for an ACL entry (every parent "
-            "directory needs execute, x), or act as a user who has access")
+    return (
+        "Ask the path's owner or an HDFS superuser for an ACL entry (every parent "
+        "directory needs execute, x), or act as a user who has access"
+    )
 
 
-def map_hdfs_error(
-    err: Exception, *, op: str, path: str, user: str | None, url: str
-) -> HdfsWorkspaceError:
+def map_hdfs_error(err: Exception, *, op: str, path: str, user: str | None, url: str) -> HdfsWorkspaceError:
     """Translate an HdfsCLI or requests error into ours; the caller raises it ``from err``."""
     who = user or "the authenticated user"
     if isinstance(err, requests.RequestException):
@@ -143,9 +142,7 @@ def map_hdfs_error(
     if not isinstance(err, HdfsError):
         return HdfsWorkspaceError(f"{op} {path} failed unexpectedly: {err}")
     exc = err.exception
-    msg = str(err.message) if not isinstance(err.message, bytes) else err.message.decode(
-        "utf-8", "replace"
-    )
+    msg = str(err.message) if not isinstance(err.message, bytes) else err.message.decode("utf-8", "replace")
     # The NameNode ends some messages with '.' and appends 'Path: ...' to others.
     msg = msg.strip().rstrip(".")
     kwargs = {"path": path, "remote_exception": exc, "user": user}
@@ -162,8 +159,7 @@ def map_hdfs_error(
             **kwargs,
         )
     if exc in ("AccessControlException", "SecurityException", "AuthorizationException"):
-        return PermissionDenied(f"HDFS denied {who} {op} on {path}: {msg}. {_denied_hint(op)}",
-                                **kwargs)
+        return PermissionDenied(f"HDFS denied {who} {op} on {path}: {msg}. {_denied_hint(op)}", **kwargs)
     if exc == "AclException":
         if "exceeds maximum" in msg:
             return AclLimitExceeded(
@@ -179,17 +175,11 @@ def map_hdfs_error(
             **kwargs,
         )
     if exc == "FileAlreadyExistsException":
-        return AlreadyExists(
-            f"{path} already exists: choose another path, or pass overwrite=True", **kwargs
-        )
+        return AlreadyExists(f"{path} already exists: choose another path, or pass overwrite=True", **kwargs)
     if exc == "PathIsNotEmptyDirectoryException":
-        return NotEmpty(
-            f"{path} is a non-empty directory: delete it with recursive=True", **kwargs
-        )
+        return NotEmpty(f"{path} is a non-empty directory: delete it with recursive=True", **kwargs)
     if exc == "ParentNotDirectoryException" or (exc is None and "is not a directory" in msg):
-        return NotADirectory(
-            f"{op} {path}: {msg}: a directory was expected there; check the path", **kwargs
-        )
+        return NotADirectory(f"{op} {path}: {msg}: a directory was expected there; check the path", **kwargs)
     if exc in _UNAVAILABLE_EXCEPTIONS:
         return Unavailable(
             f"the NameNode behind {url} is not serving {op} {path} ({exc}: {msg}): retry later, "
@@ -197,8 +187,7 @@ def map_hdfs_error(
         )
     if exc in _INVALID_REQUEST_EXCEPTIONS:
         return InvalidRequest(
-            f"HDFS rejected {op} {path}: {msg}. Fix the arguments (absolute paths, valid "
-            "names, modes 000-1777)",
+            f"HDFS rejected {op} {path}: {msg}. Fix the arguments (absolute paths, valid names, modes 000-1777)",
             **kwargs,
         )
     if exc is None and "Authentication failure" in msg:
@@ -208,8 +197,7 @@ def map_hdfs_error(
             **kwargs,
         )
     return RemoteError(
-        f"HDFS {op} {path} failed as {who}: {exc or 'error'}: {msg}. See the NameNode log "
-        "for details",
+        f"HDFS {op} {path} failed as {who}: {exc or 'error'}: {msg}. See the NameNode log for details",
         **kwargs,
     )
 
@@ -288,7 +276,9 @@ class WebHdfsAccess(HdfsAccess):
             peer = self._peers.get(identity)
             if peer is None:
                 peer = WebHdfsAccess(
-                    identity, counter=self._counter, _peers=self._peers,
+                    identity,
+                    counter=self._counter,
+                    _peers=self._peers,
                     _peers_lock=self._peers_lock,
                 )
             return peer
@@ -380,9 +370,7 @@ class WebHdfsAccess(HdfsAccess):
         path = self._check_path(path)
         if owner is None and group is None:
             raise InvalidRequest(f"set_owner on {path}: pass owner, group or both", path=path)
-        self._call(
-            "SETOWNER", path, lambda: self._client.set_owner(path, owner=owner, group=group)
-        )
+        self._call("SETOWNER", path, lambda: self._client.set_owner(path, owner=owner, group=group))
 
     def set_mode(self, path: str, mode: int) -> None:
         """Set the permission bits (on an inode with an ACL the group bits set the mask)."""
@@ -395,9 +383,7 @@ class WebHdfsAccess(HdfsAccess):
         path = self._check_path(path)
         if path == "/":
             raise InvalidRequest("refusing to delete the root directory /", path=path)
-        return bool(
-            self._call("DELETE", path, lambda: self._client.delete(path, recursive=recursive))
-        )
+        return bool(self._call("DELETE", path, lambda: self._client.delete(path, recursive=recursive)))
 
     # -- ACLs -------------------------------------------------------------------------------
 
@@ -439,17 +425,13 @@ class WebHdfsAccess(HdfsAccess):
         """Add or update entries, keeping the others (MODIFYACLENTRIES)."""
         path = self._check_path(path)
         spec = self._spec(entries, permissions=True)
-        self._call(
-            "MODIFYACLENTRIES", path, lambda: self._client.set_acl(path, spec, clear=False)
-        )
+        self._call("MODIFYACLENTRIES", path, lambda: self._client.set_acl(path, spec, clear=False))
 
     def remove_acl_entries(self, path: str, entries: Sequence[AclEntry]) -> None:
         """Remove the given entries; their permissions are ignored (REMOVEACLENTRIES)."""
         path = self._check_path(path)
         spec = self._spec(entries, permissions=False)
-        self._call(
-            "REMOVEACLENTRIES", path, lambda: self._client.remove_acl_entries(path, spec)
-        )
+        self._call("REMOVEACLENTRIES", path, lambda: self._client.remove_acl_entries(path, spec))
 
     def remove_default_acl(self, path: str) -> None:
         """Remove every default entry (REMOVEDEFAULTACL)."""
@@ -491,9 +473,7 @@ def connect(
     must grant the service user proxy-user rights).
     """
     if cluster.auth == "kerberos":
-        return WebHdfsAccess.kerberos(
-            cluster.webhdfs_url, proxy=as_user, timeout=timeout, counter=counter
-        )
+        return WebHdfsAccess.kerberos(cluster.webhdfs_url, proxy=as_user, timeout=timeout, counter=counter)
     return WebHdfsAccess.insecure(
         cluster.webhdfs_url,
         user=cluster.service_user,

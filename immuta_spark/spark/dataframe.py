@@ -13,7 +13,9 @@ governed before it is handed back:
   itself (``cache``, ``persist``, ...) gives back the governed DataFrame, unchecked;
 - ``GroupedData`` (``groupBy``, ``rollup``, ``cube``, ``groupingSets``, ``pivot``), ``na``,
   ``stat`` and cogrouped data: wrapped the same way, so their DataFrames are guarded too;
-- anything else (rows, pandas frames, columns, writers, RDDs of the guarded plan): as it is.
+- writers (``write``, ``writeTo``): governed writers (:mod:`immuta_spark.spark.writers`), which
+  refuse to change a governed table or its storage unless the user owns the source;
+- anything else (rows, pandas frames, columns, RDDs of the guarded plan): as it is.
 
 ``sparkSession`` is the governed session. ``transform`` hands the governed DataFrame to the
 function. ``sql_ctx``, ``pandas_api`` and ``mergeInto`` are absent (they would hand out the raw
@@ -35,6 +37,7 @@ from pyspark.sql.classic.dataframe import DataFrame as ClassicDataFrame
 
 from immuta_spark.spark.errors import UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT
+from immuta_spark.spark.writers import GovernedWriter, GovernedWriterV2
 
 if TYPE_CHECKING:
     from immuta_spark.spark.session import ImmutaSparkSession
@@ -57,7 +60,7 @@ _OWN = frozenset(
         "__hash__", "__dir__", "__class_getitem__", "__parameters__", "__orig_bases__", "__slots__",
         "__abstractmethods__", "_abc_impl", "sparkSession", "transform",
         "createTempView", "createOrReplaceTempView", "createGlobalTempView", "createOrReplaceGlobalTempView",
-        "registerTempTable",
+        "registerTempTable", "write", "writeTo",
     }
 )  # fmt: skip
 
@@ -171,6 +174,15 @@ class GovernedDataFrame(ClassicDataFrame):
         if not isinstance(result, ClassicDataFrame):
             raise AssertionError(f"Func returned an instance of type [{type(result)}], should have been DataFrame.")
         return _govern(result, self._governed, self, None, "DataFrame.transform")
+
+    @property
+    def write(self) -> GovernedWriter:
+        """As ``DataFrame.write``; writing over a governed table or its storage needs ownership."""
+        return GovernedWriter(self._shadow().write, self._governed)
+
+    def writeTo(self, table: str) -> GovernedWriterV2:
+        """As ``DataFrame.writeTo``; a governed target needs ownership, an overwrite condition is guarded."""
+        return GovernedWriterV2(self._shadow().writeTo(table), self._governed, table)
 
     def _temp_view(self, kind: str, name: str, *args: Any) -> None:
         if str(name).lower().lstrip("`").startswith(MARKER_ROOT):

@@ -40,7 +40,14 @@ from immuta_spark.spark.jvm import inspector as plan_inspector
 from immuta_spark.spark.lower import quote_identifier
 from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Reference, Span, parse_statement
 
-__all__ = ["ALLOWED_SETTINGS", "GovernedCatalogAPI", "GovernedConf", "GovernedReader", "ImmutaSparkSession"]
+__all__ = [
+    "ALLOWED_SETTINGS",
+    "GovernedCatalogAPI",
+    "GovernedConf",
+    "GovernedReader",
+    "GovernedUDFRegistration",
+    "ImmutaSparkSession",
+]
 
 #: Session settings a governed user may change; anything else could switch enforcement off.
 ALLOWED_SETTINGS = (
@@ -314,9 +321,9 @@ class ImmutaSparkSession:
         return GovernedConf(self._spark)
 
     @property
-    def udf(self) -> Any:
-        """UDF registration (UDFs run on enforced data only)."""
-        return self._spark.udf
+    def udf(self) -> GovernedUDFRegistration:
+        """Python UDF registration (UDFs run on enforced data only; Java UDF classes are refused)."""
+        return GovernedUDFRegistration(self._spark.udf)
 
     @property
     def version(self) -> str:
@@ -874,6 +881,8 @@ def _verb(root: str) -> str:
         "MergeIntoTable": "MERGE",
         "LoadData": "LOAD DATA",
         "InsertIntoDir": "INSERT OVERWRITE DIRECTORY",
+        "ReplaceTableAsSelect": "REPLACE TABLE",
+        "CreateTableAsSelect": "CREATE TABLE",
     }
     return words.get(root, "ALTER" if "Alter" in root or "Add" in root or "Rename" in root else root)
 
@@ -1154,6 +1163,32 @@ class GovernedCatalogAPI:
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"catalog.{name} is not available in a governed session")
+
+
+class GovernedUDFRegistration:
+    """``spark.udf`` of a governed session: Python UDFs, which only ever see enforced columns.
+
+    A Java UDF is a JVM class that runs inside Spark with no check of what it reaches, as
+    ``CREATE FUNCTION ... AS 'class'`` is in SQL; both are refused.
+    """
+
+    def __init__(self, registration: Any) -> None:
+        self._registration = registration
+
+    def register(self, name: str, f: Any, returnType: Any = None) -> Any:
+        """As ``UDFRegistration.register``."""
+        return self._registration.register(name, f, returnType)
+
+    def registerJavaFunction(self, *args: Any, **kwargs: Any) -> None:
+        """Refused: a Java UDF runs JVM code the governed session cannot check."""
+        raise UnenforcedPathError("Java UDF classes run JVM code the governed session cannot check; not allowed")
+
+    def registerJavaUDAF(self, *args: Any, **kwargs: Any) -> None:
+        """Refused: a Java UDAF runs JVM code the governed session cannot check."""
+        raise UnenforcedPathError("Java UDAF classes run JVM code the governed session cannot check; not allowed")
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"'{name}' is not available on a governed session's UDF registration")
 
 
 class GovernedConf:

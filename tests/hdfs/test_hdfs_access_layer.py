@@ -30,9 +30,7 @@ def test_access_object_satisfies_the_protocol(as_user: AsUser) -> None:
     assert isinstance(as_user("alice"), HdfsAccess)
 
 
-def test_directories_and_files_get_exactly_the_modes_asked_for(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_directories_and_files_get_exactly_the_modes_asked_for(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     for mode in (0o700, 0o750, 0o1777):
         alice.makedirs(f"{workdir}/d{mode:o}", mode=mode)
@@ -43,18 +41,14 @@ def test_directories_and_files_get_exactly_the_modes_asked_for(
     assert alice.status(f"{workdir}/d1777").mode_string == "drwxrwxrwt"
 
 
-def test_implicit_parents_get_the_mode_plus_owner_write_and_execute(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_implicit_parents_get_the_mode_plus_owner_write_and_execute(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     alice.makedirs(f"{workdir}/p/q", mode=0o550)
     assert alice.status(f"{workdir}/p/q").mode == 0o550
     assert alice.status(f"{workdir}/p").mode == 0o750
 
 
-def test_webhdfs_without_an_explicit_mode_would_make_world_readable_inodes(
-    workdir: str, minihdfs: MiniHdfs
-) -> None:
+def test_webhdfs_without_an_explicit_mode_would_make_world_readable_inodes(workdir: str, minihdfs: MiniHdfs) -> None:
     # Why every call of ours passes a mode: the raw API defaults to 755 and 644.
     raw = InsecureClient(minihdfs.webhdfs_url, user="alice")
     raw.makedirs(f"{workdir}/raw")
@@ -78,9 +72,7 @@ def test_status_is_typed_and_reports_the_acl_bit(workdir: str, as_user: AsUser) 
     assert alice.status(path).mode_string == "-rw-r-----+"
 
 
-def test_list_dir_returns_children_sorted_and_refuses_a_file(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_list_dir_returns_children_sorted_and_refuses_a_file(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     for name in ("b", "a", "c"):
         alice.write_bytes(f"{workdir}/{name}", b"", mode=0o600)
@@ -95,9 +87,7 @@ def test_list_dir_returns_children_sorted_and_refuses_a_file(
         alice.makedirs(f"{workdir}/a/below_a_file", mode=0o755)
 
 
-def test_walk_yields_parents_first_with_one_liststatus_per_directory(
-    workdir: str, minihdfs: MiniHdfs
-) -> None:
+def test_walk_yields_parents_first_with_one_liststatus_per_directory(workdir: str, minihdfs: MiniHdfs) -> None:
     counter = CallCounter()
     alice = minihdfs.access("alice", counter=counter)
     alice.makedirs(f"{workdir}/t/x/y", mode=0o755)
@@ -106,7 +96,7 @@ def test_walk_yields_parents_first_with_one_liststatus_per_directory(
         alice.write_bytes(f"{workdir}/{path}", b"", mode=0o644)
     before = counter.snapshot()
 
-    paths = [s.path[len(workdir) + 1:] for s in alice.walk(f"{workdir}/t")]
+    paths = [s.path[len(workdir) + 1 :] for s in alice.walk(f"{workdir}/t")]
 
     assert sorted(paths) == sorted(["t", "t/f1", "t/x", "t/z", "t/x/f2", "t/x/y", "t/x/y/f3"])
     for child in paths[1:]:
@@ -114,9 +104,7 @@ def test_walk_yields_parents_first_with_one_liststatus_per_directory(
     assert counter.since(before) == {"GETFILESTATUS": 1, "LISTSTATUS": 4}
 
 
-def test_every_call_is_counted_also_for_users_reached_through_as_user(
-    workdir: str, minihdfs: MiniHdfs
-) -> None:
+def test_every_call_is_counted_also_for_users_reached_through_as_user(workdir: str, minihdfs: MiniHdfs) -> None:
     counter = CallCounter()
     admin = minihdfs.access("hdfs_admin", counter=counter)
     admin.status(workdir)
@@ -127,9 +115,7 @@ def test_every_call_is_counted_also_for_users_reached_through_as_user(
     assert counter.total == 3
 
 
-def test_missing_path_raises_not_found_keeping_the_hdfs_error_as_cause(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_missing_path_raises_not_found_keeping_the_hdfs_error_as_cause(workdir: str, as_user: AsUser) -> None:
     with pytest.raises(NotFound) as info:
         as_user("alice").status(f"{workdir}/nope")
     assert isinstance(info.value.__cause__, HdfsError)
@@ -178,9 +164,7 @@ def test_only_the_owner_changes_an_acl(workdir: str, as_user: AsUser) -> None:
     assert as_user("alice").get_acl(workdir).entries == ()
 
 
-def test_set_acl_replaces_everything_and_needs_the_base_entries(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_set_acl_replaces_everything_and_needs_the_base_entries(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     path = f"{workdir}/d"
     alice.makedirs(path, mode=0o750)
@@ -192,7 +176,11 @@ def test_set_acl_replaces_everything_and_needs_the_base_entries(
 
     acl = alice.get_acl(path)
     assert [e.spec() for e in acl.full_entries()] == [
-        "user::rwx", "user:bob:r-x", "group::---", "mask::r-x", "other::---"
+        "user::rwx",
+        "user:bob:r-x",
+        "group::---",
+        "mask::r-x",
+        "other::---",
     ]
 
 
@@ -200,9 +188,7 @@ def test_removing_default_and_all_entries(workdir: str, as_user: AsUser) -> None
     alice = as_user("alice")
     path = f"{workdir}/d"
     alice.makedirs(path, mode=0o750)
-    alice.modify_acl_entries(
-        path, parse_acl_spec("user:bob:r-x,default:user:bob:r-x,default:group:auditors:r-x")
-    )
+    alice.modify_acl_entries(path, parse_acl_spec("user:bob:r-x,default:user:bob:r-x,default:group:auditors:r-x"))
 
     alice.remove_default_acl(path)
     assert [e.spec() for e in alice.get_acl(path).entries] == ["user:bob:r-x", "group::r-x"]
@@ -211,9 +197,7 @@ def test_removing_default_and_all_entries(workdir: str, as_user: AsUser) -> None
     assert not alice.status(path).has_acl
 
 
-def test_service_user_acts_for_users_through_doas(
-    workdir: str, minihdfs: MiniHdfs, as_user: AsUser
-) -> None:
+def test_service_user_acts_for_users_through_doas(workdir: str, minihdfs: MiniHdfs, as_user: AsUser) -> None:
     alice = as_user("alice")
     private = f"{workdir}/private"
     alice.makedirs(private, mode=0o700)
@@ -230,9 +214,7 @@ def test_service_user_acts_for_users_through_doas(
     assert service.check_access(private, FsAction.ALL, user="alice")
 
 
-def test_a_user_without_proxy_rights_cannot_impersonate(
-    workdir: str, minihdfs: MiniHdfs
-) -> None:
+def test_a_user_without_proxy_rights_cannot_impersonate(workdir: str, minihdfs: MiniHdfs) -> None:
     bob_as_alice = minihdfs.access("bob", proxy="alice")
     with pytest.raises(ImpersonationDenied, match="proxy-user rights"):
         bob_as_alice.status(workdir)

@@ -20,9 +20,7 @@ AsUser = Callable[[str], WebHdfsAccess]
 # -- named users and groups -------------------------------------------------------------------
 
 
-def test_named_user_entry_lets_bob_read_a_file_the_mode_bits_deny(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_named_user_entry_lets_bob_read_a_file_the_mode_bits_deny(workdir: str, as_user: AsUser) -> None:
     alice, bob = as_user("alice"), as_user("bob")
     path = f"{workdir}/secret.csv"
     alice.write_bytes(path, b"a,b\n", mode=0o600)
@@ -36,9 +34,7 @@ def test_named_user_entry_lets_bob_read_a_file_the_mode_bits_deny(
     assert not as_user("carol").check_access(path, FsAction.READ)
 
 
-def test_named_user_entry_denies_bob_even_when_his_group_would_grant(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_named_user_entry_denies_bob_even_when_his_group_would_grant(workdir: str, as_user: AsUser) -> None:
     alice, bob = as_user("alice"), as_user("bob")
     path = f"{workdir}/report.csv"
     alice.write_bytes(path, b"x", mode=0o640)
@@ -69,9 +65,7 @@ def test_mask_caps_named_entries_and_chmod_moves_the_mask(workdir: str, as_user:
     assert not bob.check_access(path, FsAction.WRITE)
 
 
-def test_named_group_entry_grants_its_members_and_nobody_else(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_named_group_entry_grants_its_members_and_nobody_else(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     path = f"{workdir}/audit.log"
     alice.write_bytes(path, b"log", mode=0o600)
@@ -84,9 +78,7 @@ def test_named_group_entry_grants_its_members_and_nobody_else(
             as_user(outsider).read_bytes(path)
 
 
-def test_any_matching_group_that_grants_is_enough(
-    workdir: str, as_user: AsUser, hdfs_admin: WebHdfsAccess
-) -> None:
+def test_any_matching_group_that_grants_is_enough(workdir: str, as_user: AsUser, hdfs_admin: WebHdfsAccess) -> None:
     path = f"{workdir}/carols.csv"
     hdfs_admin.write_bytes(path, b"c", mode=0o600)
     hdfs_admin.set_owner(path, owner="carol", group="proj_x")
@@ -98,9 +90,7 @@ def test_any_matching_group_that_grants_is_enough(
     assert not as_user("dave").check_access(path, FsAction.READ)
 
 
-def test_a_matching_group_that_denies_hides_the_other_entry(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_a_matching_group_that_denies_hides_the_other_entry(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     path = f"{workdir}/odd.csv"
     alice.write_bytes(path, b"o", mode=0o604)
@@ -163,9 +153,7 @@ def test_default_acl_reaches_new_files_and_directories(workdir: str, as_user: As
 # -- traversal ----------------------------------------------------------------------------------
 
 
-def test_revoking_the_entry_on_a_parent_cuts_access_to_everything_beneath(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_revoking_the_entry_on_a_parent_cuts_access_to_everything_beneath(workdir: str, as_user: AsUser) -> None:
     alice, bob = as_user("alice"), as_user("bob")
     gate = f"{workdir}/gate"
     deep = f"{gate}/a/b/data.csv"
@@ -192,9 +180,7 @@ def test_revoking_the_entry_on_a_parent_cuts_access_to_everything_beneath(
     assert alice.status(deep).mode == 0o644
 
 
-def test_read_without_execute_on_a_parent_does_not_reach_beneath(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_read_without_execute_on_a_parent_does_not_reach_beneath(workdir: str, as_user: AsUser) -> None:
     alice, bob = as_user("alice"), as_user("bob")
     gate = f"{workdir}/noexec"
     alice.makedirs(f"{gate}/inner", mode=0o755)
@@ -238,9 +224,7 @@ def test_twenty_eight_named_entries_fit_and_the_twenty_ninth_fails_changing_noth
     assert len(alice.get_acl(path).named(AclScope.DEFAULT)) == 28
 
 
-def test_a_spec_with_twenty_nine_named_entries_is_rejected_whole(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_a_spec_with_twenty_nine_named_entries_is_rejected_whole(workdir: str, as_user: AsUser) -> None:
     alice = as_user("alice")
     path = f"{workdir}/too_many"
     alice.makedirs(path, mode=0o750)
@@ -256,9 +240,7 @@ def test_a_spec_with_twenty_nine_named_entries_is_rejected_whole(
 # -- users outside every group ------------------------------------------------------------------
 
 
-def test_a_user_outside_every_group_gets_permission_denied_not_an_empty_listing(
-    workdir: str, as_user: AsUser
-) -> None:
+def test_a_user_outside_every_group_gets_permission_denied_not_an_empty_listing(workdir: str, as_user: AsUser) -> None:
     alice, dave = as_user("alice"), as_user("dave")
     team = f"{workdir}/team"
     alice.makedirs(team, mode=0o770)

@@ -17,9 +17,7 @@ from hdfs_workspace.webhdfs import WebHdfsAccess
 AsUser = Callable[[str], WebHdfsAccess]
 
 
-def test_ls_lists_children_like_hdfs_dfs(
-    workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ls_lists_children_like_hdfs_dfs(workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]) -> None:
     alice = as_user("alice")
     alice.makedirs(f"{workdir}/sub", mode=0o750)
     alice.write_bytes(f"{workdir}/a.csv", b"abc", mode=0o640)
@@ -33,9 +31,7 @@ def test_ls_lists_children_like_hdfs_dfs(
     assert lines[1].startswith("drwxr-x---")
 
 
-def test_ls_recursive_as_json_walks_the_tree(
-    workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ls_recursive_as_json_walks_the_tree(workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]) -> None:
     alice = as_user("alice")
     alice.write_bytes(f"{workdir}/x/y/z.csv", b"", mode=0o600)
 
@@ -45,24 +41,19 @@ def test_ls_recursive_as_json_walks_the_tree(
     assert paths == [f"{workdir}/x", f"{workdir}/x/y", f"{workdir}/x/y/z.csv"]
 
 
-def test_stat_prints_the_typed_status(
-    workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_stat_prints_the_typed_status(workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stat", "--json", workdir], client=as_user("alice")) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["type"] == "DIRECTORY"
     assert (data["owner"], data["group"], data["mode"]) == ("alice", "proj_x", "0755")
 
 
-def test_setfacl_then_getfacl_round_trip(
-    workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_setfacl_then_getfacl_round_trip(workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]) -> None:
     alice = as_user("alice")
     path = f"{workdir}/shared"
     alice.makedirs(path, mode=0o750)
 
-    assert main(["setfacl", "-m", "user:bob:rwx,default:group:auditors:r-x", path],
-                client=alice) == 0
+    assert main(["setfacl", "-m", "user:bob:rwx,default:group:auditors:r-x", path], client=alice) == 0
     assert main(["setfacl", "-m", "mask::r-x", path], client=alice) == 0
     assert main(["getfacl", path], client=alice) == 0
 
@@ -86,14 +77,11 @@ def test_setfacl_then_getfacl_round_trip(
     assert not bob.check_access(path, FsAction.WRITE)
 
 
-def test_setfacl_removes_entries_and_acls(
-    workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_setfacl_removes_entries_and_acls(workdir: str, as_user: AsUser, capsys: pytest.CaptureFixture[str]) -> None:
     alice = as_user("alice")
     path = f"{workdir}/d"
     alice.makedirs(path, mode=0o750)
-    main(["setfacl", "-m", "user:bob:r-x,user:carol:r-x,default:user:bob:r-x", path],
-         client=alice)
+    main(["setfacl", "-m", "user:bob:r-x,user:carol:r-x,default:user:bob:r-x", path], client=alice)
 
     assert main(["setfacl", "-x", "user:carol", path], client=alice) == 0
     assert main(["getfacl", "--json", path], client=alice) == 0
@@ -104,8 +92,7 @@ def test_setfacl_removes_entries_and_acls(
     assert alice.get_acl(path).default_entries() == ()
     assert main(["setfacl", "-b", path], client=alice) == 0
     assert alice.get_acl(path).entries == ()
-    assert main(["setfacl", "--set", "user::rwx,group::r-x,other::---,user:carol:r--", path],
-                client=alice) == 0
+    assert main(["setfacl", "--set", "user::rwx,group::r-x,other::---,user:carol:r--", path], client=alice) == 0
     assert [e.spec() for e in alice.get_acl(path).entries] == ["user:carol:r--", "group::r-x"]
 
 
@@ -141,7 +128,10 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], as_user: AsUser
 
 
 def test_cluster_and_config_options_connect_through_the_service_user(
-    workdir: str, minihdfs: MiniHdfs, as_user: AsUser, tmp_path: Path,
+    workdir: str,
+    minihdfs: MiniHdfs,
+    as_user: AsUser,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = tmp_path / "clusters.yaml"
@@ -164,8 +154,7 @@ def test_cluster_and_config_options_connect_through_the_service_user(
     assert main(argv) == 0
     assert capsys.readouterr().out.strip().endswith(f"{workdir}/mine")
     # Options may also follow the subcommand.
-    assert main(["ls", f"{workdir}/mine", "--config", str(config), "--cluster", "mini",
-                 "--as", "bob"]) == 1
+    assert main(["ls", f"{workdir}/mine", "--config", str(config), "--cluster", "mini", "--as", "bob"]) == 1
     assert "HDFS denied bob" in capsys.readouterr().err
     assert main(["--config", str(config), "--cluster", "nope", "ls", "/"]) == 1
     assert "no cluster named 'nope'" in capsys.readouterr().err

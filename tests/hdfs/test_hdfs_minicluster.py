@@ -28,7 +28,11 @@ def test_make_tree_creates_files_as_the_given_user_with_the_given_modes(
     minihdfs: MiniHdfs, workdir: str, hdfs_admin: WebHdfsAccess
 ) -> None:
     created = minihdfs.make_tree(
-        f"{workdir}/tree", user="alice", dirs=2, files_per_dir=3, dir_mode=0o750,
+        f"{workdir}/tree",
+        user="alice",
+        dirs=2,
+        files_per_dir=3,
+        dir_mode=0o750,
         file_mode=0o640,
     )
     assert created == 6

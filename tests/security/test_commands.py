@@ -216,3 +216,10 @@ def test_sql_functions_are_checked_where_they_are_used(bob: Any) -> None:
     for statement in ("SELECT bob_steal()", "SELECT * FROM bob_rows()"):
         with pytest.raises(UnenforcedPathError, match="reached without enforcement"):
             collect(bob.sql(statement))
+
+
+def test_java_udf_classes_cannot_be_registered_through_the_udf_api(bob: Any) -> None:
+    with pytest.raises(UnenforcedPathError, match="Java UDF"):
+        bob.udf.registerJavaFunction("r", "org.apache.hadoop.hive.ql.udf.generic.GenericUDFReflect")
+    with pytest.raises(UnenforcedPathError, match="Java UDAF"):
+        bob.udf.registerJavaUDAF("r", "org.example.Agg")

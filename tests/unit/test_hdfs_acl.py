@@ -128,12 +128,10 @@ def test_acl_status_rebuilds_what_getfacl_prints() -> None:
         group="proj_x",
         mode=0o750,
         sticky=False,
-        entries=parse_acl_spec("user:bob:rwx,group::r-x,default:user::rwx,default:group::r-x,"
-                               "default:other::---"),
+        entries=parse_acl_spec("user:bob:rwx,group::r-x,default:user::rwx,default:group::r-x,default:other::---"),
     )
     assert format_acl_spec(status.full_entries()) == (
-        "user::rwx,user:bob:rwx,group::r-x,mask::r-x,other::---,"
-        "default:user::rwx,default:group::r-x,default:other::---"
+        "user::rwx,user:bob:rwx,group::r-x,mask::r-x,other::---,default:user::rwx,default:group::r-x,default:other::---"
     )
     assert status.find(AclEntryType.MASK, None) == AclEntry(
         kind=AclEntryType.MASK, permissions=FsAction.READ | FsAction.EXECUTE

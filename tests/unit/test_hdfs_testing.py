@@ -17,12 +17,8 @@ def test_a_missing_java_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         testing.build_launcher(cache_dir=tmp_path)
 
 
-def test_a_missing_maven_is_named_when_the_cache_is_empty(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(
-        testing.shutil, "which", lambda tool: None if tool == "mvn" else f"/usr/bin/{tool}"
-    )
+def test_a_missing_maven_is_named_when_the_cache_is_empty(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(testing.shutil, "which", lambda tool: None if tool == "mvn" else f"/usr/bin/{tool}")
     with pytest.raises(ToolMissing, match="mvn is missing: install Maven"):
         testing.build_launcher(cache_dir=tmp_path)
 

@@ -33,7 +33,10 @@ from hdfs_workspace.status import FileType, format_mode, parse_mode
 from hdfs_workspace.webhdfs import WebHdfsAccess, connect, map_hdfs_error
 
 _KERBEROS = ClusterConfig(
-    name="k", webhdfs_url="http://127.0.0.1:9", fs_uri="hdfs://127.0.0.1:8", auth="kerberos",
+    name="k",
+    webhdfs_url="http://127.0.0.1:9",
+    fs_uri="hdfs://127.0.0.1:8",
+    auth="kerberos",
     service_user="svc",
 )
 
@@ -43,16 +46,22 @@ _KERBEROS = ClusterConfig(
     [
         ("FileNotFoundException", "File does not exist: /x", NotFound, "create it first"),
         ("AccessControlException", "Permission denied: user=bob", PermissionDenied, "ACL entry"),
-        ("SecurityException", "User: bob is not allowed to impersonate alice",
-         ImpersonationDenied, "proxy-user rights"),
-        ("AclException", "Invalid ACL: ACL has 33 access entries, which exceeds maximum of 32.",
-         AclLimitExceeded, "grant a group"),
-        ("AclException", "Invalid ACL: only directories may have a default ACL.", InvalidAcl,
-         "nothing was changed"),
+        (
+            "SecurityException",
+            "User: bob is not allowed to impersonate alice",
+            ImpersonationDenied,
+            "proxy-user rights",
+        ),
+        (
+            "AclException",
+            "Invalid ACL: ACL has 33 access entries, which exceeds maximum of 32.",
+            AclLimitExceeded,
+            "grant a group",
+        ),
+        ("AclException", "Invalid ACL: only directories may have a default ACL.", InvalidAcl, "nothing was changed"),
         ("FileAlreadyExistsException", "/x already exists", AlreadyExists, "overwrite=True"),
         ("PathIsNotEmptyDirectoryException", "`/x is non empty'", NotEmpty, "recursive=True"),
-        ("ParentNotDirectoryException", "/x (is not a directory)", NotADirectory,
-         "directory was expected"),
+        ("ParentNotDirectoryException", "/x (is not a directory)", NotADirectory, "directory was expected"),
         ("IllegalArgumentException", "Invalid value", InvalidRequest, "Fix the arguments"),
         ("SafeModeException", "Name node is in safe mode", Unavailable, "retry later"),
         ("NoSuchMethodException", "weird", RemoteError, "NameNode log"),
@@ -61,9 +70,7 @@ _KERBEROS = ClusterConfig(
 def test_hdfs_errors_map_to_our_classes_with_a_next_step(
     exception: str, message: str, expected: type[HdfsWorkspaceError], hint: str
 ) -> None:
-    err = map_hdfs_error(
-        HdfsError(message, exception=exception), op="OP", path="/x", user="bob", url="http://h:1"
-    )
+    err = map_hdfs_error(HdfsError(message, exception=exception), op="OP", path="/x", user="bob", url="http://h:1")
     assert type(err) is expected
     assert hint in str(err)
     if isinstance(err, RemoteError):
@@ -84,9 +91,7 @@ def _closed_port() -> int:
 
 
 def test_an_unreachable_namenode_is_unavailable_with_the_connection_error_as_cause() -> None:
-    access = WebHdfsAccess.insecure(
-        f"http://127.0.0.1:{_closed_port()}", user="alice", timeout=(1.0, 1.0)
-    )
+    access = WebHdfsAccess.insecure(f"http://127.0.0.1:{_closed_port()}", user="alice", timeout=(1.0, 1.0))
     with pytest.raises(Unavailable, match="check that the NameNode is running") as info:
         access.status("/")
     assert isinstance(info.value.__cause__, requests.ConnectionError)
