@@ -23,7 +23,8 @@ session or run expressions unchecked), and temporary views may not use the reser
 
 Code outside the DataFrame that builds ``DataFrame(jdf, df.sparkSession)`` (``F.broadcast``,
 pyspark.ml transformers, ``Observation``) gets a guarded :class:`GovernedDataFrame` too: the
-classic DataFrame's constructor gives one when it is handed a governed session.
+classic DataFrame's constructor gives one when it is handed a governed session. pyspark's
+``inheritable_thread_target`` accepts a governed session (pyspark.ml's tuning hands it one).
 """
 
 from __future__ import annotations
@@ -284,5 +285,37 @@ def _install_constructor() -> None:
     ClassicDataFrame.__new__ = staticmethod(__new__)  # type: ignore[assignment]
 
 
+def _install_thread_target() -> None:
+    """pyspark's ``inheritable_thread_target(session)`` accepts a governed session too.
+
+    pyspark.ml's CrossValidator, TrainValidationSplit and OneVsRest hand ``dataset.sparkSession``
+    (a governed session) to it, and it only takes a SparkSession: the raw session is given for
+    what it does with one, copying job tags to the worker threads. No data goes through it.
+    """
+    import sys
+
+    import pyspark
+    import pyspark.util
+
+    original = pyspark.util.inheritable_thread_target
+    if getattr(original, "_immuta_governed", False):
+        return
+
+    @functools.wraps(original)
+    def inheritable_thread_target(f: Any = None) -> Any:
+        if getattr(f, "_is_governed_session", False):
+            f = f._spark
+        return original(f)
+
+    inheritable_thread_target._immuta_governed = True  # type: ignore[attr-defined]
+    pyspark.util.inheritable_thread_target = inheritable_thread_target  # type: ignore[assignment]
+    pyspark.inheritable_thread_target = inheritable_thread_target  # type: ignore[assignment]
+    for name in ("pyspark.ml.tuning", "pyspark.ml.classification"):  # imported before us: rebind theirs
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "inheritable_thread_target", None) is original:
+            module.inheritable_thread_target = inheritable_thread_target  # type: ignore[attr-defined]
+
+
 _install()
 _install_constructor()
+_install_thread_target()

@@ -173,3 +173,41 @@ def test_grouped_and_na_helpers_hand_out_only_the_governed_session(bob: Any) -> 
     assert df.groupBy("state").session is bob
     assert df.na.df.sparkSession is bob
     assert isinstance(df.stat.df, GovernedDataFrame)
+
+
+def test_model_tuning_runs_on_enforced_rows(governed: Any, sample_spark: Any) -> None:
+    from pyspark.ml.evaluation import RegressionEvaluator
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.ml.regression import LinearRegression
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder, TrainValidationSplit
+
+    from tests.spark.conftest import table
+
+    rows = [(i, float(i), float(3 * i + 1), "North" if i % 2 else "South") for i in range(80)]
+    table(sample_spark, "ml.points", rows, "id int, x double, y double, region string")
+    sessions = governed(
+        """
+users:
+  - {name: svc_notebook, permissions: [IMPERSONATE]}
+  - {name: ann, attributes: {Region: [North]}}
+sources:
+  - name: Points
+    table: ml.points
+    owners: [svc_notebook]
+    subscription: {anyone: {}}
+    policies:
+      - {name: north-only, type: row, match: {attribute: Region, column: region}}
+"""
+    )
+    df = VectorAssembler(inputCols=["x"], outputCol="features").transform(sessions("ann").table("ml.points"))
+    assert df.count() == 40  # ann's rows only
+    lr = LinearRegression(labelCol="y")
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.0, 0.5]).build()
+    evaluator = RegressionEvaluator(labelCol="y")
+    for tuner in (
+        CrossValidator(estimator=lr, estimatorParamMaps=grid, evaluator=evaluator, numFolds=2, parallelism=2),
+        TrainValidationSplit(estimator=lr, estimatorParamMaps=grid, evaluator=evaluator, parallelism=2),
+    ):
+        model = tuner.fit(df)
+        assert abs(model.bestModel.coefficients[0] - 3.0) < 0.05
+        assert isinstance(model.transform(df), GovernedDataFrame)
