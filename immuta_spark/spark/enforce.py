@@ -450,8 +450,10 @@ class SharedFrames:
             self._drop(self._entries.pop(key))
 
     def _drop(self, entry: _Entry) -> None:
+        # A session still inside a statement may hold the entry: view() makes the view again.
         if entry.view_made:
-            self.jsession.sessionState().catalog().dropTempView(entry.view)
+            entry.view_made = False
+            self._session_catalog.dropTempView(entry.view)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -98,3 +98,18 @@ def test_a_dataframe_enforced_for_another_user_is_refused_even_when_built_from_s
     ann_df = ann.table("fresh.events")
     with pytest.raises(UnenforcedPathError, match="another user"):
         ann_df.join(bob_df, "id").collect()
+
+
+def test_least_recently_used_views_are_dropped_and_rebuilt_when_needed(
+    governed: Any, events: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from immuta_spark.spark.enforce import SharedFrames
+
+    monkeypatch.setattr(SharedFrames, "LIMIT", 1)
+    sessions = governed(POLICIES)
+    ann, bob = sessions("ann"), sessions("bob")
+    assert [r.id for r in ann.sql("SELECT id FROM fresh.events").collect()] == [1]
+    first = _enforced_views(events)
+    assert [r.id for r in bob.sql("SELECT id FROM fresh.events").collect()] == [2]
+    assert not (first & _enforced_views(events))  # ann's view made room for bob's
+    assert [r.id for r in ann.sql("SELECT id FROM fresh.events").collect()] == [1]
