@@ -8,6 +8,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ def _p1(spark: Any, work: Path, runs: int) -> dict[str, float]:
             (F.floor(F.col("amount") / F.lit(100)) * F.lit(100)).cast("double").alias("amount"),
             F.col("state"),
         )
+
+    # pyspark tries to read an Arrow eval type from the hints of a plain UDF and warns when it cannot.
+    warnings.filterwarnings("ignore", "Cannot infer the eval type", UserWarning)
 
     @F.udf("string")
     def udf_hash(v: str | None) -> str | None:

@@ -28,6 +28,10 @@ def main(workdir: Path | None = None) -> int:
     work = workdir or ROOT / ".demo"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
     from immuta_spark.catalog import GovernanceCatalog
     from immuta_spark.spark import ImmutaSparkSession
     from immuta_spark.spark.local import local_spark
@@ -47,6 +51,8 @@ def main(workdir: Path | None = None) -> int:
             print(f"--- {user}: {why}")
             print(df._jdf.showString(20, 20, False))
         dave = ImmutaSparkSession.wrap(spark, catalog=catalog, user="dave")
+        # pyspark logs every analysis error as a JSON line on stderr; the demo prints it itself.
+        PySparkLogger.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         try:
             dave.sql(QUERY)
         except Exception as exc:  # noqa: BLE001 - shown to the reader as the point of the demo

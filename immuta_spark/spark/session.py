@@ -22,7 +22,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -686,7 +687,8 @@ class ImmutaSparkSession:
             return text
 
         try:
-            result = ask()
+            with _quiet_query_context_log():  # pyspark would log the placeholder's name
+                result = ask()
         except (Py4JJavaError, AnalysisException) as exc:
             error = convert_exception(exc.java_exception) if isinstance(exc, Py4JJavaError) else exc
             if not isinstance(error, AnalysisException):
@@ -700,6 +702,7 @@ class ImmutaSparkSession:
                     break
             parameters = {k: restore(str(v)) for k, v in (error.getMessageParameters() or {}).items()}
             condition = error.getCondition() or "TABLE_OR_VIEW_NOT_FOUND"
+            _log_query_context(restore(error.getMessage()), condition)
             raise GovernedTableNotFound(
                 list(parts), spark=(restore(message), condition, parameters, error.getSqlState() or "42P01")
             ) from None
@@ -852,6 +855,35 @@ class ImmutaSparkSession:
 
     def _plan(self, source: Source) -> Plan:
         return self._enforcer.plan(source)
+
+
+_QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+@contextmanager
+def _quiet_query_context_log() -> Iterator[None]:
+    """Silence pyspark's error loggers while Spark analyzes a statement with placeholder names."""
+    from pyspark.logger import PySparkLogger
+
+    # Through pyspark's own factory: a logger made here first would not be a PySparkLogger.
+    loggers = [PySparkLogger.getLogger(name) for name in _QUERY_CONTEXT_LOGGERS]
+    before = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, was in zip(loggers, before, strict=True):
+            logger.disabled = was
+
+
+def _log_query_context(message: str, condition: str) -> None:
+    """Log a not-found error as pyspark logs Spark's own (its message, the names put back)."""
+    from pyspark.logger import PySparkLogger
+
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
+    logger.propagate = False
+    logger.error(message, errorClass=condition)
 
 
 def _plan_text(plan: Any) -> str:

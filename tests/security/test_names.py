@@ -128,3 +128,24 @@ def test_an_alias_or_cte_named_with_the_session_marker_cannot_pass_for_enforced_
                 collect(bob.sql(query))
     finally:
         sample_spark.catalog.dropTempView("raw_for_alias")
+
+
+def test_the_error_log_of_an_invisible_table_names_the_table_as_for_a_missing_one(as_user: Any) -> None:
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        with pytest.raises(AnalysisException):
+            as_user("dave").sql("SELECT * FROM claims.medical")
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records]
+    assert messages, "pyspark logs a not-found error; an invisible table must log one too"
+    assert "`claims`.`medical` cannot be found" in messages[-1]
+    assert not any("__immuta" in m for m in messages)
