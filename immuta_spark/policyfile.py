@@ -260,6 +260,7 @@ def parse_document(data: Any, *, file: str | None = None, sql_checker: SqlChecke
     ctx.sources = {s.name: s for s in sources}
     _check_unique_tables(sources, root.key("sources"))
     policies = _unique(doc, "policies", root, lambda v, at: _policy(v, at, ctx, None))
+    _check_local_names(sources, policies, root.key("sources"))
     projects = _unique(doc, "projects", root, lambda v, at: _project(v, at, ctx))
     return Governance(
         settings=settings,
@@ -285,6 +286,18 @@ def _unique(doc: Mapping[str, Any], key: str, root: _At, parse: Callable[[Any, _
         seen[built.name] = i
         items.append(built)
     return tuple(items)
+
+
+def _check_local_names(sources: tuple[Source, ...], policies: tuple[Policy, ...], at: _At) -> None:
+    """A local policy may not take a global policy's name: audit and explain name policies alone."""
+    globals_ = {p.name: i for i, p in enumerate(policies)}
+    for i, source in enumerate(sources):
+        for j, policy in enumerate(source.policies):
+            if policy.name in globals_:
+                at.index(i).key("policies").index(j).key("name").fail(
+                    f"{policy.name!r} is also the name of global policies[{globals_[policy.name]}]; audit records "
+                    "and explain name policies by name alone, so rename one of them"
+                )
 
 
 def _check_unique_tables(sources: tuple[Source, ...], at: _At) -> None:

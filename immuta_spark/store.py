@@ -428,7 +428,10 @@ class Store:
         if user is not None:
             q = q.where(audit.c.user == user)
         if action is not None:
-            q = q.where(audit.c.action.like(action.replace("*", "%")))
+            # Only * is a wildcard (% and _ are literal), and case is ignored on every backend:
+            # SQLite's LIKE ignores ASCII case, PostgreSQL's does not, so both sides are lowered.
+            pattern = "".join("%" if c == "*" else "\\" + c if c in "%_\\" else c for c in action.lower())
+            q = q.where(func.lower(audit.c.action).like(pattern, escape="\\"))
         if outcome is not None:
             q = q.where(audit.c.outcome == outcome)
         if project is not None:

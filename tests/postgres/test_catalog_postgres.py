@@ -280,6 +280,9 @@ def test_the_subscription_workflow_round_trips(catalog_url: str, tmp_path: Path)
         ("subscription.deny", "ann"),
         ("subscription.add", "olga"),
     ]
+    # The action filter means the same on PostgreSQL as on SQLite: * only, any case, _ literal.
+    assert len(gov.audit(action="SUBSCRIPTION.*")) == 7
+    assert gov.audit(action="subscription_*") == []
     stored = {(s, u, added) for s, u, _st, _ap, added, _r, _t in raw_rows(catalog_url, "subscriptions")}
     assert stored == {("Approved", "bob", False), ("Listed", "dave", True)}
     assert all(type(added) is bool for _s, _u, added in stored)  # a real boolean column

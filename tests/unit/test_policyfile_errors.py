@@ -482,6 +482,17 @@ CASES: list[tuple[str, str, str, str]] = [
         "duplicate policy name 'p'",
     ),
     (
+        "local-policy-named-like-a-global-one",
+        doc(
+            "    policies:",
+            "      - {name: p, type: masking, columns: {names: [ssn]}, mask: hash}",
+            "policies:",
+            "  - {name: p, type: row, where: 'state = 1'}",
+        ),
+        "sources[0].policies[0].name",
+        "also the name of global policies[0]",
+    ),
+    (
         "project-unknown-owner",
         doc("projects:", "  - {name: P, owner: ghost}"),
         "projects[0].owner",
