@@ -170,8 +170,12 @@ class GovernanceCatalog:
         *,
         dry_run: bool = False,
         sql_checker: policyfile.SqlChecker | str | None = "default",
+        regex_checker: policyfile.RegexChecker | str | None = "default",
     ) -> ApplyResult:
         """Make the catalog match a policy-as-code file, in one transaction.
+
+        By default policy SQL is checked with Spark's parser and regex patterns with Java's
+        regex (what runs them), when the ``spark`` extra is installed.
 
         The file is the whole governance state: entities it does not name are removed
         (subscriptions, secrets and audit are runtime state and are kept). An invalid file
@@ -179,7 +183,8 @@ class GovernanceCatalog:
         catalog bootstraps it; after that the actor needs ``GOVERNANCE``.
         """
         checker = _default_sql_checker() if sql_checker == "default" else sql_checker
-        governance = policyfile.load_file(path, sql_checker=checker)  # type: ignore[arg-type]
+        regex = _default_regex_checker() if regex_checker == "default" else regex_checker
+        governance = policyfile.load_file(path, sql_checker=checker, regex_checker=regex)  # type: ignore[arg-type]
         return self.apply_governance(governance, file=str(path), dry_run=dry_run)
 
     def apply_governance(self, governance: Governance, *, file: str = "", dry_run: bool = False) -> ApplyResult:
@@ -544,9 +549,23 @@ def _assemble(rows: dict[tuple[str, str], tuple[int, str]]) -> Governance:
         else:
             doc.setdefault(_SECTION[kind], []).append(data)
     try:
-        return policyfile.parse_document(doc, file="<catalog>")
+        # Stored documents were validated at apply, patterns by the engine's own regex.
+        return policyfile.parse_document(doc, file="<catalog>", regex_checker=_stored_regex)
     except ImmutaSparkError as exc:  # pragma: no cover - only a hand-edited database gets here
         raise CatalogError(f"the stored catalog is inconsistent ({exc}); re-apply a policy file") from exc
+
+
+def _stored_regex(pattern: str) -> tuple[str | None, int]:
+    return None, 9  # any $n the replacement uses was checked against the real pattern at apply
+
+
+def _default_regex_checker() -> policyfile.RegexChecker | None:
+    """Java's regex (as Spark runs the masks) when the ``spark`` extra is installed."""
+    try:
+        from immuta_spark.spark.sqlcheck import check_regex
+    except ImportError:
+        return None
+    return check_regex
 
 
 def _default_sql_checker() -> Callable[[str, tuple[str, ...] | None], str | None] | None:

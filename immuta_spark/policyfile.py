@@ -67,6 +67,7 @@ from immuta_spark.model import (
 )
 
 __all__ = [
+    "RegexChecker",
     "SqlChecker",
     "dump_document",
     "dump_yaml",
@@ -77,6 +78,9 @@ __all__ = [
 
 #: Checks one policy SQL predicate; returns an error message, or None when it is acceptable.
 SqlChecker = Callable[[str, "tuple[str, ...] | None"], "str | None"]
+#: ``(pattern) -> (problem or None, number of groups)``: how the engine that runs regex masks
+#: (Spark: Java's java.util.regex) reads a pattern. Without one, Python's ``re`` stands in.
+RegexChecker = Callable[[str], "tuple[str | None, int]"]
 
 _NAME = re.compile(r"^[^\x00-\x1f\x7f]+$")
 _DOTTED = re.compile(r"^[^.\x00-\x1f\x7f]+(\.[^.\x00-\x1f\x7f]+)*$")
@@ -185,11 +189,19 @@ def _number(value: Any, at: _At) -> float | int:
 class _Context:
     """Names declared so far, for cross-reference checks."""
 
-    def __init__(self, sql_checker: SqlChecker | None) -> None:
+    def __init__(self, sql_checker: SqlChecker | None, regex_checker: RegexChecker | None = None) -> None:
         self.users: set[str] = set()
         self.purposes: set[str] = set()
         self.sources: dict[str, Source] = {}
         self.sql_checker = sql_checker
+        self.regex_checker = regex_checker or _python_regex
+
+    def regex(self, pattern: str, at: _At) -> int:
+        """Check a regex mask's pattern; its number of groups."""
+        problem, groups = self.regex_checker(pattern)
+        if problem:
+            at.fail(f"invalid regular expression: {problem}")
+        return groups
 
     def user(self, value: Any, at: _At) -> str:
         name = _string(value, at, what="a user name")
@@ -222,17 +234,32 @@ class _Context:
 _TOP = ("version", "settings", "users", "purposes", "sources", "policies", "projects")
 
 
-def load_file(path: str | Path, *, sql_checker: SqlChecker | None = None) -> Governance:
+def _python_regex(pattern: str) -> tuple[str | None, int]:
+    try:
+        return None, re.compile(pattern).groups
+    except re.error as exc:
+        return str(exc), 0
+
+
+def load_file(
+    path: str | Path, *, sql_checker: SqlChecker | None = None, regex_checker: RegexChecker | None = None
+) -> Governance:
     """Read and validate a policy-as-code file."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyFileError("<document>", f"cannot read the file: {exc.strerror}", file=file) from exc
-    return load_text(text, file=file, sql_checker=sql_checker)
+    return load_text(text, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
 
 
-def load_text(text: str, *, file: str | None = None, sql_checker: SqlChecker | None = None) -> Governance:
+def load_text(
+    text: str,
+    *,
+    file: str | None = None,
+    sql_checker: SqlChecker | None = None,
+    regex_checker: RegexChecker | None = None,
+) -> Governance:
     """Read and validate policy-as-code YAML text."""
     try:
         data = yaml.safe_load(text)
@@ -241,16 +268,27 @@ def load_text(text: str, *, file: str | None = None, sql_checker: SqlChecker | N
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<document>"
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyFileError(where, f"not valid YAML: {problem}", file=file) from exc
-    return parse_document(data, file=file, sql_checker=sql_checker)
+    return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
 
 
-def parse_document(data: Any, *, file: str | None = None, sql_checker: SqlChecker | None = None) -> Governance:
-    """Validate a loaded YAML document and build the model."""
+def parse_document(
+    data: Any,
+    *,
+    file: str | None = None,
+    sql_checker: SqlChecker | None = None,
+    regex_checker: RegexChecker | None = None,
+) -> Governance:
+    """Validate a loaded YAML document and build the model.
+
+    ``sql_checker`` checks policy SQL and ``regex_checker`` regex mask patterns the way the
+    engine that runs them will (Spark's parser, Java's regex); without them, SQL is checked at
+    query time and patterns with Python's ``re``.
+    """
     root = _At("", file)
     doc = _mapping(data, root, allowed=_TOP, required=("version",))
     if doc["version"] != 1 or isinstance(doc["version"], bool):
         root.key("version").fail(f"unsupported version {doc['version']!r}; this release reads version 1")
-    ctx = _Context(sql_checker)
+    ctx = _Context(sql_checker, regex_checker)
     settings = _settings(doc.get("settings", {}), root.key("settings"))
     users = _unique(doc, "users", root, _user)
     ctx.users = {u.name for u in users}
@@ -720,7 +758,7 @@ def _action(
     k_at = at.key(key)
     val = m[key]
     if ptype is PolicyType.MASKING:
-        return _mask(val, k_at)
+        return _mask(val, k_at, ctx)
     if ptype is PolicyType.ROW:
         return _row(key, val, k_at, ctx, source, columns)
     if ptype is PolicyType.PURPOSE:
@@ -747,7 +785,7 @@ def _action(
     return _subscription_kind(key, val, k_at, ctx)
 
 
-def _mask(value: Any, at: _At) -> Mask | None:
+def _mask(value: Any, at: _At, ctx: _Context) -> Mask | None:
     if value is None or value == "null":
         return NullMask()
     if value == "none":
@@ -776,15 +814,12 @@ def _mask(value: Any, at: _At) -> Mask | None:
         pattern = _text(r["pattern"], k_at.key("pattern"))
         if not pattern:
             k_at.key("pattern").fail("invalid regular expression: empty pattern")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            k_at.key("pattern").fail(f"invalid regular expression: {exc}")
+        groups = ctx.regex(pattern, k_at.key("pattern"))
         replacement = r["replacement"]
         if isinstance(replacement, int | float) and not isinstance(replacement, bool):
             replacement = str(replacement)
         replacement = _text(replacement, k_at.key("replacement"))
-        problem = _replacement_problem(replacement, re.compile(pattern).groups)
+        problem = _replacement_problem(replacement, groups)
         if problem:
             k_at.key("replacement").fail(f"invalid replacement: {problem}")
         return RegexMask(pattern, replacement)

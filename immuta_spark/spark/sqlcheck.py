@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FORBIDDEN_FUNCTIONS", "check_predicate"]
+__all__ = ["FORBIDDEN_FUNCTIONS", "check_predicate", "check_regex"]
 
 #: Functions a policy predicate may not call, by lower-case name.
 FORBIDDEN_FUNCTIONS = frozenset(
@@ -24,13 +24,13 @@ _SUBQUERY_NODES = ("ScalarSubquery", "Exists", "ListQuery", "InSubquery", "Later
 _jvm_cache: list[Any] = []
 
 
-def _parser() -> Any:
-    """The active session's SQL parser, or Spark's Catalyst parser in a bare JVM."""
+def _jvm() -> Any:
+    """The active session's JVM, or a parse-only JVM started once."""
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active._jsparkSession.sessionState().sqlParser()
+        return active._jvm
     if not _jvm_cache:
         import os
         import subprocess
@@ -41,8 +41,39 @@ def _parser() -> Any:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         _jvm_cache.append(launch_gateway(popen_kwargs=quiet).jvm)
-    package = _jvm_cache[0].org.apache.spark.sql.catalyst.parser
+    return _jvm_cache[0]
+
+
+def _parser() -> Any:
+    """The active session's SQL parser, or Spark's Catalyst parser in a bare JVM."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active._jsparkSession.sessionState().sqlParser()
+    package = _jvm().org.apache.spark.sql.catalyst.parser
     return getattr(getattr(package, "CatalystSqlParser$"), "MODULE$")
+
+
+def check_regex(pattern: str) -> tuple[str | None, int]:
+    """A regex mask's pattern read by Java's ``java.util.regex`` (what ``regexp_replace`` runs).
+
+    Returns (the problem, or None; the number of capturing groups).
+    """
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    try:
+        compiled = _jvm().java.util.regex.Pattern.compile(pattern)
+    except Py4JJavaError as exc:
+        return f"{_first_line(exc.java_exception.getMessage())} (Java regex syntax, as Spark runs it)", 0
+    except CapturedException as exc:
+        return f"{_first_line(str(exc))} (Java regex syntax, as Spark runs it)", 0
+    return None, int(compiled.matcher("").groupCount())
+
+
+def _first_line(message: Any) -> str:
+    return (str(message).strip().splitlines() or ["invalid pattern"])[0]
 
 
 def check_predicate(sql: str, columns: tuple[str, ...] | None = None) -> str | None:

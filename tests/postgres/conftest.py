@@ -158,3 +158,4 @@ def catalog_url(postgres_server: PostgresServer) -> Iterator[str]:
 def _no_jvm(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests never start a JVM: the default SQL checker (Spark's parser) is switched off."""
     monkeypatch.setattr("immuta_spark.catalog._default_sql_checker", lambda: None)
+    monkeypatch.setattr("immuta_spark.catalog._default_regex_checker", lambda: None)

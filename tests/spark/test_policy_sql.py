@@ -86,3 +86,35 @@ def test_a_predicate_on_the_sources_own_columns_is_accepted(catalog: GovernanceC
     file.write_text(document(global_row="abs(amount) BETWEEN 1 AND 10 OR state IS NULL"), encoding="utf-8")
     assert not catalog.apply(file).is_noop
     assert catalog.apply(file).is_noop
+
+
+REGEX_DOC = """
+version: 1
+users: [{name: gov, permissions: [GOVERNANCE]}]
+sources:
+  - name: Claims
+    table: db.claims
+    owners: [gov]
+    policies:
+      - {name: r, type: masking, columns: {names: [ssn]}, mask: {regex: {pattern: 'PATTERN', replacement: 'REPL'}}}
+"""
+
+
+def _regex_file(tmp_path: Path, pattern: str, replacement: str = "X") -> Path:
+    file = tmp_path / "regex.yaml"
+    file.write_text(REGEX_DOC.replace("PATTERN", pattern).replace("REPL", replacement), encoding="utf-8")
+    return file
+
+
+def test_regex_patterns_are_read_as_spark_runs_them_with_java_regex(catalog: GovernanceCatalog, tmp_path: Path) -> None:
+    # Python's re has no \p{...} classes; Java's regex (what regexp_replace runs) has.
+    assert not catalog.apply(_regex_file(tmp_path, r"\p{Lu}+")).is_noop
+    # Python's named-group syntax is an error in Java: it would fail every query, so apply refuses it.
+    with pytest.raises(PolicyFileError) as info:
+        catalog.apply(_regex_file(tmp_path, r"(?P<d>\d+)"))
+    assert info.value.path == "sources[0].policies[0].mask.regex.pattern"
+    assert "Java regex syntax" in info.value.reason
+    # A replacement is checked against the groups Java counts.
+    with pytest.raises(PolicyFileError, match="refers to a group the pattern does not have"):
+        catalog.apply(_regex_file(tmp_path, r"(\d+)-\d+", "$2"))
+    assert not catalog.apply(_regex_file(tmp_path, r"(\d+)-(\d+)", "$2")).is_noop

@@ -24,11 +24,12 @@ def catalog(catalog_url: str) -> GovernanceCatalog:
     SQL predicates are not parsed here (that needs Spark's parser, tested in tests/spark).
     """
     cat = GovernanceCatalog.open(catalog_url, identity="alice")
-    cat.apply(CONF, sql_checker=None)
+    cat.apply(CONF, sql_checker=None, regex_checker=None)
     return cat
 
 
 @pytest.fixture(autouse=True)
 def _no_jvm(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit tests never start a JVM: the default SQL checker (Spark's parser) is switched off."""
+    """Unit tests never start a JVM: the default checkers (Spark's parser, Java's regex) are off."""
     monkeypatch.setattr("immuta_spark.catalog._default_sql_checker", lambda: None)
+    monkeypatch.setattr("immuta_spark.catalog._default_regex_checker", lambda: None)
