@@ -354,6 +354,12 @@ class SharedFrames:
                 found = cls._all[key] = cls(spark)
             return found
 
+    @classmethod
+    def forget(cls, spark: SparkSession) -> None:
+        """Let go of ``spark``'s shared frames (it is stopping: its views go with it)."""
+        with cls._all_lock:
+            cls._all.pop(str(spark._jsparkSession.sessionUUID()), None)
+
     def _cached_relation(self, table: str) -> Any:
         """Spark's relation cache entry for ``table`` (None when it holds none)."""
         name = self._names.get(table)

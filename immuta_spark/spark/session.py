@@ -34,7 +34,7 @@ from immuta_spark.engine import Plan
 from immuta_spark.errors import ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
 from immuta_spark.spark.dataframe import GovernedDataFrame, adopt
-from immuta_spark.spark.enforce import Enforcer, hadoop_user
+from immuta_spark.spark.enforce import Enforcer, SharedFrames, hadoop_user
 from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound, UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT, check_plan, check_statement
 from immuta_spark.spark.jvm import inspector as plan_inspector
@@ -355,7 +355,8 @@ class ImmutaSparkSession:
             return render_plan_text(plan)
 
     def stop(self) -> None:
-        """Stop the underlying SparkSession."""
+        """Stop the underlying SparkSession (and let go of the enforced views shared over it)."""
+        SharedFrames.forget(self._spark)
         self._spark.stop()
 
     def __getattr__(self, name: str) -> Any:

@@ -13,7 +13,7 @@ Every method pyspark's writers offer is listed here; anything else is absent (fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pyspark.sql import Column
 from pyspark.sql.readwriter import DataFrameWriter, DataFrameWriterV2
@@ -31,6 +31,15 @@ _PATH_WRITES = ("save", "json", "parquet", "text", "csv", "xml", "orc")
 class _Governed:
     _session: ImmutaSparkSession
     _what: str
+
+    def option(self, key: str, value: Any) -> Any:  # pragma: no cover - each writer has its own
+        raise NotImplementedError
+
+    def options(self, **options: Any) -> Self:
+        """As pyspark's ``options``: each one as ``option`` (a path among them is checked)."""
+        for key, value in options.items():
+            self.option(key, value)
+        return self
 
     def _absent(self, name: str) -> AttributeError:
         return AttributeError(f"'{name}' is not available on a governed {self._what}")
@@ -101,12 +110,6 @@ class GovernedWriter(_Governed):
         if key.lower() == "path":
             self._path = str(value)
         self._writer.option(key, value)
-        return self
-
-    def options(self, **options: Any) -> GovernedWriter:
-        """As ``DataFrameWriter.options``."""
-        for key, value in options.items():
-            self.option(key, value)
         return self
 
     def partitionBy(self, *cols: Any) -> GovernedWriter:
@@ -202,12 +205,6 @@ class GovernedWriterV2(_Governed):
         if key.lower() == "path":
             self._location = str(value)
         self._writer.option(key, value)
-        return self
-
-    def options(self, **options: Any) -> GovernedWriterV2:
-        """As ``DataFrameWriterV2.options``."""
-        for key, value in options.items():
-            self.option(key, value)
         return self
 
     def tableProperty(self, property: str, value: str) -> GovernedWriterV2:
