@@ -13,7 +13,7 @@ Every method pyspark's writers offer is listed here; anything else is absent (fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column
 from pyspark.sql.readwriter import DataFrameWriter, DataFrameWriterV2
@@ -35,7 +35,7 @@ class _Governed:
     def option(self, key: str, value: Any) -> Any:  # pragma: no cover - each writer has its own
         raise NotImplementedError
 
-    def options(self, **options: Any) -> Self:
+    def options(self, **options: Any) -> Any:
         """As pyspark's ``options``: each one as ``option`` (a path among them is checked)."""
         for key, value in options.items():
             self.option(key, value)
