@@ -113,3 +113,12 @@ def test_least_recently_used_views_are_dropped_and_rebuilt_when_needed(
     assert [r.id for r in bob.sql("SELECT id FROM fresh.events").collect()] == [2]
     assert not (first & _enforced_views(events))  # ann's view made room for bob's
     assert [r.id for r in ann.sql("SELECT id FROM fresh.events").collect()] == [1]
+
+
+def test_a_stopped_session_lets_go_of_its_shared_views(events: Any) -> None:
+    from immuta_spark.spark.enforce import SharedFrames
+
+    held = SharedFrames.of(events)
+    assert SharedFrames.of(events) is held  # one per SparkSession, however often it is wrapped
+    SharedFrames.forget(events)  # what ImmutaSparkSession.stop() does before stopping Spark
+    assert SharedFrames.of(events) is not held
