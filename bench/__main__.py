@@ -24,6 +24,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "udf_ratio": ("-", "the same masks as Python UDFs / native"),
     "p2_p50_ms": ("<= 10", "policy work per query (parse, compile, rewrite, guard, audit), 1k x 1k x 10k"),
     "p2_p99_ms": ("<= 50", "same, p99"),
+    "p2_views_built": ("-", "enforced views built for those queries (identical enforcement is shared)"),
     "hdfs_start_s": ("-", "MiniDFSCluster ready"),
     "gate_calls": ("-", "WebHDFS calls to grant + revoke one user via a gate directory (10k files)"),
     "walk_calls": ("-", "same by walking the tree"),

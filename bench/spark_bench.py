@@ -154,6 +154,7 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     from bench.catalog_gen import COLUMNS, synthetic_governance
     from immuta_spark.catalog import GovernanceCatalog
     from immuta_spark.spark import ImmutaSparkSession
+    from immuta_spark.spark.enforce import SharedFrames
 
     catalog = GovernanceCatalog.open(f"sqlite:///{work / 'p2.db'}", identity="svc_bench")
     governance = synthetic_governance(admin="svc_bench")
@@ -174,6 +175,7 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     ]
     spent: dict[str, float] = {}
     raw_sql = spark.sql
+    views_before = len(SharedFrames.of(spark))
 
     def analysis(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
@@ -208,6 +210,8 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     return {
         "p2_queries": len(per_query),
         "p2_sessions": len(users),
+        # Enforced views built in the run (sessions with identical enforcement share one).
+        "p2_views_built": len(SharedFrames.of(spark)) - views_before,
         "p2_p50_ms": round(statistics.median(per_query), 2),
         "p2_p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
     }

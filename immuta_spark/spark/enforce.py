@@ -354,6 +354,10 @@ class SharedFrames:
                 found = cls._all[key] = cls(spark)
             return found
 
+    def __len__(self) -> int:
+        """How many enforced DataFrames are held now."""
+        return len(self._entries)
+
     @classmethod
     def forget(cls, spark: SparkSession) -> None:
         """Let go of ``spark``'s shared frames (it is stopping: its views go with it)."""
