@@ -218,7 +218,7 @@ class ImmutaSparkSession:
         """
         with self._lock:
             self._enforcer.snapshot()
-            parts = tuple(p[1:-1].replace("``", "`") if p.startswith("`") else p for p in _split_name(tableName))
+            parts = name_parts(tableName)
             source = self._resolve(parts)
             if source is not None and self._enforcer.plan(source).visible:
                 return self.sql(f"SELECT * FROM {_reference_text(tableName)}")
@@ -578,6 +578,16 @@ class ImmutaSparkSession:
         except Exception as exc:
             raise UnenforcedPathError(f"the statement could not be checked, so it is refused: {exc}") from exc
 
+    def _table_storage(self, parts: tuple[str, ...]) -> str | None:
+        """The storage location of the existing session-catalog table ``parts`` names, if any."""
+        if len(parts) == 1:
+            db, table = self._spark.catalog.currentDatabase(), parts[0]
+        elif len(parts) == 2 or (len(parts) == 3 and parts[0].lower() == "spark_catalog"):
+            db, table = parts[-2], parts[-1]
+        else:
+            return None
+        return self._enforcer.table_location(db.lower(), table.lower())
+
     def _storage_targets(self, parsed: Parsed) -> list[Source]:
         """Governed sources whose storage a command would write, move, or lay a table over."""
         enforcer = self._enforcer
@@ -591,13 +601,7 @@ class ImmutaSparkSession:
             if len(parts) == 1 and cls != "UnresolvedIdentifier":
                 if enforcer.jsession.sessionState().catalog().getTempView(parts[0]).isDefined():
                     continue
-            if len(parts) == 1:
-                db, table = self._spark.catalog.currentDatabase(), parts[0]
-            elif len(parts) == 2 or (len(parts) == 3 and parts[0].lower() == "spark_catalog"):
-                db, table = parts[-2], parts[-1]
-            else:
-                continue
-            location = enforcer.table_location(db.lower(), table.lower())
+            location = self._table_storage(parts)
             if location is not None:
                 paths.append(location)
         for path in paths:
@@ -819,7 +823,7 @@ class ImmutaSparkSession:
 
     def _source_by_name(self, table: str) -> Source | None:
         self._enforcer.snapshot()
-        parts = tuple(p[1:-1].replace("``", "`") if p.startswith("`") else p for p in _split_name(table))
+        parts = name_parts(table)
         return self._resolve(parts)
 
     def _audit(
@@ -961,9 +965,14 @@ def _is_path(text: str) -> bool:
     return "/" in text or ":" in text
 
 
+def name_parts(name: str) -> tuple[str, ...]:
+    """The parts of a (possibly backquoted) multi-part table name, unquoted."""
+    return tuple(p[1:-1].replace("``", "`") if p.startswith("`") and p.endswith("`") else p for p in _split_name(name))
+
+
 def _reference_text(name: str) -> str:
     """A table name as SQL text: each part backquoted (the name is data, never spliced raw)."""
-    parts = [p[1:-1].replace("``", "`") if p.startswith("`") and p.endswith("`") else p for p in _split_name(name)]
+    parts = name_parts(name)
     return ".".join(quote_identifier(p) for p in parts)
 
 

@@ -65,9 +65,9 @@ class _Governed:
         source = session._source_by_name(name)
         if source is not None:
             sources.append(source.name)
-            session._require_owner(source, tuple(_parts(name)), verb_root)
+            session._require_owner(source, _name_parts(name), verb_root)
             return
-        location = _table_location(session, name)
+        location = session._table_storage(_name_parts(name))  # an ungoverned table over governed storage?
         if location is not None:
             self._check_path(location, sources, verb_root)
 
@@ -262,19 +262,7 @@ class GovernedWriterV2(_Governed):
         self._write("InsertIntoStatement", self._writer.overwritePartitions)
 
 
-def _parts(name: str) -> list[str]:
-    from immuta_spark.spark.session import _split_name
+def _name_parts(name: str) -> tuple[str, ...]:
+    from immuta_spark.spark.session import name_parts  # the session imports this module
 
-    return [p[1:-1].replace("``", "`") if p.startswith("`") else p for p in _split_name(name)]
-
-
-def _table_location(session: ImmutaSparkSession, name: str) -> str | None:
-    """The storage of an existing ungoverned table ``name`` (it might lie over governed storage)."""
-    parts = _parts(name)
-    if len(parts) == 3 and parts[0].lower() == "spark_catalog":
-        parts = parts[1:]
-    if len(parts) == 1:
-        parts = [session._spark.catalog.currentDatabase(), parts[0]]
-    if len(parts) != 2:
-        return None
-    return session._enforcer.table_location(parts[0].lower(), parts[1].lower())
+    return name_parts(name)
