@@ -15,17 +15,11 @@ from tests.security.conftest import BOB_ROWS, MEDICAL, assert_no_raw, collect
 
 
 @pytest.fixture
-def bob(as_user: Any) -> Any:
-    return as_user("bob")
-
-
-@pytest.fixture
 def untouched(sample_spark: Any) -> Iterator[None]:
     """claims.medical must come out of the test exactly as it went in (rows, columns and files)."""
 
     def state() -> list[Any]:
-        location = sample_spark.sql(f"DESCRIBE FORMATTED {MEDICAL}").filter("col_name = 'Location'").collect()[0]
-        files = sorted(p.name for p in Path(location.data_type.removeprefix("file:")).iterdir())
+        files = sorted(p.name for p in Path(_medical_location(sample_spark).removeprefix("file:")).iterdir())
         return [*sample_spark.sql(f"SELECT count(*), sum(hash(*)) FROM {MEDICAL}").collect()[0], files]
 
     before = state()
