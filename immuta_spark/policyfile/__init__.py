@@ -1,0 +1,51 @@
+"""Policy as code: the one place that reads (and writes) the YAML format of section 8.
+
+Reading validates everything and raises :class:`PolicyFileError` naming the offending
+element's path in the file, e.g. ``policies[3].mask.regex.pattern: invalid regular
+expression``. Writing (:func:`dump_document`) produces the canonical form that ``export``
+prints; reading it back gives an equal model, so applying an export changes nothing.
+
+One module per part of the document: :mod:`.common` (the path-carrying helpers),
+:mod:`.people` (settings, users, purposes), :mod:`.sources`, :mod:`.subscriptions`,
+:mod:`.conditions`, :mod:`.policies`, :mod:`.actions` (masks, row filters, ...),
+:mod:`.projects`, :mod:`.document` (the whole file) and :mod:`.dump` (writing).
+"""
+
+from __future__ import annotations
+
+from immuta_spark.policyfile.actions import ROUND_UNITS
+from immuta_spark.policyfile.common import RegexChecker, SqlChecker
+from immuta_spark.policyfile.document import load_file, load_text, parse_document
+from immuta_spark.policyfile.dump import (
+    dump_action,
+    dump_document,
+    dump_mask,
+    dump_policy,
+    dump_project,
+    dump_purpose,
+    dump_settings,
+    dump_source,
+    dump_subscription,
+    dump_user,
+    dump_yaml,
+)
+
+__all__ = [
+    "ROUND_UNITS",
+    "RegexChecker",
+    "SqlChecker",
+    "dump_action",
+    "dump_document",
+    "dump_mask",
+    "dump_policy",
+    "dump_project",
+    "dump_purpose",
+    "dump_settings",
+    "dump_source",
+    "dump_subscription",
+    "dump_user",
+    "dump_yaml",
+    "load_file",
+    "load_text",
+    "parse_document",
+]

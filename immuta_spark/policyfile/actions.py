@@ -1,0 +1,228 @@
+"""What a policy or one of its rules does: a mask, a row filter, a purpose limit, DP or a subscription."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from immuta_spark.model import (
+    Action,
+    ConstantMask,
+    DifferentialPrivacy,
+    FormatPreservingMask,
+    HashMask,
+    KAnonymizeMask,
+    Mask,
+    MatchAttribute,
+    MatchGroups,
+    Minimize,
+    NullMask,
+    PolicyType,
+    PurposeLimit,
+    RegexMask,
+    ReversibleMask,
+    RoundMask,
+    Source,
+    SubscriptionKind,
+    TimeWindow,
+    WhereFilter,
+)
+from immuta_spark.policyfile.common import (
+    IDENT,
+    At,
+    Context,
+    describe,
+    expect_int,
+    expect_list,
+    expect_mapping,
+    expect_nonempty,
+    expect_number,
+    expect_string,
+    expect_text,
+    known_column,
+)
+from immuta_spark.policyfile.subscriptions import parse_subscription_kind
+
+__all__ = ["ACTION_KEYS", "ROUND_UNITS", "parse_action"]
+
+_WINDOW = re.compile(r"^([1-9][0-9]*)([mhd])$")
+_WINDOW_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+ROUND_UNITS = ("hour", "day", "month", "year")
+# --- policies ---------------------------------------------------------------------------
+
+ACTION_KEYS: dict[PolicyType, tuple[str, ...]] = {
+    PolicyType.MASKING: ("mask",),
+    PolicyType.ROW: ("match", "where", "time_window", "minimize"),
+    PolicyType.PURPOSE: ("purposes",),
+    PolicyType.DIFFERENTIAL_PRIVACY: ("epsilon", "bounds"),
+    PolicyType.SUBSCRIPTION: tuple(k.value for k in SubscriptionKind),
+}
+
+
+def parse_action(
+    m: Mapping[str, Any],
+    at: At,
+    ctx: Context,
+    ptype: PolicyType,
+    source: Source | None,
+    columns: tuple[str, ...] | None,
+    *,
+    required: bool = False,
+) -> Action | None:
+    """The action a policy (or one rule) takes; None in a rule means 'exempt'."""
+    keys = [k for k in ACTION_KEYS[ptype] if k in m]
+    if ptype is PolicyType.DIFFERENTIAL_PRIVACY:
+        keys = [k for k in keys if k != "bounds"]
+    if not keys:
+        if required:
+            at.fail(f"a {ptype.value} policy needs one of: {', '.join(ACTION_KEYS[ptype])}")
+        return None
+    if len(keys) > 1:
+        at.fail(f"give only one of: {', '.join(keys)}")
+    key = keys[0]
+    k_at = at.key(key)
+    val = m[key]
+    if ptype is PolicyType.MASKING:
+        return _mask(val, k_at, ctx)
+    if ptype is PolicyType.ROW:
+        return _row(key, val, k_at, ctx, source, columns)
+    if ptype is PolicyType.PURPOSE:
+        return PurposeLimit(expect_nonempty(ctx.purpose_list(val, k_at), k_at))
+    if ptype is PolicyType.DIFFERENTIAL_PRIVACY:
+        eps = expect_number(val, k_at)
+        if eps <= 0:
+            k_at.fail(f"epsilon must be positive, got {eps}")
+        bounds: dict[str, tuple[float, float]] = {}
+        b_at = at.key("bounds")
+        raw = m.get("bounds", {})
+        if not isinstance(raw, dict):
+            b_at.fail(f"expected a mapping of column to [low, high], got {describe(raw)}")
+        for col, pair in raw.items():
+            c = expect_string(col, b_at, pattern=IDENT, what="a column name")
+            p = expect_list(pair, b_at.key(c))
+            if len(p) != 2:
+                b_at.key(c).fail("expected [low, high]")
+            lo, hi = expect_number(p[0], b_at.key(c).index(0)), expect_number(p[1], b_at.key(c).index(1))
+            if lo >= hi:
+                b_at.key(c).fail(f"low ({lo}) must be below high ({hi})")
+            bounds[c] = (float(lo), float(hi))
+        return DifferentialPrivacy(float(eps), bounds)
+    return parse_subscription_kind(key, val, k_at, ctx)
+
+
+def _mask(value: Any, at: At, ctx: Context) -> Mask | None:
+    if value is None or value == "null":
+        return NullMask()
+    if value == "none":
+        return None
+    simple = {"hash": HashMask, "reversible": ReversibleMask, "format_preserving": FormatPreservingMask}
+    if isinstance(value, str):
+        if value in simple:
+            return simple[value]()
+        at.fail(
+            f"unknown mask {value!r}; expected hash, null, reversible, format_preserving, "
+            "or a mapping: constant, regex, round, k_anonymize"
+        )
+    m = expect_mapping(value, at, allowed=("constant", "regex", "round", "k_anonymize"))
+    if len(m) != 1:
+        at.fail("give exactly one mask kind")
+    ((key, val),) = m.items()
+    k_at = at.key(key)
+    if key == "constant":
+        if isinstance(val, date):  # an unquoted YAML date or timestamp: keep it as ISO text
+            val = val.isoformat(sep=" ") if isinstance(val, datetime) else val.isoformat()
+        if not isinstance(val, str | int | float | bool) or (isinstance(val, float) and not math.isfinite(val)):
+            k_at.fail(f"expected a single value (text or number), got {describe(val)}")
+        return ConstantMask(val)
+    if key == "regex":
+        r = expect_mapping(val, k_at, allowed=("pattern", "replacement"), required=("pattern", "replacement"))
+        pattern = expect_text(r["pattern"], k_at.key("pattern"))
+        if not pattern:
+            k_at.key("pattern").fail("invalid regular expression: empty pattern")
+        groups = ctx.regex(pattern, k_at.key("pattern"))
+        replacement = r["replacement"]
+        if isinstance(replacement, int | float) and not isinstance(replacement, bool):
+            replacement = str(replacement)
+        replacement = expect_text(replacement, k_at.key("replacement"))
+        problem = _replacement_problem(replacement, groups)
+        if problem:
+            k_at.key("replacement").fail(f"invalid replacement: {problem}")
+        return RegexMask(pattern, replacement)
+    if key == "round":
+        if isinstance(val, str):
+            if val not in ROUND_UNITS:
+                k_at.fail(f"expected a positive number or one of {', '.join(ROUND_UNITS)}, got {val!r}")
+            return RoundMask(unit=val)
+        n = expect_number(val, k_at)
+        if n <= 0:
+            k_at.fail(f"must be positive, got {n}")
+        return RoundMask(multiple=n)
+    if val == "fingerprint":
+        return KAnonymizeMask(None)
+    return KAnonymizeMask(expect_int(val, k_at, minimum=2))
+
+
+def _replacement_problem(text: str, groups: int) -> str | None:
+    """Why Java's ``Matcher.appendReplacement`` (what Spark's ``regexp_replace`` uses) would
+    reject ``text``, or None: ``$n`` must name an existing group, ``\\`` must escape something.
+
+    >>> _replacement_problem("XXX", 0), _replacement_problem("US$", 0), _replacement_problem("$1", 1)
+    (None, "'$' must be followed by a group number (write '\\\\$' for a literal '$')", None)
+    """
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 >= len(text):
+                return "a trailing '\\' escapes nothing (write '\\\\' for a literal backslash)"
+            i += 2
+            continue
+        if ch == "$":
+            if i + 1 >= len(text) or not (text[i + 1].isdigit() or text[i + 1] == "{"):
+                return "'$' must be followed by a group number (write '\\$' for a literal '$')"
+            if text[i + 1] == "{":
+                return "named group references ('${name}') are not supported; use '$1', '$2', ..."
+            if int(text[i + 1]) > groups:
+                return f"'${text[i + 1]}' refers to a group the pattern does not have ({groups} group(s))"
+        i += 1
+    return None
+
+
+def _row(
+    key: str,
+    val: Any,
+    at: At,
+    ctx: Context,
+    source: Source | None,
+    columns: tuple[str, ...] | None,
+) -> Any:
+    if key == "match":
+        mm = expect_mapping(val, at, allowed=("attribute", "groups", "column"), required=("column",))
+        col = expect_string(mm["column"], at.key("column"), pattern=IDENT, what="a column name")
+        known_column(col, columns, at.key("column"))
+        if ("attribute" in mm) == ("groups" in mm):
+            at.fail("give exactly one of 'attribute: NAME' and 'groups: true'")
+        if "groups" in mm:
+            if mm["groups"] is not True:
+                at.key("groups").fail("write 'groups: true' to match the user's group names")
+            return MatchGroups(col)
+        return MatchAttribute(expect_string(mm["attribute"], at.key("attribute"), what="an attribute name"), col)
+    if key == "where":
+        return WhereFilter(ctx.sql(val, at, columns))
+    if key == "time_window":
+        text = expect_string(val, at, what="a window such as 30d, 12h or 90m")
+        match = _WINDOW.match(text)
+        if not match:
+            at.fail(f"expected a window such as 30d, 12h or 90m (units m, h, d), got {text!r}")
+        if source is not None and source.event_time is None:
+            at.fail("a time window needs the source's 'event_time' column")
+        return TimeWindow(int(match.group(1)) * _WINDOW_SECONDS[match.group(2)], text)
+    pct = expect_number(val, at)
+    if not 0 < pct <= 100:
+        at.fail(f"a percentage above 0 and at most 100, got {pct}")
+    if source is not None and source.high_cardinality_column is None:
+        at.fail("minimization needs the source's 'high_cardinality_column'")
+    return Minimize(float(pct))

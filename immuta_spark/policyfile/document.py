@@ -1,0 +1,128 @@
+"""Reading a whole policy-as-code document: YAML text in, a validated :class:`Governance` out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from immuta_spark.errors import PolicyFileError
+from immuta_spark.model import Governance, Policy, Source
+from immuta_spark.policyfile.common import At, Context, RegexChecker, SqlChecker, expect_list, expect_mapping
+from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
+from immuta_spark.policyfile.policies import parse_policy
+from immuta_spark.policyfile.projects import parse_project
+from immuta_spark.policyfile.sources import parse_source
+
+__all__ = ["load_file", "load_text", "parse_document"]
+
+_TOP = ("version", "settings", "users", "purposes", "sources", "policies", "projects")
+
+
+def load_file(
+    path: str | Path, *, sql_checker: SqlChecker | None = None, regex_checker: RegexChecker | None = None
+) -> Governance:
+    """Read and validate a policy-as-code file."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyFileError("<document>", f"cannot read the file: {exc.strerror}", file=file) from exc
+    return load_text(text, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
+
+
+def load_text(
+    text: str,
+    *,
+    file: str | None = None,
+    sql_checker: SqlChecker | None = None,
+    regex_checker: RegexChecker | None = None,
+) -> Governance:
+    """Read and validate policy-as-code YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<document>"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyFileError(where, f"not valid YAML: {problem}", file=file) from exc
+    return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
+
+
+def parse_document(
+    data: Any,
+    *,
+    file: str | None = None,
+    sql_checker: SqlChecker | None = None,
+    regex_checker: RegexChecker | None = None,
+) -> Governance:
+    """Validate a loaded YAML document and build the model.
+
+    ``sql_checker`` checks policy SQL and ``regex_checker`` regex mask patterns the way the
+    engine that runs them will (Spark's parser, Java's regex); without them, SQL is checked at
+    query time and patterns with Python's ``re``.
+    """
+    root = At("", file)
+    doc = expect_mapping(data, root, allowed=_TOP, required=("version",))
+    if doc["version"] != 1 or isinstance(doc["version"], bool):
+        root.key("version").fail(f"unsupported version {doc['version']!r}; this release reads version 1")
+    ctx = Context(sql_checker, regex_checker)
+    settings = parse_settings(doc.get("settings", {}), root.key("settings"))
+    users = _unique(doc, "users", root, parse_user)
+    ctx.users = {u.name for u in users}
+    purposes = _unique(doc, "purposes", root, parse_purpose)
+    ctx.purposes = {p.name for p in purposes}
+    sources = _unique(doc, "sources", root, lambda v, at: parse_source(v, at, ctx))
+    ctx.sources = {s.name: s for s in sources}
+    _check_unique_tables(sources, root.key("sources"))
+    policies = _unique(doc, "policies", root, lambda v, at: parse_policy(v, at, ctx, None))
+    _check_local_names(sources, policies, root.key("sources"))
+    projects = _unique(doc, "projects", root, lambda v, at: parse_project(v, at, ctx))
+    return Governance(
+        settings=settings,
+        users=users,
+        purposes=purposes,
+        sources=sources,
+        policies=policies,
+        projects=projects,
+    )
+
+
+def _unique(doc: Mapping[str, Any], key: str, root: At, parse: Callable[[Any, At], Any]) -> tuple[Any, ...]:
+    at = root.key(key)
+    value = doc.get(key)
+    if value is None:
+        return ()
+    items = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(expect_list(value, at)):
+        built = parse(item, at.index(i))
+        if built.name in seen:
+            at.index(i).key("name").fail(f"duplicate name {built.name!r} (also at {key}[{seen[built.name]}])")
+        seen[built.name] = i
+        items.append(built)
+    return tuple(items)
+
+
+def _check_local_names(sources: tuple[Source, ...], policies: tuple[Policy, ...], at: At) -> None:
+    """A local policy may not take a global policy's name: audit and explain name policies alone."""
+    globals_ = {p.name: i for i, p in enumerate(policies)}
+    for i, source in enumerate(sources):
+        for j, policy in enumerate(source.policies):
+            if policy.name in globals_:
+                at.index(i).key("policies").index(j).key("name").fail(
+                    f"{policy.name!r} is also the name of global policies[{globals_[policy.name]}]; audit records "
+                    "and explain name policies by name alone, so rename one of them"
+                )
+
+
+def _check_unique_tables(sources: tuple[Source, ...], at: At) -> None:
+    seen: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        if source.table_key in seen:
+            at.index(i).key("table").fail(
+                f"table {source.table!r} is already governed by sources[{seen[source.table_key]}]"
+            )
+        seen[source.table_key] = i
