@@ -1,0 +1,80 @@
+"""``compile_plan``: every decision for one subject on one source, put together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from immuta_spark.engine.masking import plan_columns
+from immuta_spark.engine.plan import Plan
+from immuta_spark.engine.rows import plan_differential_privacy, plan_rows
+from immuta_spark.engine.subjects import Snapshot, Subject
+from immuta_spark.engine.subscriptions import purposes_required, subscription_status
+from immuta_spark.errors import SourceNotFound
+from immuta_spark.model import Source
+
+__all__ = ["compile_plan"]
+
+
+def compile_plan(
+    snapshot: Snapshot,
+    subject: Subject,
+    source_name: str,
+    schema: Sequence[tuple[str, str]] | None = None,
+) -> Plan:
+    """Decide what ``subject`` may see of a source; pure and deterministic.
+
+    ``schema`` is the table's (column, Spark SQL type) list; without it the source's data
+    dictionary (or its tagged columns) stands in. Raises :class:`SourceNotFound` for an unknown
+    source and :class:`PolicyBindError` when a policy cannot be bound to the schema (fail closed).
+    """
+    source = snapshot.source(source_name)
+    if source is None:
+        raise SourceNotFound(source_name)
+    base = {
+        "source": source.name,
+        "table": source.table,
+        "user": subject.user,
+        "project": subject.project,
+        "revision": snapshot.revision,
+    }
+    if subject.project is not None:
+        project = snapshot.projects[subject.project]
+        if source.name not in project.sources:
+            return Plan(
+                **base,
+                visible=False,
+                subscribed=False,
+                denied_reason=f"not a source of project '{subject.project}'",
+            )
+    policies = snapshot.policies_for(source)
+    visible, subscribed, why = subscription_status(snapshot, subject, source, policies)
+    if not visible:
+        return Plan(**base, visible=False, subscribed=False, denied_reason=why)
+    required, purpose_ok = purposes_required(subject, policies)
+    denied = why
+    if denied is None and not purpose_ok:
+        denied = f"purpose required: act under a project with one of {', '.join(required)} (or a sub-purpose)"
+    columns = _schema(source, schema)
+    resolve = {c.lower(): c for c, _ in columns}
+    column_plans = tuple(plan_columns(snapshot, subject, source, policies, columns, resolve))
+    row_filter, row_policies = plan_rows(subject, source, policies, resolve)
+    dp = plan_differential_privacy(subject, source, policies)
+    return Plan(
+        **base,
+        visible=True,
+        subscribed=subscribed,
+        denied_reason=denied,
+        purposes_required=required,
+        columns=column_plans,
+        row_filter=row_filter,
+        row_policies=row_policies,
+        differential_privacy=dp,
+    )
+
+
+def _schema(source: Source, schema: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    if schema is not None:
+        return [(n, t) for n, t in schema]
+    if source.dictionary:
+        return [(c.name, c.type or "string") for c in source.dictionary]
+    return [(c, "string") for c in source.column_tags]

@@ -1,0 +1,115 @@
+"""The plan: data saying what one subject sees of one source (printable, comparable, explainable)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from immuta_spark.expr import AlwaysTrue, Predicate, Term
+
+__all__ = ["ColumnPlan", "DPPlan", "Override", "Plan", "RowPolicyApplied"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Override:
+    """A masking policy that lost a conflict on a column, and why."""
+
+    policy: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnPlan:
+    """What the subject sees of one column."""
+
+    name: str
+    type: str
+    source_type: str
+    mask: str | None
+    policy: str | None
+    overridden: tuple[Override, ...]
+    term: Term
+    conditional: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowPolicyApplied:
+    """A row policy that filters the subject's rows."""
+
+    policy: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DPPlan:
+    """Differential privacy applies: aggregate-only answers with noise at ``epsilon``."""
+
+    policy: str
+    epsilon: float
+    bounds: Mapping[str, tuple[float, float]]
+    high_cardinality_column: str | None
+    latency_tolerance: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The decision and enforcement plan for one subject on one source."""
+
+    source: str
+    table: str
+    user: str
+    project: str | None
+    visible: bool
+    subscribed: bool
+    denied_reason: str | None
+    purposes_required: tuple[str, ...] = ()
+    columns: tuple[ColumnPlan, ...] = ()
+    row_filter: Predicate = field(default_factory=AlwaysTrue)
+    row_policies: tuple[RowPolicyApplied, ...] = ()
+    differential_privacy: DPPlan | None = None
+    revision: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the subject may read the source at all."""
+        return self.visible and self.subscribed and self.denied_reason is None
+
+    @property
+    def policies_applied(self) -> tuple[str, ...]:
+        """Names of the policies that change what the subject sees (for audit)."""
+        names = [c.policy for c in self.columns if c.policy and c.mask]
+        names += [r.policy for r in self.row_policies]
+        if self.differential_privacy:
+            names.append(self.differential_privacy.policy)
+        return tuple(dict.fromkeys(names))
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable explain shape documented in ``docs/explain.md``."""
+        return {
+            "source": self.source,
+            "table": self.table,
+            "user": self.user,
+            "project": self.project,
+            "visible": self.visible,
+            "subscribed": self.subscribed,
+            "denied_reason": self.denied_reason,
+            "columns": {
+                c.name: {
+                    "mask": c.mask,
+                    "policy": c.policy,
+                    "overridden": [o.policy for o in c.overridden],
+                    "overridden_why": {o.policy: o.reason for o in c.overridden},
+                    "conditional": c.conditional,
+                    "type": c.type,
+                }
+                for c in self.columns
+            },
+            "row_filters": [{"policy": r.policy, "kind": r.kind} for r in self.row_policies],
+            "purposes_required": list(self.purposes_required),
+            "differential_privacy": (
+                {"policy": self.differential_privacy.policy, "epsilon": self.differential_privacy.epsilon}
+                if self.differential_privacy
+                else None
+            ),
+        }

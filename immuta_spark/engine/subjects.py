@@ -1,0 +1,150 @@
+"""Who asks (:class:`Subject`, :func:`make_subject`) and the catalog they ask (:class:`Snapshot`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from immuta_spark.conditions import tag_matches
+from immuta_spark.errors import ImpersonationDenied, NotAuthorized
+from immuta_spark.model import Governance, Permission, Policy, Project, Source, User
+
+__all__ = ["Snapshot", "Subject", "SubscriptionState", "make_subject"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    """Who is asking: the user, what the catalog knows of it, and the project it acts under."""
+
+    user: str
+    groups: frozenset[str] = frozenset()
+    attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    permissions: frozenset[Permission] = frozenset()
+    project: str | None = None
+    purposes: frozenset[str] = frozenset()
+    impersonator: str | None = None
+
+    def has(self, permission: Permission) -> bool:
+        """Whether the subject holds ``permission``."""
+        return permission in self.permissions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionState:
+    """Runtime subscription state of one user on one source."""
+
+    status: str  # "requested" | "subscribed" | "denied" | "revoked"
+    approvals: frozenset[str] = frozenset()
+    added: bool = False
+
+
+class Snapshot:
+    """An immutable view of the catalog at one revision, indexed for fast compiles."""
+
+    def __init__(
+        self,
+        governance: Governance,
+        *,
+        subscriptions: Mapping[tuple[str, str], SubscriptionState] | None = None,
+        fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
+        revision: int = 0,
+    ) -> None:
+        self.governance = governance
+        self.revision = revision
+        self.subscriptions = dict(subscriptions or {})
+        self.fingerprints = dict(fingerprints or {})
+        self.users: dict[str, User] = {u.name: u for u in governance.users}
+        self.sources: dict[str, Source] = {s.name: s for s in governance.sources}
+        self.by_table: dict[str, Source] = {s.table_key: s for s in governance.sources}
+        self.projects: dict[str, Project] = {p.name: p for p in governance.projects}
+        self.purposes = {p.name: p for p in governance.purposes}
+        self._by_name: dict[str, list[Policy]] = {}
+        self._by_tag: list[Policy] = []
+        self._everywhere: list[Policy] = []
+        for p in governance.policies:
+            if p.scope.names is not None:
+                for n in p.scope.names:
+                    self._by_name.setdefault(n, []).append(p)
+            elif p.scope.tagged is not None:
+                self._by_tag.append(p)
+            else:
+                self._everywhere.append(p)
+        self._policy_cache: dict[str, tuple[Policy, ...]] = {}
+
+    def source(self, name_or_table: str) -> Source | None:
+        """A source by its name, or by the table it governs (case-insensitive, as Spark)."""
+        return self.sources.get(name_or_table) or self.by_table.get(name_or_table.lower())
+
+    def policies_for(self, source: Source) -> tuple[Policy, ...]:
+        """Every policy that applies to ``source``: local, global and restricted global."""
+        cached = self._policy_cache.get(source.name)
+        if cached is not None:
+            return cached
+        candidates = [*self._by_name.get(source.name, ()), *self._everywhere]
+        candidates += [p for p in self._by_tag if any(tag_matches(t, p.scope.tagged or "") for t in source.tags)]
+        found = [p for p in candidates if not p.owners or self._owned_by(source, p)]
+        found.extend(source.policies)
+        result = tuple(found)
+        self._policy_cache[source.name] = result
+        return result
+
+    def _owned_by(self, source: Source, policy: Policy) -> bool:
+        """Whether a restricted global policy's owners own ``source``."""
+        for owner in source.owners:
+            for ref in policy.owners:
+                if owner.user is not None:
+                    user = self.users.get(owner.user)
+                    groups = user.groups if user else frozenset()
+                    if ref.covers(owner.user, groups):
+                        return True
+                elif owner.group is not None:
+                    if ref.group == owner.group:
+                        return True
+                    member = self.users.get(ref.user or "")
+                    if member is not None and owner.group in member.groups:
+                        return True
+        return False
+
+
+def make_subject(
+    snapshot: Snapshot,
+    user: str,
+    *,
+    project: str | None = None,
+    authenticated: str | None = None,
+) -> Subject:
+    """The subject for ``user`` acting under ``project``.
+
+    ``authenticated`` is who is really asking; acting as anyone else needs ``IMPERSONATE``.
+    A user unknown to the catalog has no groups, attributes or permissions.
+    """
+    impersonator = None
+    if authenticated is not None and authenticated != user:
+        real = snapshot.users.get(authenticated)
+        if real is None or Permission.IMPERSONATE not in real.permissions:
+            raise ImpersonationDenied(
+                f"user '{authenticated}' may not act as '{user}': that needs the IMPERSONATE permission; "
+                "ask a governor to grant it, or drop the impersonation option"
+            )
+        impersonator = authenticated
+    known = snapshot.users.get(user)
+    purposes: frozenset[str] = frozenset()
+    if project is not None:
+        proj = snapshot.projects.get(project)
+        if proj is None:
+            raise NotAuthorized(f"there is no project '{project}'; list projects with `immuta-spark export`")
+        if user != proj.owner and user not in proj.members:
+            raise NotAuthorized(
+                f"user '{user}' is not a member of project '{project}'; ask its owner '{proj.owner}' to add you"
+            )
+        purposes = frozenset(proj.purposes)
+    return Subject(
+        user=user,
+        groups=known.groups if known else frozenset(),
+        attributes=known.attributes if known else {},
+        permissions=known.permissions if known else frozenset(),
+        project=project,
+        purposes=purposes,
+        impersonator=impersonator,
+    )
