@@ -13,8 +13,8 @@ One module per part of the document: :mod:`.common` (the path-carrying helpers),
 
 from __future__ import annotations
 
+from immuta_spark.checkers import RegexChecker, SqlChecker
 from immuta_spark.policyfile.actions import ROUND_UNITS
-from immuta_spark.policyfile.common import RegexChecker, SqlChecker
 from immuta_spark.policyfile.document import load_file, load_text, parse_document
 from immuta_spark.policyfile.dump import (
     dump_action,

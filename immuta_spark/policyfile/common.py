@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
+from immuta_spark.checkers import RegexChecker, SqlChecker
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Source
 
@@ -20,8 +21,6 @@ __all__ = [
     "NAME",
     "At",
     "Context",
-    "RegexChecker",
-    "SqlChecker",
     "describe",
     "expect_bool",
     "expect_int",
@@ -35,12 +34,6 @@ __all__ = [
     "known_column",
     "python_regex",
 ]
-
-#: Checks one policy SQL predicate; returns an error message, or None when it is acceptable.
-SqlChecker = Callable[[str, "tuple[str, ...] | None"], "str | None"]
-#: ``(pattern) -> (problem or None, number of groups)``: how the engine that runs regex masks
-#: (Spark: Java's java.util.regex) reads a pattern. Without one, Python's ``re`` stands in.
-RegexChecker = Callable[[str], "tuple[str | None, int]"]
 
 NAME = re.compile(r"^[^\x00-\x1f\x7f]+$")
 DOTTED = re.compile(r"^[^.\x00-\x1f\x7f]+(\.[^.\x00-\x1f\x7f]+)*$")

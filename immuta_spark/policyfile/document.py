@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
+from immuta_spark.checkers import RegexChecker, SqlChecker
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Governance, Policy, Source
-from immuta_spark.policyfile.common import At, Context, RegexChecker, SqlChecker, expect_list, expect_mapping
+from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
 from immuta_spark.policyfile.policies import parse_policy
 from immuta_spark.policyfile.projects import parse_project

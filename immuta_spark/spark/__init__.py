@@ -11,6 +11,11 @@ from immuta_spark.spark.errors import (
     UnenforcedPathError,
 )
 from immuta_spark.spark.session import ImmutaSparkSession
+from immuta_spark.spark.sqlcheck import register as _register_checkers
+
+# Importing the Spark layer makes apply check policy SQL with Spark's parser and regex patterns
+# with Java's regex, even where the entry point is not installed (a bare source checkout).
+_register_checkers()
 
 __all__ = [
     "EnforcementError",

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FORBIDDEN_FUNCTIONS", "check_predicate", "check_regex"]
+from immuta_spark import checkers
+
+__all__ = ["FORBIDDEN_FUNCTIONS", "check_predicate", "check_regex", "register"]
 
 #: Functions a policy predicate may not call, by lower-case name.
 FORBIDDEN_FUNCTIONS = frozenset(
@@ -111,6 +113,15 @@ def check_predicate(sql: str, columns: tuple[str, ...] | None = None) -> str | N
             return "a policy predicate may not use '*'"
         stack.extend(_seq(node.children()))
     return None
+
+
+def register(registry: checkers.CheckerRegistry | None = None) -> None:
+    """Make Spark's parser and Java's regex the default checkers of ``registry`` (default: the process's).
+
+    The ``immuta_spark.checkers`` entry point names this hook; the core loads it without naming
+    the Spark layer.
+    """
+    (registry or checkers.REGISTRY).register(sql=check_predicate, regex=check_regex)
 
 
 def _seq(scala_seq: Any) -> list[Any]:

@@ -157,5 +157,5 @@ def catalog_url(postgres_server: PostgresServer) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _no_jvm(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests never start a JVM: the default SQL checker (Spark's parser) is switched off."""
-    monkeypatch.setattr("immuta_spark.catalog._default_sql_checker", lambda: None)
-    monkeypatch.setattr("immuta_spark.catalog._default_regex_checker", lambda: None)
+    monkeypatch.setattr("immuta_spark.checkers.default_sql_checker", lambda: None)
+    monkeypatch.setattr("immuta_spark.checkers.default_regex_checker", lambda: None)

@@ -31,5 +31,5 @@ def catalog(catalog_url: str) -> GovernanceCatalog:
 @pytest.fixture(autouse=True)
 def _no_jvm(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests never start a JVM: the default checkers (Spark's parser, Java's regex) are off."""
-    monkeypatch.setattr("immuta_spark.catalog._default_sql_checker", lambda: None)
-    monkeypatch.setattr("immuta_spark.catalog._default_regex_checker", lambda: None)
+    monkeypatch.setattr("immuta_spark.checkers.default_sql_checker", lambda: None)
+    monkeypatch.setattr("immuta_spark.checkers.default_regex_checker", lambda: None)

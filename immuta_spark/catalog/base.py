@@ -1,0 +1,150 @@
+"""The catalog acting for one identity: who, snapshots, audit and secrets (what every operation needs)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from immuta_spark.catalog.entities import assemble
+from immuta_spark.engine import Snapshot, Subject, SubscriptionState, make_subject
+from immuta_spark.errors import NotAuthorized
+from immuta_spark.expr import SecretRef
+from immuta_spark.identity import current_user
+from immuta_spark.model import Permission
+from immuta_spark.store import AuditRecord, Store
+
+__all__ = ["CatalogBase", "default_catalog_url"]
+
+
+def default_catalog_url() -> str:
+    """``IMMUTA_CATALOG_URL``, else a SQLite file in the user's data directory."""
+    url = os.environ.get("IMMUTA_CATALOG_URL")
+    if url:
+        return url
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "immuta-spark"
+    base.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{base / 'catalog.db'}"
+
+
+class CatalogBase:
+    """The governance catalog's core, acting for one authenticated identity.
+
+    ``identity`` is who is authenticated (by default the Hadoop rules of section 2);
+    ``act_as`` makes every operation act as another user, which needs ``IMPERSONATE``.
+    Use :class:`immuta_spark.catalog.GovernanceCatalog`, which adds the operations.
+    """
+
+    def __init__(self, store: Store, *, identity: str | None = None, act_as: str | None = None) -> None:
+        self.store = store
+        self.identity = identity or current_user()
+        self.act_as = act_as
+        self._snapshot: Snapshot | None = None
+
+    # --- who ----------------------------------------------------------------------------
+
+    @property
+    def actor(self) -> str:
+        """The user operations act as."""
+        return self.act_as or self.identity
+
+    def subject(self, user: str | None = None, *, project: str | None = None) -> Subject:
+        """The subject for ``user`` (default: the actor) under ``project``.
+
+        Asking for anyone but the authenticated identity needs ``IMPERSONATE``.
+        """
+        return make_subject(self.snapshot(), user or self.actor, project=project, authenticated=self.identity)
+
+    def _actor_subject(self) -> Subject:
+        return self.subject(self.actor)
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The catalog as of now; cached until the revision moves."""
+        with self.store.read() as conn:
+            revision = self.store.revision(conn)
+            if self._snapshot is not None and self._snapshot.revision == revision:
+                return self._snapshot
+            rows = self.store.entities(conn)
+            subs = self.store.subscriptions(conn)
+            prints = self.store.fingerprints(conn)
+        governance = assemble(rows)
+        states = {
+            (r["source"], r["user"]): SubscriptionState(
+                status=r["status"], approvals=frozenset(r["approvals"]), added=bool(r["added"])
+            )
+            for r in subs
+        }
+        self._snapshot = Snapshot(governance, subscriptions=states, fingerprints=prints, revision=revision)
+        return self._snapshot
+
+    # --- audit --------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        user: str | None = None,
+        project: str | None = None,
+        purposes: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        policies: Sequence[str] = (),
+        detail: dict[str, Any] | None = None,
+        impersonator: str | None = None,
+    ) -> None:
+        """Append an audit record in its own transaction."""
+        with self.store.write() as conn:
+            self.store.append_audit(
+                conn,
+                user=user or self.actor,
+                impersonator=impersonator if impersonator is not None else self._impersonator(),
+                action=action,
+                outcome=outcome,
+                project=project,
+                purposes=list(purposes),
+                sources=list(sources),
+                policies=list(policies),
+                detail=detail,
+            )
+
+    def _audit_in(self, conn: Any, action: str, outcome: str, source: str, detail: dict[str, Any]) -> None:
+        self.store.append_audit(
+            conn,
+            user=self.actor,
+            impersonator=self._impersonator(),
+            action=action,
+            outcome=outcome,
+            sources=[source],
+            detail=detail,
+        )
+
+    def audit(self, **filters: Any) -> list[AuditRecord]:
+        """Audit records (filters: user, action, outcome, source, project, since, until, limit).
+
+        Governors see every record; anyone else only records about themselves.
+        """
+        if not self._actor_subject().has(Permission.GOVERNANCE):  # also checks IMPERSONATE
+            if filters.get("user") not in (None, self.actor):
+                raise NotAuthorized("reading other users' audit records needs GOVERNANCE")
+            filters["user"] = self.actor
+        return self.store.audit_records(**filters)
+
+    # --- secrets (for enforcement only; never printed) ---------------------------------
+
+    def secret(self, ref: SecretRef) -> bytes:
+        """The bytes behind a secret reference."""
+        return self.store.secret(ref.scope, ref.owner, ref.purpose)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _impersonator(self) -> str | None:
+        return self.identity if self.act_as and self.act_as != self.identity else None
+
+    def _require(self, permission: Permission, what: str, snapshot: Snapshot) -> None:
+        subject = make_subject(snapshot, self.actor, authenticated=self.identity)
+        if not subject.has(permission):
+            self.record(action="denied", outcome="denied", detail={"operation": what, "needs": permission.value})
+            raise NotAuthorized(f"'{self.actor}' may not {what}: that needs the {permission.value} permission")

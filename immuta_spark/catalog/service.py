@@ -1,0 +1,153 @@
+"""The governance catalog: policy as code in, snapshots and decisions out, every change audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from immuta_spark import checkers, policyfile
+from immuta_spark.catalog.base import default_catalog_url
+from immuta_spark.catalog.entities import entity_rows
+from immuta_spark.catalog.records import ApplyResult
+from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
+from immuta_spark.engine import Plan, Subject, compile_plan, make_subject
+from immuta_spark.errors import SourceNotFound
+from immuta_spark.model import Governance, Permission
+from immuta_spark.store import Store
+
+__all__ = ["SOURCE_SECRETS", "GovernanceCatalog"]
+
+#: Secrets each source and project gets when it is first applied.
+SOURCE_SECRETS = ("hash_salt", "token_key", "fpe_key")
+
+
+class GovernanceCatalog(SubscriptionWorkflow):
+    """The governance catalog, acting for one authenticated identity.
+
+    ``identity`` is who is authenticated (by default the Hadoop rules of section 2);
+    ``act_as`` makes every operation act as another user, which needs ``IMPERSONATE``.
+    """
+
+    @classmethod
+    def open(
+        cls, url: str | None = None, *, identity: str | None = None, act_as: str | None = None
+    ) -> GovernanceCatalog:
+        """Open (creating and migrating as needed) the catalog at ``url``."""
+        return cls(Store(url or default_catalog_url()), identity=identity, act_as=act_as)
+
+    # --- policy as code -----------------------------------------------------------------
+
+    def apply(
+        self,
+        path: str | Path,
+        *,
+        dry_run: bool = False,
+        sql_checker: checkers.SqlChecker | str | None = "default",
+        regex_checker: checkers.RegexChecker | str | None = "default",
+    ) -> ApplyResult:
+        """Make the catalog match a policy-as-code file, in one transaction.
+
+        By default policy SQL and regex patterns are checked by the checkers an engine layer
+        registered (:mod:`immuta_spark.checkers`): with the ``spark`` extra installed, Spark's
+        parser and Java's regex, what runs them.
+
+        The file is the whole governance state: entities it does not name are removed
+        (subscriptions, secrets and audit are runtime state and are kept). An invalid file
+        raises :class:`PolicyFileError` and changes nothing. The first apply on an empty
+        catalog bootstraps it; after that the actor needs ``GOVERNANCE``.
+        """
+        checker = checkers.default_sql_checker() if sql_checker == "default" else sql_checker
+        regex = checkers.default_regex_checker() if regex_checker == "default" else regex_checker
+        governance = policyfile.load_file(path, sql_checker=checker, regex_checker=regex)  # type: ignore[arg-type]
+        return self.apply_governance(governance, file=str(path), dry_run=dry_run)
+
+    def apply_governance(self, governance: Governance, *, file: str = "", dry_run: bool = False) -> ApplyResult:
+        """Apply an already validated model (see :meth:`apply`)."""
+        desired = entity_rows(governance)
+        current = self.snapshot()
+        with self.store.read() as conn:
+            # Empty: nothing stored but (default) settings. Anything more needs a governor.
+            bootstrap = all(kind == "settings" for kind, _ in self.store.entities(conn))
+        if not bootstrap:
+            self._require(Permission.GOVERNANCE, "apply policy as code", current)
+        with self.store.write() as conn:
+            existing = self.store.entities(conn)
+            added = [k for k in desired if k not in existing]
+            removed = [k for k in existing if k not in desired]
+            changed = [k for k in desired if k in existing and existing[k][1] != desired[k][1]]
+            moved = [k for k in desired if k in existing and existing[k][0] != desired[k][0]]
+            result = ApplyResult(
+                added=tuple(f"{k}:{n}" for k, n in added),
+                changed=tuple(f"{k}:{n}" for k, n in changed),
+                removed=tuple(f"{k}:{n}" for k, n in removed),
+                revision=self.store.revision(conn),
+                dry_run=dry_run,
+            )
+            if dry_run or (result.is_noop and not moved):
+                return result
+            for key in removed:
+                self.store.delete_entity(conn, *key)
+            for key in [*added, *changed, *moved]:
+                pos, body = desired[key]
+                self.store.put_entity(conn, key[0], key[1], pos, body, new=key in added)
+            for source in governance.sources:
+                for purpose in SOURCE_SECRETS:
+                    self.store.ensure_secret(conn, "source", source.name, purpose)
+            for project in governance.projects:
+                self.store.ensure_secret(conn, "project", project.name, "hash_salt")
+            revision = self.store.bump(conn)
+            self.store.append_audit(
+                conn,
+                user=self.actor,
+                impersonator=self._impersonator(),
+                action="apply",
+                outcome="ok",
+                detail={
+                    "file": file,
+                    "bootstrap": bootstrap,
+                    "added": list(result.added),
+                    "changed": list(result.changed),
+                    "removed": list(result.removed),
+                },
+            )
+        return ApplyResult(added=result.added, changed=result.changed, removed=result.removed, revision=revision)
+
+    def export(self) -> str:
+        """The governance state as policy-as-code YAML (no secrets, no runtime state)."""
+        return policyfile.dump_yaml(policyfile.dump_document(self.snapshot().governance))
+
+    # --- decisions ----------------------------------------------------------------------
+
+    def plan(self, subject: Subject, source: str, schema: Sequence[tuple[str, str]] | None = None) -> Plan:
+        """The enforcement plan for ``subject`` on ``source`` (no audit: the caller audits)."""
+        return compile_plan(self.snapshot(), subject, source, schema)
+
+    def explain(
+        self,
+        source: str,
+        *,
+        user: str | None = None,
+        project: str | None = None,
+        schema: Sequence[tuple[str, str]] | None = None,
+    ) -> Plan:
+        """What ``user`` would see of ``source``; explaining someone else needs ``GOVERNANCE``."""
+        target = user or self.actor
+        snapshot = self.snapshot()
+        me = self._actor_subject()  # acting as someone else needs IMPERSONATE
+        if target != self.actor:
+            self._require(Permission.GOVERNANCE, f"explain what '{target}' sees", snapshot)
+        subject = make_subject(snapshot, target, project=project)
+        plan = compile_plan(snapshot, subject, source, schema)
+        if not plan.visible and not me.has(Permission.GOVERNANCE):
+            # An invisible source looks exactly like a missing one (section 4).
+            raise SourceNotFound(source)
+        self.record(
+            action="explain",
+            outcome="ok",
+            project=project,
+            purposes=sorted(subject.purposes),
+            sources=[plan.source],
+            policies=plan.policies_applied,
+            detail={"explained_user": target},
+        )
+        return plan
