@@ -197,7 +197,7 @@ def render_plan_text(plan: Plan) -> str:
     for c in plan.columns:
         why = "; ".join(f"{o.policy}: {o.reason}" for o in c.overridden)
         mask = (c.mask or "-") + (" (conditional)" if c.conditional else "")
-        rows.append([c.name, c.type, mask, c.policy or "-", why or "-"])
+        rows.append([c.name, c.type or "unknown", mask, c.policy or "-", why or "-"])
     body += "\n" + _table(["column", "type", "mask", "policy", "overridden"], rows)
     filters = ", ".join(f"{r.policy} ({r.kind})" for r in plan.row_policies) or "none"
     body += f"\nrow filters: {filters}\n"

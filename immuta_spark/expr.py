@@ -5,6 +5,10 @@ Policies compile to these nodes, never to SQL text. Exactly one module,
 appear as :class:`Literal` nodes (bound, never spliced), and secrets only as
 :class:`SecretRef` nodes whose printed form hides them.
 
+A type of None in a node is the masked column's own type when it is not known yet: the plan
+was compiled without a schema, to be explained. Plans that are lowered are compiled with the
+table's schema, so every type in them is known.
+
 ``And``/``Or`` fold ``AlwaysTrue``/``AlwaysFalse`` as they are built (as pyiceberg does), so a
 plan with no row policies has the filter ``AlwaysTrue()``.
 """
@@ -85,17 +89,17 @@ class Column(Term):
 
 @dataclass(frozen=True, slots=True)
 class Literal(Term):
-    """A bound literal of Spark SQL type ``type``."""
+    """A bound literal of Spark SQL type ``type`` (None: the masked column's, not known yet)."""
 
     value: LiteralValue
-    type: str
+    type: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class NullOf(Term):
-    """A typed NULL."""
+    """A typed NULL (``type`` None: the masked column's, not known yet)."""
 
-    type: str
+    type: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,20 +150,20 @@ class RegexReplace(Term):
 
 @dataclass(frozen=True, slots=True)
 class FloorTo(Term):
-    """A number floored to a multiple of ``multiple`` (keeps the column's type)."""
+    """A number floored to a multiple of ``multiple`` (keeps the column's type; None: not known yet)."""
 
     child: Term
     multiple: int | float
-    type: str
+    type: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class TruncTime(Term):
-    """A date or timestamp truncated to ``unit`` (hour, day, month, year)."""
+    """A date or timestamp truncated to ``unit`` (hour, day, month, year); ``type`` as :class:`FloorTo`."""
 
     child: Term
     unit: str
-    type: str
+    type: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,11 @@ def compile_plan(
     """Decide what ``subject`` may see of a source; pure and deterministic.
 
     ``schema`` is the table's (column, Spark SQL type) list; without it the source's data
-    dictionary (or its tagged columns) stands in. Raises :class:`SourceNotFound` for an unknown
-    source and :class:`PolicyBindError` when a policy cannot be bound to the schema (fail closed).
+    dictionary (or its tagged columns) stands in, and a column whose type it does not give has
+    an unknown type (None): masks are accepted for it and checked against the real type when a
+    schema is given (the Spark layer passes the table's at query time). Raises
+    :class:`SourceNotFound` for an unknown source and :class:`PolicyBindError` when a policy
+    cannot be bound to the schema, such as a mask the column's type does not take (fail closed).
     """
     source = snapshot.source(source_name)
     if source is None:
@@ -72,9 +75,11 @@ def compile_plan(
     )
 
 
-def _schema(source: Source, schema: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+def _schema(source: Source, schema: Sequence[tuple[str, str]] | None) -> list[tuple[str, str | None]]:
     if schema is not None:
         return [(n, t) for n, t in schema]
+    # Without the table, a type the dictionary does not give is unknown, never guessed: a guess
+    # would refuse masks the real column takes (round on a number taken for text).
     if source.dictionary:
-        return [(c.name, c.type or "string") for c in source.dictionary]
-    return [(c, "string") for c in source.column_tags]
+        return [(c.name, c.type) for c in source.dictionary]
+    return [(c, None) for c in source.column_tags]

@@ -94,7 +94,7 @@ def plan_columns(
     subject: Subject,
     source: Source,
     policies: Sequence[Policy],
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[tuple[str, str | None]],
     resolve: Mapping[str, str],
 ) -> Iterable[ColumnPlan]:
     """What the subject sees of each column: the winning masking policy's term, or the raw column."""
@@ -139,6 +139,7 @@ def plan_columns(
             source=source.name,
             column=name,
             type=ctype,
+            policy=winner.name,
             hash_salt=SecretRef(salt_scope[0], salt_scope[1], "hash_salt"),
             token_key=SecretRef("source", source.name, "token_key"),
             fpe_key=SecretRef("source", source.name, "fpe_key"),

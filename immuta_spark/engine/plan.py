@@ -21,11 +21,15 @@ class Override:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ColumnPlan:
-    """What the subject sees of one column."""
+    """What the subject sees of one column.
+
+    ``source_type`` is the column's Spark SQL type and ``type`` the type the subject sees; None
+    when it is not known (compiled without a schema, and the data dictionary gives no type).
+    """
 
     name: str
-    type: str
-    source_type: str
+    type: str | None
+    source_type: str | None
     mask: str | None
     policy: str | None
     overridden: tuple[Override, ...]

@@ -27,11 +27,17 @@ _MODULES = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MaskContext:
-    """Everything a mask needs to know about the column it masks."""
+    """Everything a mask needs to know about the column it masks.
+
+    ``type`` is the column's Spark SQL type, or None when it is not known yet (a plan compiled
+    without a schema, to explain): a mask that depends on the type is then accepted and built in
+    the column's own, unknown type, and checked when the plan is compiled with the real schema.
+    """
 
     source: str
     column: str
-    type: str
+    type: str | None
+    policy: str = ""
     hash_salt: SecretRef
     token_key: SecretRef
     fpe_key: SecretRef
@@ -41,18 +47,20 @@ class MaskContext:
 
 @dataclass(frozen=True, slots=True)
 class MaskResult:
-    """The masked value and its Spark SQL type."""
+    """The masked value and its Spark SQL type (None: the column's own type, not known yet)."""
 
     term: Term
-    type: str
+    type: str | None
 
 
-def type_family(spark_type: str) -> str:
-    """Classify a Spark SQL type name: numeric, string, date, timestamp, boolean or other.
+def type_family(spark_type: str | None) -> str:
+    """Classify a Spark SQL type name: numeric, string, date, timestamp, boolean, other or unknown.
 
-    >>> type_family("decimal(10,2)"), type_family("timestamp_ntz"), type_family("varchar(3)")
-    ('numeric', 'timestamp', 'string')
+    >>> type_family("decimal(10,2)"), type_family("timestamp_ntz"), type_family("varchar(3)"), type_family(None)
+    ('numeric', 'timestamp', 'string', 'unknown')
     """
+    if spark_type is None:
+        return "unknown"
     t = spark_type.strip().lower()
     base = t.split("(", 1)[0]
     if base in {

@@ -64,7 +64,13 @@ def _fits_decimal(value: Decimal, spark_type: str) -> Decimal | None:
 
 
 def build(mask: ConstantMask, ctx: MaskContext) -> MaskResult:
-    """The constant as a bound literal; a value that does not cast makes the column a string."""
+    """The constant as a bound literal; a value that does not cast makes the column a string.
+
+    On a column whose type is not known yet, whether the value casts is not known either: the
+    literal keeps the column's (unknown) type until the plan is compiled with the schema.
+    """
+    if ctx.type is None:
+        return MaskResult(Literal(mask.value, None), None)
     value = coerce(mask.value, ctx.type)
     if value is None:
         return MaskResult(Literal(str(mask.value), "string"), "string")

@@ -10,5 +10,5 @@ __all__ = ["build"]
 
 
 def build(mask: NullMask, ctx: MaskContext) -> MaskResult:
-    """A typed NULL, so the column keeps its type and predicates on it still type-check."""
+    """A typed NULL, so the column keeps its type and predicates on it still type-check (unknown: untyped)."""
     return MaskResult(NullOf(ctx.type), ctx.type)

@@ -13,6 +13,7 @@ import pytest
 
 from immuta_spark import cli
 from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.errors import PolicyBindError
 from tests.unit.conftest import CONF
 from tests.unit.support import write
 
@@ -167,6 +168,47 @@ def test_explain_of_another_user_without_governance_exits_1(
     code, out = run(as_(catalog, "bob"), "explain", "--source", "Medical Claims", "--user", "carol")
     assert (code, out) == (1, "")
     assert "needs the GOVERNANCE permission" in capsys.readouterr().err
+
+
+UNTYPED = """
+version: 1
+users: [{name: gov, permissions: [GOVERNANCE]}]
+sources:
+  - name: Claims
+    table: db.claims
+    owners: [gov]
+    columns: {amount: [Money]}
+    dictionary: [{name: amount}, {name: state, type: string}]
+    policies:
+      - {name: round-amount, type: masking, columns: {tagged: Money}, mask: {round: 100}}
+"""
+
+
+def test_apply_and_explain_work_without_spark_when_a_columns_type_is_unknown(catalog_url: str, tmp_path: Path) -> None:
+    # Issue 8, deliverable 7: no dictionary type, no Spark; the type is shown as unknown.
+    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    assert run(cat, "apply", str(write(tmp_path, UNTYPED)))[0] == 0
+    code, out = run(cat, "explain", "--source", "Claims")
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("amount", "state"))}
+    assert rows["amount"] == ["amount", "unknown", "round", "round-amount", "-"]
+    assert rows["state"] == ["state", "string", "-", "-", "-"]
+    code, out = run(cat, "explain", "--source", "Claims", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["columns"]["amount"] == {
+        "mask": "round",
+        "policy": "round-amount",
+        "overridden": [],
+        "overridden_why": {},
+        "conditional": False,
+        "type": None,
+    }
+    # Once the type is known (the Spark layer passes the table's schema), a mismatch fails closed.
+    with pytest.raises(PolicyBindError, match=r"round mask on Claims\.amount: the column is string"):
+        cat.explain("Claims", schema=[("amount", "string"), ("state", "string")])
+    assert cat.explain("Claims", schema=[("amount", "decimal(10,2)"), ("state", "string")]).columns[0].type == (
+        "decimal(10,2)"
+    )
 
 
 # --- subscriptions -------------------------------------------------------------------------------

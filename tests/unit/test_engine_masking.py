@@ -236,7 +236,7 @@ def test_the_real_schema_decides_types_and_matches_columns_case_insensitively() 
     assert cols["amount"].type == "decimal(8,2)"
 
 
-def test_without_a_schema_or_dictionary_the_tagged_columns_stand_in_as_strings() -> None:
+def test_without_a_schema_or_dictionary_the_tagged_columns_stand_in_with_unknown_types() -> None:
     snap = snapshot(
         """
         version: 1
@@ -247,7 +247,8 @@ def test_without_a_schema_or_dictionary_the_tagged_columns_stand_in_as_strings()
           - {name: null-pii, type: masking, columns: {tagged: PII}, mask: "null"}
         """
     )
-    assert [(c.name, c.term) for c in plan(snap, "bob", "T").columns] == [("ssn", NullOf("string"))]
+    # Issue 8, deliverable 7: the type is unknown (None), not assumed to be string.
+    assert [(c.name, c.term, c.type) for c in plan(snap, "bob", "T").columns] == [("ssn", NullOf(None), None)]
 
 
 def test_explain_names_the_mask_kind_and_policy_per_column() -> None:
@@ -272,3 +273,68 @@ def test_explain_names_the_mask_kind_and_policy_per_column() -> None:
 def test_an_exempt_user_sees_no_mask_but_the_deciding_policy_is_named() -> None:
     data = plan(SNAP, "gov", "People").to_json()["columns"]
     assert (data["email"]["mask"], data["email"]["policy"]) == (None, "hash-email")
+
+
+# --- types not known without Spark (issue 8, deliverable 7) ------------------------------------
+
+UNTYPED = """
+version: 1
+users: [{name: bob}]
+sources:
+  - name: Claims
+    table: db.claims
+    subscription: {anyone: {}}
+    columns: {ssn: [PII]}
+    dictionary: [{name: amount}, {name: claim_date}, {name: ssn}, {name: state, type: string}]
+    policies:
+      - {name: round-amount, type: masking, columns: {names: [amount]}, mask: {round: 100}, where: "state <> 'MO'"}
+      - {name: month-dates, type: masking, columns: {names: [claim_date]}, mask: {round: month}}
+      - {name: hash-pii, type: masking, columns: {tagged: PII}, mask: hash, where: "state = 'OH'"}
+"""
+
+
+def test_without_a_schema_a_type_the_dictionary_does_not_give_is_unknown_and_round_is_accepted() -> None:
+    cols = {c.name: c for c in plan(snapshot(UNTYPED), "bob", "Claims").columns}
+    assert {n: (c.source_type, c.type, c.mask) for n, c in cols.items()} == {
+        "amount": (None, None, "round"),
+        "claim_date": (None, None, "round"),
+        "ssn": (None, "string", "hash"),
+        "state": ("string", "string", None),
+    }
+    when = NullAs(SqlPredicate("state <> 'MO'"), True)
+    assert cols["amount"].term == If(when, FloorTo(Column("amount"), 100, None), Column("amount"))
+    assert cols["claim_date"].term == TruncTime(Column("claim_date"), "month", None)
+    # The unmasked rows of a conditional hash become strings too, whatever the column's type.
+    salted = Sha256(Concat((SecretRef("source", "Claims", "hash_salt"), Cast(Column("ssn"), "string"))))
+    assert cols["ssn"].term == If(NullAs(SqlPredicate("state = 'OH'"), True), salted, Cast(Column("ssn"), "string"))
+    assert plan(snapshot(UNTYPED), "bob", "Claims").to_json()["columns"]["amount"]["type"] is None
+
+
+def test_with_the_real_schema_the_same_masks_are_checked_against_the_types() -> None:
+    good = [("amount", "double"), ("claim_date", "date"), ("ssn", "string"), ("state", "string")]
+    cols = {c.name: c for c in plan(snapshot(UNTYPED), "bob", "Claims", schema=good).columns}
+    assert cols["amount"].type == "double"
+    assert cols["amount"].term == If(
+        NullAs(SqlPredicate("state <> 'MO'"), True), FloorTo(Column("amount"), 100, "double"), Column("amount")
+    )
+    assert cols["claim_date"].term == TruncTime(Column("claim_date"), "month", "date")
+
+
+@pytest.mark.parametrize(
+    ("column", "spark_type", "fragment"),
+    [
+        ("amount", "string", "round mask on Claims.amount: the column is string, the mask needs a number"),
+        ("claim_date", "double", "round mask on Claims.claim_date: the column is double, the mask needs a date"),
+    ],
+)
+def test_a_mask_the_real_type_does_not_take_fails_closed_when_the_schema_is_known(
+    column: str, spark_type: str, fragment: str
+) -> None:
+    schema = [("amount", "double"), ("claim_date", "date"), ("ssn", "string"), ("state", "string")]
+    schema = [(n, spark_type if n == column else t) for n, t in schema]
+    with pytest.raises(PolicyBindError) as info:
+        plan(snapshot(UNTYPED), "bob", "Claims", schema=schema)
+    assert fragment in str(info.value)
+    policy = "round-amount" if column == "amount" else "month-dates"
+    assert f"policy '{policy}'" in str(info.value)
+    assert "the source is closed until" in str(info.value)

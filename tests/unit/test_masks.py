@@ -172,3 +172,39 @@ def test_type_families(spark_type: str, family: str) -> None:
 def test_a_secret_reference_never_prints_its_value() -> None:
     term = build_mask(HashMask(), ctx("string")).term
     assert repr(term).count("SecretRef(source:S:hash_salt)") == 1
+
+
+# --- a column whose type is not known yet (issue 8, deliverable 7) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("mask", "term", "result_type"),
+    [
+        (RoundMask(multiple=100), FloorTo(COL, 100, None), None),
+        (RoundMask(unit="hour"), TruncTime(COL, "hour", None), None),
+        (RoundMask(unit="month"), TruncTime(COL, "month", None), None),
+        (NullMask(), NullOf(None), None),
+        (ConstantMask(0), Literal(0, None), None),
+        (KAnonymizeMask(2), If(GroupSmallerThan(("c",), 2), NullOf(None), COL), None),
+        (HashMask(), Sha256(Concat((SALT, Cast(COL, "string")))), "string"),
+        (RegexMask(r"\d+$", "XXX"), RegexReplace(Cast(COL, "string"), r"\d+$", "XXX"), "string"),
+        (ReversibleMask(), Token(Cast(COL, "string"), TOKEN), "string"),
+        (FormatPreservingMask(), FormatPreserve(Cast(COL, "string"), FPE), "string"),
+    ],
+    ids=lambda v: repr(v) if not isinstance(v, Term) else "",
+)
+def test_on_a_column_of_unknown_type_every_mask_is_accepted_and_says_what_type_it_knows(
+    mask: Mask, term: Term, result_type: str | None
+) -> None:
+    assert build_mask(mask, ctx(None)) == MaskResult(term, result_type)  # type: ignore[arg-type]
+
+
+def test_a_round_bind_error_names_the_policy_the_setting_and_what_to_do() -> None:
+    with pytest.raises(PolicyBindError) as info:
+        build_mask(RoundMask(multiple=100), ctx("string", policy="round-amount"))
+    message = str(info.value)
+    assert message.startswith("round mask on S.c: the column is string, the mask needs a number")
+    assert "(policy 'round-amount', round: 100)" in message
+    assert "the source is closed until policy 'round-amount''s columns or mask, or the column's type, are fixed" in (
+        message
+    )
