@@ -18,8 +18,10 @@ governed before it is handed back:
 - anything else (rows, pandas frames, columns, RDDs of the guarded plan): as it is.
 
 ``sparkSession`` is the governed session. ``transform`` hands the governed DataFrame to the
-function. ``sql_ctx``, ``pandas_api`` and ``mergeInto`` are absent (they would hand out the raw
-session or run expressions unchecked), and temporary views may not use the reserved prefix.
+function. ``sql_ctx`` and ``mergeInto`` are absent (they would hand out the raw session or run
+expressions unchecked), and temporary views may not use the reserved prefix. ``pandas_api``
+gives a pandas-on-Spark frame over the user's own Spark session, whose analyzer enforces every
+plan that frame makes.
 
 Code outside the DataFrame that builds ``DataFrame(jdf, df.sparkSession)`` (``F.broadcast``,
 pyspark.ml transformers, ``Observation``) gets a guarded :class:`GovernedDataFrame` too: the
@@ -48,8 +50,6 @@ __all__ = ["GovernedDataFrame", "GovernedProxy", "adopt"]
 #: Members handing out the raw session or running expressions the guard never sees.
 _ABSENT = {
     "sql_ctx": "it is the raw session's SQLContext",
-    "pandas_api": "pandas-on-Spark frames hand out plain DataFrames of the raw session",
-    "to_pandas_on_spark": "pandas-on-Spark frames hand out plain DataFrames of the raw session",
     "mergeInto": "MERGE conditions and assignments would be analyzed without the guard",
 }
 #: Members defined here, or plumbing that must stay the classic DataFrame's own.
@@ -133,7 +133,9 @@ class GovernedProxy:
         @functools.wraps(value)
         def call(*args: Any, **kwargs: Any) -> Any:
             args = tuple(a._inner if isinstance(a, GovernedProxy) else a for a in args)
-            return _govern(value(*args, **kwargs), session, None, None, f"{kind}.{name}")
+            with session._refusals_audited(lambda: f"{kind}.{name}"):
+                result = value(*args, **kwargs)
+            return _govern(result, session, None, None, f"{kind}.{name}")
 
         return call
 
@@ -188,7 +190,8 @@ class GovernedDataFrame(ClassicDataFrame):
     def _temp_view(self, kind: str, name: str, *args: Any) -> None:
         if str(name).lower().lstrip("`").startswith(MARKER_ROOT):
             raise UnenforcedPathError(f"names starting with {MARKER_ROOT} are reserved for the governed session")
-        getattr(self._shadow(), kind)(name, *args)
+        with self._governed._refusals_audited(f"DataFrame.{kind}({name!r})"):
+            getattr(self._shadow(), kind)(name, *args)
 
     def createTempView(self, name: str) -> None:
         """As ``DataFrame.createTempView`` (reserved names refused)."""
@@ -214,7 +217,8 @@ class GovernedDataFrame(ClassicDataFrame):
 def _method(name: str) -> Callable[..., Any]:
     def method(self: GovernedDataFrame, *args: Any, **kwargs: Any) -> Any:
         shadow = self._shadow()
-        result = getattr(shadow, name)(*args, **kwargs)
+        with self._governed._refusals_audited(lambda: _describe_call(name, args, kwargs)):
+            result = getattr(shadow, name)(*args, **kwargs)
         self.is_cached = shadow.is_cached
         return _govern(result, self._governed, self, shadow, lambda: _describe_call(name, args, kwargs))
 
@@ -231,7 +235,9 @@ def _property(name: str, cached: bool) -> property:
         if cached and key in self.__dict__:
             return self.__dict__[key]
         shadow = self._shadow()
-        value = _govern(getattr(shadow, name), self._governed, self, shadow, f"DataFrame.{name}")
+        with self._governed._refusals_audited(f"DataFrame.{name}"):
+            value = getattr(shadow, name)
+        value = _govern(value, self._governed, self, shadow, f"DataFrame.{name}")
         if cached:
             self.__dict__[key] = value
         return value

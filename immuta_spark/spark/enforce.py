@@ -1,21 +1,19 @@
-"""Enforcement state: who is asking, compiled plans, enforced DataFrames and their views.
+"""Enforcement state of one governed session: who is asking, compiled plans, decisions for the JVM.
 
-An enforced DataFrame is the table's scan, then the row filter, then one projection that
-computes every column (masked or not), all lowered to native Spark expressions. It reaches
-queries only as a temporary view whose name is a reserved marker; everything the user writes
-sits on top of it, so joins, filters, windows, aggregates and ``count(*)`` only ever see
+The JVM rules (:mod:`immuta_spark.spark.governor`) ask :meth:`Enforcer.decide` the first time a
+query reaches a source under the current rules. The answer for a readable source is a template:
+the table's scan, then the row filter, then one projection that computes every column (masked
+or not), all lowered to native Spark expressions and analyzed once in an ungoverned internal
+session. The rule puts it over the very relation the user's plan holds, so everything the user
+writes sits on top of it: joins, filters, windows, aggregates and ``count(*)`` only ever see
 enforced rows and values.
 
-Building one costs tens of milliseconds (a metastore lookup the first time, lowering, the
-analyses, the temp view), so enforced DataFrames are shared by every governed session over the same SparkSession
-whose enforcement of a table is identical (:class:`SharedFrames`): same catalog revision, same
-lowered row filter and columns. A session trusts exactly the markers it obtained under its
-current rules; anything else marked is refused by the guard as foreign.
-
-A shared scan is used only while Spark's own relation cache still holds the relation it was
-built from: ``REFRESH TABLE``, an overwrite, an INSERT or a DROP made through Spark invalidate
-that entry, and the next statement builds afresh, so a rewritten table is seen as plain Spark
-sees it.
+Building a template costs tens of milliseconds (a metastore lookup the first time, lowering, an
+analysis), so templates are shared by every governed session over the same SparkSession whose
+enforcement of a table is identical (:class:`SharedFrames`): same catalog revision, same lowered
+row filter and columns. A template holds only expressions: the relation it is instantiated over
+is the one Spark resolved for the query, so a table rewritten while a session is open is read as
+plain Spark reads it.
 """
 
 from __future__ import annotations
@@ -36,7 +34,9 @@ from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.expr import AlwaysTrue, SecretRef
 from immuta_spark.model import Source
 from immuta_spark.spark.errors import EnforcementError, GovernedAccessDenied, GovernedTableNotFound
+from immuta_spark.spark.governor import JvmGovernor, protected_paths
 from immuta_spark.spark.guard import MARKER_ROOT
+from immuta_spark.spark.jvm import helper
 from immuta_spark.spark.lower import JvmFunctions, Lowering, lower, lower_columns, quote_identifier
 
 __all__ = ["Enforcer", "SharedFrames", "hadoop_user"]
@@ -52,7 +52,9 @@ def hadoop_user(spark: SparkSession) -> str:
 class Enforcer:
     """Enforcement for one governed session."""
 
-    def __init__(self, spark: SparkSession, catalog: GovernanceCatalog, *, user: str, identity: str) -> None:
+    def __init__(
+        self, spark: SparkSession, catalog: GovernanceCatalog, *, user: str, identity: str, root: SparkSession
+    ) -> None:
         self.spark = spark
         self.jsession = spark._jsparkSession
         self.catalog = catalog
@@ -62,11 +64,11 @@ class Enforcer:
         self._revision = -1
         self._snapshot: Snapshot | None = None
         self._subject: Subject | None = None
-        self.shared = SharedFrames.of(spark)
-        self._frames: dict[str, tuple[_Entry, Plan, int]] = {}
+        self.shared = SharedFrames.of(root)
         self._plans: dict[str, Plan] = {}
-        self._trusted: set[str] = set()
-        self._statements = 0
+        self._lock = threading.RLock()
+        self.governor = JvmGovernor(spark, self)
+        self.governor.forbid(protected_paths(spark, catalog.store.url))
         self._pinned = False
         self._command_class: Any = None
         self._locations: dict[str, str] | None = None
@@ -76,9 +78,9 @@ class Enforcer:
     # --- state --------------------------------------------------------------------------
 
     @property
-    def trusted(self) -> frozenset[str]:
-        """Aliases and view names of the enforced subtrees this session obtained under its current rules."""
-        return frozenset(self._trusted)
+    def stamp_prefix(self) -> str:
+        """How enforced subtrees made under this session's current rules are stamped."""
+        return self.governor.prefix
 
     @contextmanager
     def statement(self) -> Iterator[None]:
@@ -87,7 +89,6 @@ class Enforcer:
             yield
             return
         self.snapshot()
-        self._statements += 1
         self._pinned = True
         try:
             yield
@@ -95,14 +96,17 @@ class Enforcer:
             self._pinned = False
 
     def snapshot(self) -> Snapshot:
-        """The catalog snapshot; a new revision resets every cached plan, frame and view."""
+        """The catalog snapshot; a new revision resets every cached plan and the JVM rules' decisions."""
         if self._pinned and self._snapshot is not None:
             return self._snapshot
         snap = self.catalog.snapshot()
-        if snap.revision != self._revision:
+        changed = snap.revision != self._revision
+        if changed:
             self._reset()
             self._revision = snap.revision
         self._snapshot = snap
+        if changed:
+            self._push(snap)
         return snap
 
     def set_project(self, project: str | None) -> None:
@@ -111,6 +115,7 @@ class Enforcer:
         make_subject(snap, self.user, project=project, authenticated=self.identity)
         self.project = project
         self._reset()
+        self._push(snap)
 
     def subject(self) -> Subject:
         """Who is asking, under the current project."""
@@ -120,11 +125,44 @@ class Enforcer:
         return self._subject
 
     def _reset(self) -> None:
-        self._frames.clear()
-        self._trusted.clear()
         self._plans.clear()
         self._locations = None
         self._subject = None
+
+    def _push(self, snap: Snapshot) -> None:
+        """Tell the JVM rules which tables and locations are governed under the new rules."""
+        tables = {key: source.name for key, source in snap.by_table.items()}
+        declared = {s.name: s.location for s in snap.governance.sources if s.location}
+        self.governor.reset(tables, declared)
+
+    def decide(self, name: str) -> None:
+        """Hand the JVM rules the decision for source ``name`` under the current rules (asked by the rule)."""
+        with self._lock:
+            snap = self.snapshot()
+            source = snap.sources.get(name)
+            if source is None:
+                self.governor.fail(name, f"'{name}' is not a governed source any more; run the query again")
+                return
+            subject = self.subject()
+            owner = source.is_owner(subject.user, subject.groups)
+            plan = self.plan(source)
+            if not plan.visible:
+                self.governor.hide(name)
+                return
+            if not plan.allowed:
+                self.governor.deny(name, plan.denied_reason or "denied", owner=owner)
+                return
+            if plan.differential_privacy is not None:
+                self.governor.deny(
+                    name,
+                    f"policy '{plan.differential_privacy.policy}' allows only differentially private aggregate "
+                    "queries, which this release does not answer yet",
+                    owner=owner,
+                )
+                return
+            entry = self.shared.enforced(source, plan, (self.catalog.store.url, snap.revision), self._secret)
+            self._secret_values.update(entry.secrets)
+            self.governor.enforce(name, entry.template, owner=owner)
 
     # --- resolution ---------------------------------------------------------------------
 
@@ -232,41 +270,16 @@ class Enforcer:
         return found
 
     def enforced(self, source: Source, *, parts: list[str] | None = None, origin: tuple[Any, ...] = ()) -> DataFrame:
-        """The enforced DataFrame of ``source`` (for its schema: queries read it through :meth:`view`).
+        """The enforced DataFrame of ``source`` in this session (for its schema).
 
         Raises like a missing table if the source is invisible.
         """
-        return self._entry(source, parts, origin).frame
-
-    def _entry(self, source: Source, parts: list[str] | None, origin: tuple[Any, ...]) -> _Entry:
-        snap = self.snapshot()
-        cached = self._frames.get(source.name)
-        if cached is not None and cached[2] == self._statements and self._pinned:
-            return cached[0]  # checked against Spark's relation cache once per statement
         plan = self.plan(source)
         if not plan.visible:
             raise self.not_found(parts or source.table.split("."), *origin)
         if not plan.allowed:
             raise GovernedAccessDenied(source.name, plan.denied_reason or "denied")
-        if plan.differential_privacy is not None:
-            raise GovernedAccessDenied(
-                source.name,
-                f"policy '{plan.differential_privacy.policy}' allows only differentially private aggregate "
-                "queries, which this release does not answer yet",
-            )
-        entry = self.shared.enforced(source, plan, snap.revision, self._secret)
-        self._frames[source.name] = (entry, plan, self._statements)
-        self._trusted.add(entry.view)
-        self._secret_values.update(entry.secrets)
-        return entry
-
-    def plan_of(self, source: Source) -> Plan:
-        """The plan behind the cached enforced frame (after :meth:`enforced`)."""
-        return self._frames[source.name][1]
-
-    def view(self, source: Source, *, parts: list[str] | None = None, origin: tuple[Any, ...] = ()) -> str:
-        """A temporary view over the enforced DataFrame, for rewritten SQL."""
-        return self.shared.view(self._entry(source, parts, origin))
+        return self.spark.table(_quoted_table(source.table))
 
     def secret_values(self) -> list[str]:
         """Hex forms of every secret lowered so far (to scrub them from EXPLAIN output)."""
@@ -306,29 +319,32 @@ class _Raw:
 
 @dataclass(slots=True)
 class _Entry:
-    """One enforced DataFrame, shared by every session whose enforcement of the table is identical."""
+    """One template, shared by every session whose enforcement of the table is identical."""
 
     frame: DataFrame
-    view: str
-    revision: int
+    template: Any
+    revision: tuple[str, int]
     secrets: frozenset[str]
-    view_made: bool = False
     raw: _Raw | None = field(default=None, repr=False)
 
 
 class SharedFrames:
-    """Enforced DataFrames and their temp views, shared by the governed sessions of one SparkSession.
+    """Templates of enforcement, shared by the governed sessions of one SparkSession.
 
     Keyed by table, catalog revision and the lowered enforcement itself, so sessions share only
     what would be identical if each built its own. At most :attr:`LIMIT` entries are kept; the
-    least recently used are dropped with their views.
+    least recently used are dropped. Templates are built in an internal session of their own:
+    no governor, no user functions or settings, so every function in a mask is Spark's built-in.
     """
 
     LIMIT: ClassVar[int] = 1024
     _all: ClassVar[dict[str, SharedFrames]] = {}
     _all_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(self, root: SparkSession) -> None:
+        jinternal = root._jsparkSession.newSession()
+        helper(root).share_relation_cache(root._jsparkSession, jinternal)
+        spark = SparkSession(root.sparkContext, jsparkSession=jinternal)
         self.spark = spark
         self.jsession = spark._jsparkSession
         jvm = spark.sparkContext._jvm
@@ -342,7 +358,7 @@ class SharedFrames:
         self._session_catalog = self.jsession.sessionState().catalog()  # fixed for the session's life
         self._functions: JvmFunctions | None = None
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
-        self._revisions: list[int] = []
+        self._revisions: dict[str, list[int]] = {}
 
     @classmethod
     def of(cls, spark: SparkSession) -> SharedFrames:
@@ -360,7 +376,7 @@ class SharedFrames:
 
     @classmethod
     def forget(cls, spark: SparkSession) -> None:
-        """Let go of ``spark``'s shared frames (it is stopping: its views go with it)."""
+        """Let go of ``spark``'s shared templates (it is stopping)."""
         with cls._all_lock:
             cls._all.pop(str(spark._jsparkSession.sessionUUID()), None)
 
@@ -387,8 +403,14 @@ class SharedFrames:
             found = self._raw[key] = _Raw(frame, self._cached_relation(key), schema)
             return found
 
-    def enforced(self, source: Source, plan: Plan, revision: int, secret: Callable[[SecretRef], bytes]) -> _Entry:
-        """The shared enforced DataFrame of ``source`` under ``plan`` (built if nobody has it yet)."""
+    def enforced(
+        self, source: Source, plan: Plan, revision: tuple[str, int], secret: Callable[[SecretRef], bytes]
+    ) -> _Entry:
+        """The shared template of ``source`` under ``plan`` (built if nobody has it yet).
+
+        ``revision`` is the catalog's URL and revision: sessions on two catalogs never share one
+        (their secrets differ).
+        """
         with self._lock:
             raw = self.raw(source.table)
             key = (source.table.lower(), id(raw), revision, _fingerprint(plan))
@@ -400,23 +422,14 @@ class SharedFrames:
             entry = self._build(source, plan, raw, revision, secret)
             self._entries[key] = entry
             while len(self._entries) > self.LIMIT:
-                self._drop(self._entries.popitem(last=False)[1])
+                self._entries.popitem(last=False)
             return entry
 
-    def view(self, entry: _Entry) -> str:
-        """The temp view over ``entry``'s DataFrame (made once)."""
-        with self._lock:
-            if not entry.view_made:
-                entry.frame.createOrReplaceTempView(entry.view)
-                entry.view_made = True
-            return entry.view
-
     def _build(
-        self, source: Source, plan: Plan, raw: _Raw, revision: int, secret: Callable[[SecretRef], bytes]
+        self, source: Source, plan: Plan, raw: _Raw, revision: tuple[str, int], secret: Callable[[SecretRef], bytes]
     ) -> _Entry:
         self._count += 1
-        # The view's name is the marker: enforced data reaches plans only through the view.
-        name = f"{MARKER_ROOT}{self._token}_{self._count}_v"
+        name = f"{MARKER_ROOT}{self._token}_{self._count}_v"  # names the secrets' columns, never data
         try:
             if self._functions is None:
                 self._functions = JvmFunctions(self._jvm)
@@ -427,6 +440,7 @@ class SharedFrames:
             if row_filter is not None:
                 frame = frame.filter(row_filter)
             frame = frame.select(*columns)
+            template = frame._jdf.queryExecution().analyzed()
         except ImmutaSparkError:
             raise
         except Exception as exc:
@@ -434,7 +448,7 @@ class SharedFrames:
                 f"enforcement of '{source.name}' failed, so no data is returned: {exc}".splitlines()[0]
             ) from exc
         hexes = set(ctx.secret_columns.values())
-        return _Entry(frame, name, revision, frozenset(hexes), raw=raw)
+        return _Entry(frame, template, revision, frozenset(hexes), raw=raw)
 
     def _secret_scalar(self, name: str, value: str) -> Any:
         """A scalar subquery over a one-row local relation holding ``value`` in column ``name``.
@@ -451,19 +465,17 @@ class SharedFrames:
         schema = jvm.org.apache.spark.sql.types.StructType.fromDDL(f"{quote_identifier(name)} string")
         return self.jsession.createDataFrame(rows, schema).scalar()
 
-    def _forget_revisions(self, revision: int) -> None:
-        """Keep the entries of the two newest catalog revisions (a session may still be on the older)."""
-        if revision in self._revisions:
+    def _forget_revisions(self, revision: tuple[str, int]) -> None:
+        """Keep the entries of each catalog's two newest revisions (a session may still be on the older)."""
+        url, number = revision
+        kept = self._revisions.get(url, [])
+        if number in kept:
             return
-        self._revisions = sorted({*self._revisions, revision})[-2:]
-        for key in [k for k, e in self._entries.items() if e.revision not in self._revisions]:
-            self._drop(self._entries.pop(key))
-
-    def _drop(self, entry: _Entry) -> None:
-        # A session still inside a statement may hold the entry: view() makes the view again.
-        if entry.view_made:
-            entry.view_made = False
-            self._session_catalog.dropTempView(entry.view)
+        self._revisions[url] = sorted({*kept, number})[-2:]
+        for key in [
+            k for k, e in self._entries.items() if e.revision[0] == url and e.revision[1] not in self._revisions[url]
+        ]:
+            self._entries.pop(key)
 
 
 def _same(a: Any, b: Any) -> bool:

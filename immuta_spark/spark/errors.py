@@ -7,11 +7,25 @@ parameters, SQL state and message shape, and also our :class:`SourceNotFound`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pyspark.errors import AnalysisException
 
 from immuta_spark.errors import AccessDenied, ImmutaSparkError, SourceNotFound
 
-__all__ = ["EnforcementError", "GovernedAccessDenied", "GovernedTableNotFound", "UnenforcedPathError"]
+__all__ = [
+    "EnforcementError",
+    "GovernedAccessDenied",
+    "GovernedTableNotFound",
+    "UnenforcedPathError",
+    "from_rules",
+    "rules_errors",
+]
+
+#: How the JVM rules (``jvm/Errors.java``) tag the errors they raise.
+_UNENFORCED = "[IMMUTA_UNENFORCED] "
+_DENIED = "[IMMUTA_DENIED] "
 
 
 class EnforcementError(ImmutaSparkError):
@@ -97,3 +111,34 @@ class GovernedTableNotFound(SourceNotFound, AnalysisException):
 
     def getSqlState(self) -> str:
         return self._sql_state
+
+
+def from_rules(exc: BaseException) -> ImmutaSparkError | None:
+    """The governed session's own error for an error the JVM rules raised, or None for any other."""
+    text = str(exc)
+    for tag in (_UNENFORCED, _DENIED):
+        at = text.find(tag)
+        if at < 0:
+            continue
+        body = text[at + len(tag) :].split("\n", 1)[0].strip()
+        source, _, message = body.partition("\x01")
+        if tag == _DENIED:
+            return GovernedAccessDenied(source, message)
+        error = UnenforcedPathError(message)
+        error.sources = (source,) if source else ()
+        return error
+    return None
+
+
+@contextmanager
+def rules_errors() -> Iterator[None]:
+    """Raise the governed session's own error where the JVM rules refused (pyspark's otherwise)."""
+    try:
+        yield
+    except AnalysisException as exc:
+        if isinstance(exc, ImmutaSparkError):
+            raise
+        ours = from_rules(exc)
+        if ours is None:
+            raise
+        raise ours from None

@@ -1,11 +1,14 @@
-"""A small JVM helper (``jvm/PlanInspector.java``) that walks Spark plans in one py4j call.
+"""The project's JVM classes (``jvm/*.java``): the enforcement rules and a plan walker.
 
-Reaching a plan node by node through py4j costs a round trip per call, and ``toJSON()`` of an
-analyzed plan is slow (tens of milliseconds); the helper describes a whole plan in one call.
-It is compiled once per machine with ``javac`` against the jars pyspark ships, cached under
-``~/.cache/immuta-spark`` (or ``$IMMUTA_SPARK_CACHE``), and loaded into the running JVM with its
-own class loader, so it works for sessions that were started without it. Without a ``javac``
-the callers fall back to the pure-py4j walk: slower, same answers (the tests check both).
+``Governor``, ``EnforceRule`` and ``GuardCheck`` put enforcement into Spark's analyzer (see
+:mod:`immuta_spark.spark.governor`); ``PlanInspector`` describes a whole plan in one py4j call
+(reaching a plan node by node costs a round trip per call, and ``toJSON()`` of an analyzed plan
+is slow). They are compiled once per machine with ``javac`` against the jars pyspark ships,
+cached under ``~/.cache/immuta-spark`` (or ``$IMMUTA_SPARK_CACHE``), and loaded into the running
+JVM with their own class loader, so they work for SparkSessions that were started without them.
+A governed session needs them: without a JDK's ``javac`` it refuses to start (fail closed).
+``IMMUTA_SPARK_NO_JVM_HELPER`` makes the plan *walks* use the pure-py4j fallback (the tests
+check that both agree); enforcement itself always runs in the JVM.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PlanInspector", "inspector", "records", "unescape"]
+from immuta_spark.spark.errors import EnforcementError
 
-SOURCE = Path(__file__).resolve().parent / "jvm" / "PlanInspector.java"
+__all__ = ["PlanInspector", "helper", "inspector", "records", "unescape"]
+
+SOURCES = Path(__file__).resolve().parent / "jvm"
 _lock = threading.Lock()
-_loaded: dict[int, PlanInspector | None] = {}
+_loaded: dict[int, PlanInspector] = {}
 
 
 _ESCAPES = {"\\": "\\", "n": "\n", "1": "\x01", "2": "\x02"}
@@ -51,30 +56,37 @@ def _cache_dir() -> Path:
     return Path(base)
 
 
-def _compile() -> Path | None:
-    """The directory holding the compiled classes, building it if needed; None without javac."""
+def _compile() -> Path:
+    """The directory holding the compiled classes, building it if needed."""
     import pyspark
 
     jars = Path(pyspark.__file__).parent / "jars"
-    digest = hashlib.sha256(SOURCE.read_bytes() + pyspark.__version__.encode()).hexdigest()[:16]
-    out = _cache_dir() / f"plan-inspector-{digest}"
+    sources = sorted(SOURCES.glob("*.java"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + pyspark.__version__.encode()).hexdigest()[:16]
+    out = _cache_dir() / f"jvm-classes-{digest}"
     if (out / "io" / "immutaspark" / "PlanInspector.class").exists():
         return out
     java_home = os.environ.get("JAVA_HOME")
     javac = shutil.which("javac") or (str(Path(java_home) / "bin" / "javac") if java_home else None)
     if not javac or not Path(javac).exists():
-        return None
+        raise EnforcementError(
+            "the governed session needs a JDK's javac to build its analyzer rules, and none was found; "
+            "install a JDK 17 (or set JAVA_HOME)"
+        )
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [javac, "--release", "17", "-nowarn", "-d", str(tmp), "-cp", str(jars / "*"), str(SOURCE)],
+        [javac, "--release", "17", "-nowarn", "-d", str(tmp), "-cp", str(jars / "*"), *map(str, sources)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     if done.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        return None
+        raise EnforcementError(
+            f"the governed session's JVM classes did not compile against pyspark {pyspark.__version__}'s jars, "
+            f"so no session can be governed: {done.stderr.strip()[:2000]}"
+        )
     try:
         tmp.rename(out)
     except OSError:  # another process finished first: use theirs
@@ -83,7 +95,7 @@ def _compile() -> Path | None:
 
 
 class PlanInspector:
-    """The loaded helper: ``guard_lines`` and ``walk_lines``."""
+    """The loaded classes, through one ``PlanInspector`` instance: plan walks and the Governor's wiring."""
 
     def __init__(self, instance: Any) -> None:
         # An instance, not the class: py4j calls an object's methods by reflection on the
@@ -98,11 +110,32 @@ class PlanInspector:
         """Relation references, identifier spans and CTE references of a parsed plan (see the Java source)."""
         return str(self._instance.walk(plan, subqueries))
 
+    def install(self, jsession: Any) -> None:
+        """Add the enforcement rules to ``jsession``'s extensions (once per extensions object)."""
+        self._instance.install(jsession)
+
+    def share_relation_cache(self, jroot: Any, jsession: Any) -> None:
+        """Make ``jsession`` use ``jroot``'s table relation cache (writes through either are seen by both)."""
+        self._instance.shareRelationCache(jroot, jsession)
+
+    def installed(self, jsession: Any) -> bool:
+        """Whether the rules reach ``jsession``."""
+        return bool(self._instance.installed(jsession))
+
+    def governor(self, jsession: Any, token: str, provider: Any) -> Any:
+        """A JVM ``Governor`` for ``jsession`` that asks ``provider`` (a Python proxy) for decisions."""
+        return self._instance.governor(jsession, token, provider)
+
 
 def inspector(spark: Any) -> PlanInspector | None:
-    """The helper loaded into ``spark``'s JVM, or None when it cannot be built here."""
+    """The helper for plan walks, or None when ``IMMUTA_SPARK_NO_JVM_HELPER`` asks for the py4j fallback."""
     if os.environ.get("IMMUTA_SPARK_NO_JVM_HELPER"):
         return None
+    return helper(spark)
+
+
+def helper(spark: Any) -> PlanInspector:
+    """The classes loaded into ``spark``'s JVM (compiled on first use); raises if they cannot be built."""
     gateway = spark.sparkContext._gateway
     key = id(gateway)
     with _lock:
@@ -111,10 +144,8 @@ def inspector(spark: Any) -> PlanInspector | None:
         return _loaded[key]
 
 
-def _load(gateway: Any) -> PlanInspector | None:
+def _load(gateway: Any) -> PlanInspector:
     classes = _compile()
-    if classes is None:
-        return None
     jvm = gateway.jvm
     urls = gateway.new_array(jvm.java.net.URL, 1)
     urls[0] = jvm.java.io.File(str(classes)).toURI().toURL()

@@ -7,13 +7,16 @@ It wraps (never subclasses) a SparkSession and offers ``table``, ``sql``, ``read
 hands out is a :class:`~immuta_spark.spark.dataframe.GovernedDataFrame`, whose methods guard
 each new plan (``_check_frame``) before handing it back.
 
-Every statement goes through the same steps: parse with Spark's parser, find every table it
-references, compile each governed table's plan, rewrite the references to enforced views,
-analyze, guard the analyzed plan, audit. A statement that is not a plain query (INSERT, CTAS,
-SET VAR, CACHE ... AS SELECT, INSERT OVERWRITE DIRECTORY) runs as soon as Spark analyzes it, so
-it is analyzed without running and its queries are guarded first. An invisible table is
-replaced by a name that cannot exist and Spark itself produces the error, names put back: it
-fails exactly like a missing table.
+Each governed session runs on a Spark session of its own (:func:`~immuta_spark.spark.governor.user_session`)
+whose analyzer enforces every governed relation, whatever form reaches it; see
+:mod:`immuta_spark.spark.governor`. On top of that, every statement is pre-checked here: parsed
+with Spark's parser, its governed references and command targets found, commands checked
+(owner-only writes and DDL, DESCRIBE and SHOW without statistics, SET with an allowlist), then
+analyzed, guarded a second time in Python, and audited. A statement that is not a plain query
+(INSERT, CTAS, SET VAR, CACHE ... AS SELECT, INSERT OVERWRITE DIRECTORY) runs as soon as Spark
+analyzes it, so it is analyzed without running and its queries are guarded first. An invisible
+table is replaced by a name that cannot exist and Spark itself produces the error, names put
+back: it fails exactly like a missing table.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from immuta_spark.errors import ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
 from immuta_spark.spark.dataframe import GovernedDataFrame, adopt
 from immuta_spark.spark.enforce import Enforcer, SharedFrames, hadoop_user
-from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound, UnenforcedPathError
+from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound, UnenforcedPathError, rules_errors
+from immuta_spark.spark.governor import make_default, user_session
 from immuta_spark.spark.guard import MARKER_ROOT, check_plan, check_statement
+from immuta_spark.spark.jvm import helper
 from immuta_spark.spark.jvm import inspector as plan_inspector
 from immuta_spark.spark.lower import quote_identifier
 from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Reference, Span, parse_statement
@@ -163,11 +168,12 @@ class ImmutaSparkSession:
         identity = hadoop_user(spark)
         if catalog.identity != identity:
             catalog = GovernanceCatalog(catalog.store, identity=identity)
-        self._spark = spark
+        self._root = spark
+        self._spark = user_session(spark)
         self._catalog = catalog
         self._lock = threading.RLock()
         try:
-            self._enforcer = Enforcer(spark, catalog, user=user or identity, identity=identity)
+            self._enforcer = Enforcer(self._spark, catalog, user=user or identity, identity=identity, root=spark)
         except ImpersonationDenied as exc:
             catalog.record(
                 action="impersonate",
@@ -177,6 +183,7 @@ class ImmutaSparkSession:
                 detail={"error": str(exc)},
             )
             raise
+        make_default(self._spark)
 
     @classmethod
     def wrap(
@@ -250,7 +257,15 @@ class ImmutaSparkSession:
             )
 
     def _audited(self, text: str, run: Any) -> DataFrame:
-        """Run ``run(sources, policies)`` and audit the query with its outcome."""
+        """Run ``run(sources, policies)`` and audit the query with its outcome (rules' errors made ours)."""
+
+        def translated(sources: list[str], policies: list[str]) -> DataFrame:
+            with rules_errors():
+                return run(sources, policies)
+
+        return self._audited_raw(text, translated)
+
+    def _audited_raw(self, text: str, run: Any) -> DataFrame:
         started = time.perf_counter()
         sources: list[str] = []
         policies: list[str] = []
@@ -287,24 +302,30 @@ class ImmutaSparkSession:
         Besides the plan guard, the JVM-calling functions SQL refuses (``reflect``, ...) are
         refused here too: the DataFrame API takes them as ``F.expr``, ``selectExpr`` or ``F.reflect``.
         """
-        with self._lock:
-            try:
-                plan = jdf.queryExecution().analyzed()
-                self._check(plan)
-                if _REFLECTION.search(_plan_text(plan)):
-                    raise UnenforcedPathError(
-                        "reflect(), java_method() and try_reflect() call JVM methods the governed session cannot "
-                        "check; not allowed"
-                    )
-            except ImmutaSparkError as exc:
-                text = what if isinstance(what, str) else what()
-                self._audit(
-                    "query",
-                    "denied",
-                    sources=getattr(exc, "sources", ()),
-                    detail={"sql": text[:2000], "error": str(exc).splitlines()[0][:500] if str(exc) else ""},
+        with self._lock, self._refusals_audited(what):
+            plan = jdf.queryExecution().analyzed()
+            self._check(plan)
+            if _REFLECTION.search(_plan_text(plan)):
+                raise UnenforcedPathError(
+                    "reflect(), java_method() and try_reflect() call JVM methods the governed session cannot "
+                    "check; not allowed"
                 )
-                raise
+
+    @contextmanager
+    def _refusals_audited(self, what: str | Callable[[], str]) -> Iterator[None]:
+        """The JVM rules' refusals made ours, and every refusal audited (``what``: the call, made only then)."""
+        try:
+            with rules_errors():
+                yield
+        except ImmutaSparkError as exc:
+            text = what if isinstance(what, str) else what()
+            self._audit(
+                "query",
+                "denied",
+                sources=getattr(exc, "sources", ()),
+                detail={"sql": text[:2000], "error": str(exc).splitlines()[0][:500] if str(exc) else ""},
+            )
+            raise
 
     @property
     def read(self) -> GovernedReader:
@@ -355,9 +376,10 @@ class ImmutaSparkSession:
             return render_plan_text(plan)
 
     def stop(self) -> None:
-        """Stop the underlying SparkSession (and let go of the enforced views shared over it)."""
-        SharedFrames.forget(self._spark)
-        self._spark.stop()
+        """Stop the underlying SparkSession (and let go of the templates shared over it)."""
+        self._enforcer.governor.close()
+        SharedFrames.forget(self._root)
+        self._root.stop()
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(
@@ -429,20 +451,16 @@ class ImmutaSparkSession:
                 self._require_owner(source, (), root, storage=True)
         if root in _OWNER_ONLY_SHOW or root == "ShowColumns":
             return self._spark.sql(sql)
-        is_command = root not in ("ExplainCommand",) and _is_command(enforcer, parsed)
-        trusted: frozenset[str] = frozenset()
-        if is_command and all(self._owns(s) for _r, s in governed) and (governed or targets):
-            rewritten = sql  # an owner's own DDL or write: run as written
-            trusted = frozenset(s.name for _r, s in governed) | frozenset(s.name for _p, s in targets)
-        else:
-            rewritten = self._rewrite(parsed, governed, policies)
+        # The analyzer enforces every governed relation of the statement; only a read of a table's
+        # location by path (in any file format) is renamed to the table, which it reads.
+        sql = self._paths_as_tables(parsed, governed)
         if not query:
-            self._check_before_running(rewritten, root, args, trusted)
-        df = self._spark.sql(rewritten, args)
+            self._check_before_running(sql, root, args, policies)
+        df = self._spark.sql(sql, args)
         if root == "ExplainCommand":
             return self._scrub_explain(df)
         if query:
-            self._guard(df)
+            self._guard(df, policies)
         return df
 
     def _classify(self, parsed: Parsed) -> tuple[list[tuple[Reference, Source]], list[tuple[tuple[str, ...], Source]]]:
@@ -494,29 +512,31 @@ class ImmutaSparkSession:
             return enforcer.source_for_table(lowered[1], lowered[2])
         return None
 
-    def _rewrite(self, parsed: Parsed, governed: list[tuple[Reference, Source]], policies: list[str]) -> str:
-        """Replace each governed reference's text with its enforced view (ours, quoted)."""
+    def _paths_as_tables(self, parsed: Parsed, governed: list[tuple[Reference, Source]]) -> str:
+        """The statement with each ``format.`location``` of a governed table replaced by the table's name."""
         sql = parsed.sql
-        for ref, source in sorted(governed, key=lambda rs: rs[0].start, reverse=True):
-            view = self._enforcer.view(source, parts=list(ref.parts), origin=(ref.line, ref.pos, parsed.tree_string))
-            policies.extend(self._enforcer.plan_of(source).policies_applied)
+        paths = [(r, s) for r, s in governed if len(r.parts) == 2 and r.parts[0].lower() in FILE_FORMATS]
+        for ref, source in sorted(paths, key=lambda rs: rs[0].start, reverse=True):
             if not ref.aliased and not _after_table_keyword(sql, ref.start):
                 # keep the name Spark would have given it (after any TABLESAMPLE); `TABLE t` takes none
                 at = max(ref.alias_at, ref.stop)
                 sql = sql[: at + 1] + " AS " + quote_identifier(ref.parts[-1]) + sql[at + 1 :]
-            sql = sql[: ref.start] + quote_identifier(view) + sql[ref.stop + 1 :]
+            sql = sql[: ref.start] + _reference_text(source.table) + sql[ref.stop + 1 :]
         return sql
 
-    def _guard(self, df: DataFrame) -> None:
-        self._check(df._jdf.queryExecution().analyzed())
+    def _guard(self, df: DataFrame, policies: list[str] | None = None) -> None:
+        self._check(df._jdf.queryExecution().analyzed(), policies)
 
-    def _check(self, jplan: Any, trusted: frozenset[str] = frozenset()) -> None:
-        """Refuse an analyzed plan that reaches governed data without this session's enforcement."""
+    def _check(self, jplan: Any, policies: list[str] | None = None) -> None:
+        """Refuse an analyzed plan that reaches governed data without this session's enforcement.
+
+        The names of the policies that shaped the plan's enforced sources go to ``policies``.
+        """
         enforcer = self._enforcer
         reached: list[str] = []
 
         def label(source: Source | None) -> str | None:
-            if source is None or source.name in trusted:
+            if source is None:
                 return None
             reached.append(source.name)  # for the audit record of the refusal
             if not enforcer.plan(source).visible:
@@ -524,13 +544,18 @@ class ImmutaSparkSession:
             return f"governed data source '{source.name}' ({source.table})"
 
         try:
-            check_plan(
+            enforced = check_plan(
                 jplan,
-                trusted=enforcer.trusted,
+                stamp_prefix=enforcer.stamp_prefix,
                 governed_table=lambda db, t: label(enforcer.source_for_table(db, t)),
                 governed_path=lambda p: label(enforcer.source_for_storage(p)),
-                inspector=plan_inspector(self._spark),
+                inspector=helper(self._spark),
             )
+            if policies is not None:
+                for name in enforced:
+                    source = enforcer.snapshot().sources.get(name)
+                    if source is not None:
+                        policies.extend(enforcer.plan(source).policies_applied)
         except UnenforcedPathError as exc:
             exc.sources = tuple(reached)
             raise
@@ -539,7 +564,7 @@ class ImmutaSparkSession:
         except Exception as exc:
             raise UnenforcedPathError(f"the plan could not be checked, so it is refused: {exc}") from exc
 
-    def _check_before_running(self, sql: str, root: str, args: Any, trusted: frozenset[str]) -> None:
+    def _check_before_running(self, sql: str, root: str, args: Any, policies: list[str]) -> None:
         """Analyze a statement that is not a plain query without running it, and check its queries.
 
         Commands run as soon as Spark analyzes them, so a guard after ``spark.sql`` would come
@@ -572,7 +597,7 @@ class ImmutaSparkSession:
                 raise convert_exception(exc.java_exception) from None
             raise
         try:
-            check_statement(analyzed, lambda p: self._check(p, trusted), lambda p: bool(command.isInstance(p)))
+            check_statement(analyzed, lambda p: self._check(p, policies), lambda p: bool(command.isInstance(p)))
         except ImmutaSparkError:
             raise
         except Exception as exc:

@@ -103,18 +103,14 @@ def test_every_denial_is_audited(
         assert source in record.sources
 
 
-def test_a_guard_refusal_is_audited_with_the_source_it_reached(
-    bob: Any, sample_spark: Any, example_catalog: GovernanceCatalog
+def test_a_refusal_is_audited_with_the_source_it_reached(
+    bob: Any, example_catalog: GovernanceCatalog, medical_location: str
 ) -> None:
-    sample_spark.sql("CREATE OR REPLACE TEMP VIEW audit_raw AS SELECT * FROM claims.medical")
-    try:
-        marker = probe()
-        with pytest.raises(UnenforcedPathError):
-            collect(bob.sql(f"SELECT ssn FROM audit_raw {marker}"))
-        record = record_of(example_catalog, "bob", marker)
-        assert record.outcome == "denied" and record.sources == ("Medical Claims",)
-    finally:
-        sample_spark.catalog.dropTempView("audit_raw")
+    marker = probe()
+    with pytest.raises(UnenforcedPathError):
+        collect(bob.sql(f"SELECT ssn FROM parquet.`{medical_location}/*` {marker}"))
+    record = record_of(example_catalog, "bob", marker)
+    assert record.outcome == "denied" and record.sources == ("Medical Claims",)
 
 
 def test_table_and_path_reads_are_audited(

@@ -74,6 +74,7 @@ def governed(sample_spark: Any, tmp_path: Path) -> Callable[..., Any]:
             return s
 
         session.catalog = catalog  # type: ignore[attr-defined]
+        session.path = path  # type: ignore[attr-defined]
         return session
 
     return build

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedIdentifier;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedTable;
@@ -36,6 +37,26 @@ public final class PlanInspector {
         return guardLines(plan, markerRoot);
     }
 
+    /** Add the enforcement rules to the extensions of {@code root} (see Governor.install). */
+    public void install(SparkSession root) {
+        Governor.install(root);
+    }
+
+    /** See Governor.shareRelationCache. */
+    public void shareRelationCache(SparkSession root, SparkSession session) {
+        Governor.shareRelationCache(root, session);
+    }
+
+    /** Whether the rules reach {@code session}. */
+    public boolean installed(SparkSession session) {
+        return Governor.installed(session);
+    }
+
+    /** A Governor for {@code session}, asking {@code provider} (Python) for each source's decision. */
+    public Governor governor(SparkSession session, String token, java.util.function.Function<Object, Object> provider) {
+        return new Governor(session, token, provider);
+    }
+
     public String walk(LogicalPlan start, boolean subqueries) {
         return walkLines(start, subqueries);
     }
@@ -59,7 +80,7 @@ public final class PlanInspector {
     }
 
     /**
-     * One line per marker alias ("M", name; nothing below it is visited) and per leaf ("L", class,
+     * One line per enforced subtree ("E", its stamp), per marker alias ("M", name; nothing below either is visited) and per leaf ("L", class,
      * db, table, storage paths...: a table's location, or a file relation's root paths), over the
      * children and the expression subqueries of every node.
      */
@@ -70,6 +91,11 @@ public final class PlanInspector {
     }
 
     private static void guard(LogicalPlan node, String markerRoot, StringBuilder out) {
+        scala.Option<String> stamp = node.getTagValue(Governor.ENFORCED);
+        if (stamp.isDefined()) {
+            out.append('E').append(SEP).append(esc(stamp.get())).append('\n');
+            return;
+        }
         if (node instanceof SubqueryAlias) {
             String name = ((SubqueryAlias) node).alias();
             if (name.startsWith(markerRoot)) {

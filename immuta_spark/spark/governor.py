@@ -1,0 +1,177 @@
+"""Enforcement in Spark's analyzer: a session per user, and the bridge to the JVM rules.
+
+Each governed session runs on its own Spark session (``newSession()`` of the SparkSession it
+wraps), so temporary views, settings, registered functions and the current database are the
+user's own. The JVM classes (``jvm/Governor.java``, ``EnforceRule.java``, ``GuardCheck.java``)
+are added to the wrapped SparkSession's extensions at run time; every session made from it
+afterwards builds its analyzer with them, so ``wrap`` works on a SparkSession a notebook or a
+platform built without any configuration.
+
+Inside the analyzer, :class:`EnforceRule` replaces every relation of a governed table or
+location, wherever it comes from (SQL text, DataFrame methods, ``EXECUTE IMMEDIATE``, SQL
+functions, views' bodies, CTEs, subqueries, commands' queries), with its enforced plan, and
+Spark's CheckAnalysis runs :class:`GuardCheck` on the result before anything runs. Decisions
+stay in Python: the first time a query reaches a source under the current rules, the rule asks
+:class:`Provider`, which compiles the user's plan and hands the JVM either "hidden", "denied",
+or a *template*: the enforced plan (row filter, then one projection of masked columns) analyzed
+once over a relation of the table in an ungoverned internal session. The rule instantiates the
+template over the relation it found, so the template is shared by every session whose
+enforcement of the table is identical.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pyspark.sql import SparkSession
+
+from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.spark.errors import EnforcementError
+from immuta_spark.spark.jvm import helper
+
+if TYPE_CHECKING:
+    from immuta_spark.spark.enforce import Enforcer
+
+__all__ = ["JvmGovernor", "Provider", "make_default", "protected_paths", "user_session"]
+
+
+def user_session(spark: SparkSession) -> SparkSession:
+    """A new Spark session of ``spark``'s context, carrying the enforcement rules.
+
+    It starts in ``spark``'s current database; everything else of the session state (views,
+    settings, functions) starts empty, as for any ``newSession()``. It shares ``spark``'s table
+    relation cache, so a table written through any session is read afresh by every one.
+    """
+    jroot = spark._jsparkSession
+    helper(spark).install(jroot)
+    jsession = jroot.newSession()
+    helper(spark).share_relation_cache(jroot, jsession)
+    current = spark.catalog.currentDatabase()
+    session = SparkSession(spark.sparkContext, jsparkSession=jsession)
+    if current != "default":
+        jsession.catalog().setCurrentDatabase(current)
+    if not helper(spark).installed(jsession):  # pragma: no cover - the extensions object is Spark's
+        raise EnforcementError("the enforcement rules could not be added to the Spark session; refused")
+    return session
+
+
+def make_default(session: SparkSession) -> None:
+    """Make ``session`` the process's active and default Spark session (JVM and pyspark).
+
+    Code that looks the session up instead of being handed it (``SparkSession.builder.getOrCreate()``
+    in a notebook cell, ``SparkSession.active()``, pyspark.pandas, pyspark.ml readers) then gets
+    the user's own session, whose analyzer enforces, never the raw one.
+    """
+    jclass = session._jvm.org.apache.spark.sql.classic.SparkSession
+    jclass.setDefaultSession(session._jsparkSession)
+    jclass.setActiveSession(session._jsparkSession)
+    SparkSession._instantiatedSession = session
+    SparkSession._activeSession = session
+
+
+def protected_paths(spark: SparkSession, catalog_url: str) -> list[str]:
+    """Files no governed session may read: the SQLite catalog (with its journal files), a Derby
+    metastore, the Kerberos keytabs Spark or the environment name.
+
+    Through them a user would read every salt and key, or the metastore's raw statistics.
+    """
+    found: list[str] = []
+    if catalog_url.startswith("sqlite:///"):
+        path = catalog_url[len("sqlite:///") :].split("?", 1)[0]
+        if path and path != ":memory:":
+            found += [path, f"{path}-wal", f"{path}-shm", f"{path}-journal"]
+    conf = spark.sparkContext.getConf()
+    jdo = conf.get("spark.hadoop.javax.jdo.option.ConnectionURL", None)
+    if jdo is None:
+        jdo = spark._jsparkSession.sessionState().newHadoopConf().get("javax.jdo.option.ConnectionURL")
+    if jdo and ":derby:" in str(jdo):
+        match = re.search(r"databaseName=([^;]+)", str(jdo))
+        if match:
+            found.append(match.group(1))
+    elif conf.get("spark.sql.catalogImplementation", "in-memory") == "hive":
+        found.append(os.path.abspath("metastore_db"))  # Hive's embedded Derby default
+    for key in ("spark.kerberos.keytab", "spark.yarn.keytab"):
+        value = conf.get(key, None)
+        if value:
+            found.append(value)
+    keytab = os.environ.get("KRB5_KTNAME", "")
+    if keytab:
+        found.append(keytab.split(":", 1)[1] if keytab.upper().startswith(("FILE:", "WRFILE:")) else keytab)
+    return found
+
+
+class Provider:
+    """The JVM's ``java.util.function.Function`` that asks Python for one source's decision.
+
+    It holds its enforcer weakly: a session that is gone gives no decision, and the JVM rule then
+    fails the query (fail closed).
+    """
+
+    def __init__(self, enforcer: Enforcer) -> None:
+        self._enforcer = weakref.ref(enforcer)
+
+    def apply(self, source: Any) -> None:
+        """Called by the JVM rule: decide ``source`` (the decision is handed to the Governor)."""
+        enforcer = self._enforcer()
+        if enforcer is None:
+            return None
+        name = str(source)
+        try:
+            enforcer.decide(name)
+        except ImmutaSparkError as exc:
+            enforcer.governor.fail(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - anything else: no data, and say why
+            message = f"enforcement of '{name}' failed, so no data is returned: {exc}"
+            enforcer.governor.fail(name, message.splitlines()[0])
+        return None
+
+    class Java:
+        implements: ClassVar[list[str]] = ["java.util.function.Function"]
+
+
+class JvmGovernor:
+    """The JVM ``Governor`` of one governed session, and the generation of rules it enforces."""
+
+    def __init__(self, spark: SparkSession, enforcer: Enforcer) -> None:
+        self.token = secrets.token_hex(6)
+        self.generation = 0
+        self._jvm = helper(spark).governor(spark._jsparkSession, self.token, Provider(enforcer))
+        self.prefix = f"{self.token}:0|"
+
+    def reset(self, tables: dict[str, str], declared: dict[str, str]) -> None:
+        """New rules: ``tables`` maps ``db.table`` to its source, ``declared`` a source to its declared location."""
+        self.generation += 1
+        self._jvm.reset(self.generation, list(tables), list(tables.values()), list(declared), list(declared.values()))
+        self.prefix = f"{self.token}:{self.generation}|"
+
+    def enforce(self, source: str, template: Any, *, owner: bool) -> None:
+        """Enforce ``source`` with ``template`` (an analyzed JVM plan) until the rules change."""
+        self._jvm.enforce(source, template, owner)
+
+    def hide(self, source: str) -> None:
+        """``source`` does not exist for this user."""
+        self._jvm.hide(source)
+
+    def deny(self, source: str, reason: str, *, owner: bool) -> None:
+        """The user sees ``source`` but may not read it (``reason`` says why and what to do)."""
+        self._jvm.deny(source, reason, owner)
+
+    def fail(self, source: str, message: str) -> None:
+        """Enforcement of ``source`` failed: queries reaching it are refused with ``message``."""
+        self._jvm.fail(source, message)
+
+    def forbid(self, paths: list[str]) -> None:
+        """No query of this session may read ``paths`` (or anything beneath or above them)."""
+        self._jvm.forbid(list(paths))
+
+    def decided(self) -> int:
+        """How many sources have a decision under the current rules."""
+        return int(self._jvm.decided())
+
+    def close(self) -> None:
+        """Stop governing: the session's queries fail from now on."""
+        self._jvm.close()

@@ -1,0 +1,219 @@
+// The analyzer rule: every relation of a governed table or location, wherever it sits in a plan (SQL,
+// DataFrame methods, EXECUTE IMMEDIATE, SQL functions, views' bodies, CTEs, subqueries, commands'
+// queries), is replaced by its enforced plan: the row filter and masks Python compiled, instantiated
+// over this very relation. The enforced Project carries Governor.ENFORCED, so the rule is idempotent
+// (the analyzer runs it to a fixed point) and a subtree made under older rules is enforced afresh.
+package io.immutaspark;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.analysis.MultiInstanceRelation;
+import org.apache.spark.sql.catalyst.expressions.Alias;
+import org.apache.spark.sql.catalyst.expressions.Attribute;
+import org.apache.spark.sql.catalyst.expressions.AttributeReference;
+import org.apache.spark.sql.catalyst.expressions.ExprId;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.NamedExpression;
+import org.apache.spark.sql.catalyst.expressions.NamedExpression$;
+import org.apache.spark.sql.catalyst.expressions.SubqueryExpression;
+import org.apache.spark.sql.catalyst.plans.logical.DeleteFromTable;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
+import org.apache.spark.sql.catalyst.plans.logical.Project;
+import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
+import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
+import org.apache.spark.sql.catalyst.rules.Rule;
+
+public final class EnforceRule extends Rule<LogicalPlan> {
+    private final SparkSession session;
+
+    public EnforceRule(SparkSession session) {
+        this.session = session;
+    }
+
+    @Override
+    public LogicalPlan apply(LogicalPlan plan) {
+        Governor g = Governor.of(session);
+        if (g == null) return plan;
+        return walk(plan, g);
+    }
+
+    private LogicalPlan walk(LogicalPlan node, Governor g) {
+        scala.Option<String> stamp = node.getTagValue(Governor.ENFORCED);
+        if (stamp.isDefined()) {
+            if (stamp.get().startsWith(g.prefix())) return node;
+            return reenforce(node, g);
+        }
+        if (Relations.isRelation(node)) return enforceLeaf(node, node, g);
+        LogicalPlan out;
+        if (isRowLevelWrite(node)) {
+            // The target of DELETE / UPDATE / MERGE is written, not read: GuardCheck lets only owners
+            // near it. MERGE's source is read like any query.
+            out = node instanceof MergeIntoTable
+                ? node.withNewChildren(seq(List.of(((MergeIntoTable) node).targetTable(),
+                    walk(((MergeIntoTable) node).sourceTable(), g))))
+                : node;
+        } else {
+            out = node.mapChildren(c -> walk(c, g));
+        }
+        if (!out.subqueries().isEmpty()) {
+            out = out.mapExpressions(e -> e.transformDown(scala.PartialFunction.<Expression, Expression>fromFunction((Expression x) -> {
+                if (x instanceof SubqueryExpression) {
+                    SubqueryExpression s = (SubqueryExpression) x;
+                    LogicalPlan walked = walk(s.plan(), g);
+                    return walked == s.plan() ? x : s.withNewPlan(walked);
+                }
+                return x;
+            })));
+        }
+        return out;
+    }
+
+    static boolean isRowLevelWrite(LogicalPlan node) {
+        return node instanceof DeleteFromTable || node instanceof UpdateTable || node instanceof MergeIntoTable;
+    }
+
+    /** The governed source {@code leaf} reads, or null; a read of governed storage in any other way is refused. */
+    static String sourceOf(LogicalPlan leaf, Governor g) {
+        for (String p : Relations.paths(leaf)) {
+            if (g.forbiddenOverlap(p) != null) {
+                throw Errors.unenforced("the files at " + p + " hold the governance catalog, the metastore or credentials "
+                    + "and are never readable through a governed session");
+            }
+        }
+        String[] name = Relations.name(leaf);
+        String source = name == null ? null : g.source(name[0], name[1]);
+        if (source != null) return source;
+        List<String> paths = Relations.paths(leaf);
+        if (name == null && paths.size() == 1) {
+            source = g.sourceAt(paths.get(0));
+            if (source != null) return source;
+        }
+        for (String p : paths) {
+            String s = g.overlapping(p);
+            if (s != null) {
+                boolean hidden = g.decide(s).kind == Governor.HIDDEN;
+                throw Errors.unenforced(s, "this query reads files of " + (hidden ? "a governed table" : "governed data source '" + s + "'")
+                    + " (" + p + ") directly; read the table through the governed session instead (session.table or SQL on its name)");
+            }
+        }
+        return null;
+    }
+
+    private static LogicalPlan enforceLeaf(LogicalPlan leaf, LogicalPlan outputsOf, Governor g) {
+        String source = sourceOf(leaf, g);
+        if (source == null) return leaf;
+        Governor.Decision d = g.decide(source);
+        if (d.kind == Governor.HIDDEN) {
+            String[] name = Relations.name(leaf);
+            throw Errors.notFound(name != null ? Arrays.asList(name) : List.of(source));
+        }
+        if (d.kind == Governor.DENIED) throw Errors.denied(source, d.message);
+        if (d.kind == Governor.FAILED) throw Errors.unenforced(source, d.message);
+        return instantiate(d.template, leaf, outputsOf.output(), g.prefix() + source);
+    }
+
+    /** An enforced subtree made under older rules (or another session's): enforce its relation again. */
+    private static LogicalPlan reenforce(LogicalPlan node, Governor g) {
+        LogicalPlan leaf = relationOf(node);
+        if (leaf == null) throw Errors.unenforced("an enforced subtree lost its table; refused (fail closed)");
+        return enforceLeaf(leaf, node, g);
+    }
+
+    /** The one relation leaf of an enforced subtree or template (expression subqueries aside). */
+    static LogicalPlan relationOf(LogicalPlan node) {
+        if (Relations.isRelation(node)) return node;
+        scala.collection.Iterator<LogicalPlan> kids = node.children().iterator();
+        LogicalPlan found = null;
+        while (kids.hasNext()) {
+            LogicalPlan r = relationOf(kids.next());
+            if (r != null) {
+                if (found != null) return null;
+                found = r;
+            }
+        }
+        return found;
+    }
+
+    /**
+     * The template (Python's enforced plan, analyzed over a relation r0 of the same table) made over
+     * {@code relation}: r0 becomes a fresh instance of {@code relation}, every attribute the template
+     * defines gets a fresh id, and the outputs take the ids of {@code outputs} (the relation's, so
+     * references already resolved against it stay valid) where name and type agree.
+     */
+    static LogicalPlan instantiate(LogicalPlan template, LogicalPlan relation, scala.collection.immutable.Seq<Attribute> outputs, String stamp) {
+        LogicalPlan r0 = relationOf(template);
+        if (r0 == null || !(template instanceof Project)) {
+            throw Errors.unenforced("the enforcement of a governed table has an unexpected shape; refused (fail closed)");
+        }
+        LogicalPlan fresh = relation instanceof MultiInstanceRelation ? ((MultiInstanceRelation) relation).newInstance() : relation;
+        Map<ExprId, Attribute> map = new HashMap<>();
+        Map<String, Attribute> byName = byName(fresh.output());
+        scala.collection.Iterator<Attribute> it = r0.output().iterator();
+        while (it.hasNext()) {
+            Attribute a0 = it.next();
+            Attribute a1 = byName.get(a0.name().toLowerCase(Locale.ROOT));
+            if (a1 == null || !a1.dataType().sameType(a0.dataType())) {
+                throw Errors.unenforced("the table's columns changed since its policies were compiled (" + a0.name()
+                    + "); run the query again");
+            }
+            map.put(a0.exprId(), a1);
+        }
+        Project body = (Project) rebuild(template, r0, fresh, map);
+        Map<String, Attribute> keep = byName(outputs);
+        List<NamedExpression> list = new ArrayList<>();
+        scala.collection.Iterator<NamedExpression> cols = body.projectList().iterator();
+        while (cols.hasNext()) {
+            NamedExpression ne = cols.next();
+            Expression child = ne instanceof Alias ? ((Alias) ne).child() : (Expression) ne;
+            Attribute old = keep.get(ne.name().toLowerCase(Locale.ROOT));
+            ExprId id = old != null && old.dataType().sameType(((Expression) ne).dataType()) ? old.exprId() : NamedExpression$.MODULE$.newExprId();
+            scala.collection.immutable.Seq<String> none = seq(List.<String>of());
+            scala.Option<org.apache.spark.sql.types.Metadata> meta =
+                ne instanceof Alias ? ((Alias) ne).explicitMetadata() : scala.Option.empty();
+            list.add(new Alias(child, ne.name(), id, none, meta, none));
+        }
+        Project top = new Project(seq(list), body.child());
+        top.setTagValue(Governor.ENFORCED, stamp);
+        return top;
+    }
+
+    private static Map<String, Attribute> byName(scala.collection.Seq<Attribute> attrs) {
+        Map<String, Attribute> m = new HashMap<>();
+        scala.collection.Iterator<Attribute> it = attrs.iterator();
+        while (it.hasNext()) {
+            Attribute a = it.next();
+            m.putIfAbsent(a.name().toLowerCase(Locale.ROOT), a);
+        }
+        return m;
+    }
+
+    private static LogicalPlan rebuild(LogicalPlan n, LogicalPlan r0, LogicalPlan fresh, Map<ExprId, Attribute> map) {
+        if (n == r0) return fresh;
+        if (n instanceof SubqueryAlias && ((SubqueryAlias) n).child() == r0) return fresh;
+        LogicalPlan kids = n.mapChildren(c -> rebuild(c, r0, fresh, map));
+        return kids.mapExpressions(e -> e.transformUp(scala.PartialFunction.<Expression, Expression>fromFunction((Expression x) -> {
+            if (x instanceof AttributeReference) {
+                Attribute to = map.get(((AttributeReference) x).exprId());
+                return to != null ? to : x;
+            }
+            if (x instanceof Alias) {
+                Alias a = (Alias) x;
+                NamedExpression copy = a.newInstance();
+                map.put(a.exprId(), copy.toAttribute());
+                return (Expression) copy;
+            }
+            return x;
+        })));
+    }
+
+    static <T> scala.collection.immutable.Seq<T> seq(List<T> items) {
+        return scala.jdk.javaapi.CollectionConverters.asScala(items).toList();
+    }
+}

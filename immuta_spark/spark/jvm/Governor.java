@@ -1,0 +1,273 @@
+// One governed session's enforcement state inside the JVM, and the wiring of the analyzer rules.
+// Python (immuta_spark/spark/governor.py) owns every decision: it tells the Governor which tables and
+// locations are governed, and, asked through the provider callback the first time a query reaches a
+// governed source, whether the source is hidden, denied, or enforced by a template plan it built.
+package io.immutaspark;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.SparkSessionExtensions;
+import org.apache.spark.sql.catalyst.TableIdentifier;
+import org.apache.spark.sql.catalyst.catalog.CatalogTable;
+import org.apache.spark.sql.catalyst.catalog.SessionCatalog;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.trees.TreeNodeTag;
+
+public final class Governor {
+    /** On the Project that enforces one relation: "token:generation|source" of the rules it was made under. */
+    public static final TreeNodeTag<String> ENFORCED = TreeNodeTag.apply("immuta.enforced");
+
+    static final int ENFORCE = 0;
+    static final int HIDDEN = 1;
+    static final int DENIED = 2;
+    static final int FAILED = 3;
+
+    private static final Map<SparkSession, Governor> SESSIONS = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Set<SparkSessionExtensions> INSTALLED =
+        Collections.newSetFromMap(Collections.synchronizedMap(new WeakHashMap<>()));
+
+    /** What Python decided for one source under the current generation. */
+    static final class Decision {
+        final int kind;
+        final String message;
+        final LogicalPlan template;
+        final boolean owner;
+
+        Decision(int kind, String message, LogicalPlan template, boolean owner) {
+            this.kind = kind;
+            this.message = message;
+            this.template = template;
+            this.owner = owner;
+        }
+    }
+
+    private final SparkSession session;
+    private final String token;
+    private final Function<Object, Object> provider;
+    private volatile long generation;
+    private volatile String prefix;
+    private volatile Map<String, String> tables = Map.of();
+    private volatile Map<String, String> declared = Map.of();
+    private volatile List<String[]> storage;
+    private volatile List<String> forbidden = List.of();
+    private final ConcurrentHashMap<String, Decision> decisions = new ConcurrentHashMap<>();
+
+    /** Python holds one instance per governed session; its methods are one py4j call each. */
+    public Governor(SparkSession session, String token, Function<Object, Object> provider) {
+        this.session = session;
+        this.token = token;
+        this.provider = provider;
+        this.prefix = token + ":0|";
+        SESSIONS.put(session, this);
+    }
+
+    /**
+     * Add the rules to the extensions of {@code root}. Sessions made from it afterwards
+     * ({@code newSession()}) build their analyzer from these extensions, so they carry the rules;
+     * a session without a registered Governor is left as it is.
+     */
+    public static void install(SparkSession root) {
+        SparkSessionExtensions extensions = ((org.apache.spark.sql.classic.SparkSession) root).extensions();
+        synchronized (INSTALLED) {
+            if (!INSTALLED.add(extensions)) return;
+            extensions.injectResolutionRule(s -> new EnforceRule(s));
+            extensions.injectCheckRule(s -> plan -> {
+                Governor g = of(s);
+                if (g != null) new GuardCheck(g).check(plan);
+                return scala.runtime.BoxedUnit.UNIT;
+            });
+        }
+    }
+
+    /**
+     * Make {@code session} use the table relation cache of {@code root}: a table written, dropped or
+     * refreshed through any session is then read afresh by all of them, as when they were one
+     * session (Spark keeps one cache per session otherwise, and a user would read a file listing
+     * another session's write made stale).
+     */
+    public static void shareRelationCache(SparkSession root, SparkSession session) {
+        SessionCatalog from = root.sessionState().catalog();
+        SessionCatalog to = session.sessionState().catalog();
+        try {
+            java.lang.reflect.Field f = SessionCatalog.class.getDeclaredField("tableRelationCache");
+            f.setAccessible(true);
+            f.set(to, f.get(from));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("the governed session could not share Spark's table relation cache", e);
+        }
+    }
+
+    /** Whether {@link #install} reached the extensions of {@code session}. */
+    public static boolean installed(SparkSession session) {
+        return INSTALLED.contains(((org.apache.spark.sql.classic.SparkSession) session).extensions());
+    }
+
+    static Governor of(SparkSession session) {
+        return SESSIONS.get(session);
+    }
+
+    /** Stop governing the session: its queries fail from now on (it is stopping). */
+    public void close() {
+        reset(generation + 1, List.of(), List.of(), List.of(), List.of());
+        decisions.clear();
+        prefix = token + ":closed|";
+    }
+
+    /**
+     * The rules changed (a new catalog revision, another project): every decision is dropped and
+     * enforced subtrees made under the old generation are enforced again when next analyzed.
+     */
+    public synchronized void reset(
+            long generation, List<String> tableKeys, List<String> tableSources, List<String> declaredSources,
+            List<String> declaredLocations) {
+        Map<String, String> t = new HashMap<>();
+        for (int i = 0; i < tableKeys.size(); i++) t.put(tableKeys.get(i).toLowerCase(Locale.ROOT), tableSources.get(i));
+        Map<String, String> d = new HashMap<>();
+        for (int i = 0; i < declaredSources.size(); i++) d.put(declaredSources.get(i), declaredLocations.get(i));
+        this.decisions.clear();
+        this.tables = t;
+        this.declared = d;
+        this.storage = null;
+        this.generation = generation;
+        this.prefix = token + ":" + generation + "|";
+    }
+
+    /** Paths no governed session may read, whatever the user's storage rights: the catalog, the metastore, keytabs. */
+    public void forbid(List<String> paths) {
+        List<String> q = new ArrayList<>();
+        for (String p : paths) q.add(qualify(p));
+        forbidden = q;
+    }
+
+    /** The forbidden path {@code path} is, lies beneath or above, if any. */
+    String forbiddenOverlap(String path) {
+        String q = qualify(path);
+        for (String l : forbidden) {
+            if (q.equals(l) || q.startsWith(l + "/") || l.startsWith(q + "/")) return l;
+        }
+        return null;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public void enforce(String source, LogicalPlan template, boolean owner) {
+        decisions.put(source, new Decision(ENFORCE, null, template, owner));
+    }
+
+    public void hide(String source) {
+        decisions.put(source, new Decision(HIDDEN, null, null, false));
+    }
+
+    public void deny(String source, String message, boolean owner) {
+        decisions.put(source, new Decision(DENIED, message, null, owner));
+    }
+
+    public void fail(String source, String message) {
+        decisions.put(source, new Decision(FAILED, message, null, false));
+    }
+
+    /** How many decisions are held (tests and the benchmark read it). */
+    public int decided() {
+        return decisions.size();
+    }
+
+    String source(String db, String table) {
+        return tables.get((db + "." + table).toLowerCase(Locale.ROOT));
+    }
+
+    /** The governed sources whose tables are in {@code database}. */
+    List<String> sourcesIn(String database) {
+        List<String> found = new ArrayList<>();
+        String prefix = database.toLowerCase(Locale.ROOT) + ".";
+        for (Map.Entry<String, String> e : tables.entrySet()) if (e.getKey().startsWith(prefix)) found.add(e.getValue());
+        return found;
+    }
+
+    Decision decide(String source) {
+        Decision d = decisions.get(source);
+        if (d == null) {
+            provider.apply(source);
+            d = decisions.get(source);
+        }
+        if (d == null) throw Errors.unenforced("no enforcement could be made for a governed table; refused (fail closed)");
+        return d;
+    }
+
+    /** (qualified location, source) of every governed table: the metastore's location and the declared one. */
+    List<String[]> storage() {
+        List<String[]> found = storage;
+        if (found != null) return found;
+        found = new ArrayList<>();
+        SessionCatalog catalog = session.sessionState().catalog();
+        Map<String, String> byTable = tables;
+        for (Map.Entry<String, String> e : byTable.entrySet()) {
+            String[] parts = e.getKey().split("\\.", 2);
+            TableIdentifier ident = new TableIdentifier(parts[1], scala.Option.apply(parts[0]));
+            if (!catalog.tableExists(ident)) continue;
+            CatalogTable meta;
+            try {
+                meta = catalog.getTableMetadata(ident);
+            } catch (Exception ex) {
+                continue;  // dropped meanwhile
+            }
+            if (meta.storage().locationUri().isDefined()) {
+                found.add(new String[] {qualify(meta.storage().locationUri().get().toString()), e.getValue()});
+            }
+        }
+        for (Map.Entry<String, String> e : declared.entrySet()) {
+            found.add(new String[] {qualify(e.getValue()), e.getKey()});
+        }
+        storage = found;
+        return found;
+    }
+
+    /** The source whose storage is exactly {@code path}, if any. */
+    String sourceAt(String path) {
+        String q = qualify(path);
+        for (String[] loc : storage()) if (loc[0].equals(q)) return loc[1];
+        return null;
+    }
+
+    /** The source whose storage is {@code path}, lies beneath it or above it, if any. */
+    String overlapping(String path) {
+        String q = qualify(path);
+        for (String[] loc : storage()) {
+            String l = loc[0];
+            if (q.equals(l) || q.startsWith(l + "/") || l.startsWith(q + "/")) return loc[1];
+        }
+        return null;
+    }
+
+    /** A path with its file system's scheme and authority; a local path by its real path (no symlink hides). */
+    String qualify(String path) {
+        try {
+            Path p = new Path(path);
+            Configuration conf = session.sessionState().newHadoopConf();
+            FileSystem fs = p.getFileSystem(conf);
+            Path q = fs.makeQualified(p);
+            if ("file".equals(q.toUri().getScheme())) {
+                q = new Path("file", null, new java.io.File(q.toUri().getPath()).getCanonicalPath());
+            }
+            String s = q.toString();
+            while (s.endsWith("/") && s.length() > 1) s = s.substring(0, s.length() - 1);
+            return s;
+        } catch (java.io.IOException | RuntimeException e) {
+            throw Errors.unenforced("the path " + path + " could not be checked against governed storage; refused");
+        }
+    }
+}
