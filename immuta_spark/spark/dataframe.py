@@ -34,16 +34,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyspark.sql.classic.dataframe import DataFrame as ClassicDataFrame
 
 from immuta_spark.spark.errors import UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT
+from immuta_spark.spark.internals import SessionInternals
 from immuta_spark.spark.writers import GovernedWriter, GovernedWriterV2
-
-if TYPE_CHECKING:
-    from immuta_spark.spark.session import ImmutaSparkSession
 
 __all__ = ["GovernedDataFrame", "GovernedProxy", "adopt"]
 
@@ -71,11 +69,11 @@ def _describe_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     return f"DataFrame.{name}({', '.join(shown)})"
 
 
-def _check(session: ImmutaSparkSession, jdf: Any, what: str | Callable[[], str]) -> None:
+def _check(session: SessionInternals, jdf: Any, what: str | Callable[[], str]) -> None:
     session._check_frame(jdf, what)
 
 
-def adopt(session: ImmutaSparkSession, jdf: Any) -> GovernedDataFrame:
+def adopt(session: SessionInternals, jdf: Any) -> GovernedDataFrame:
     """A GovernedDataFrame over ``jdf`` (already checked), owned by ``session``."""
     df = object.__new__(GovernedDataFrame)
     ClassicDataFrame.__init__(df, jdf, session._spark)
@@ -84,7 +82,7 @@ def adopt(session: ImmutaSparkSession, jdf: Any) -> GovernedDataFrame:
 
 
 def _govern(
-    value: Any, session: ImmutaSparkSession, owner: GovernedDataFrame | None, shadow: Any, what: str | Callable[[], str]
+    value: Any, session: SessionInternals, owner: GovernedDataFrame | None, shadow: Any, what: str | Callable[[], str]
 ) -> Any:
     """``value`` as the governed session may hand it back (DataFrames guarded and wrapped).
 
@@ -113,7 +111,7 @@ class GovernedProxy:
 
     __slots__ = ("_governed", "_inner")
 
-    def __init__(self, inner: Any, session: ImmutaSparkSession) -> None:
+    def __init__(self, inner: Any, session: SessionInternals) -> None:
         self._inner = inner
         self._governed = session
 
@@ -149,7 +147,7 @@ class GovernedProxy:
 class GovernedDataFrame(ClassicDataFrame):
     """A DataFrame of a governed session: every DataFrame it gives back is guarded first."""
 
-    _governed: ImmutaSparkSession
+    _governed: SessionInternals
 
     def __init__(self, jdf: Any, sql_ctx: Any) -> None:
         session = sql_ctx

@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pyspark.sql import SparkSession
 
@@ -33,10 +33,24 @@ from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.jvm import helper
 
-if TYPE_CHECKING:
-    from immuta_spark.spark.enforce import Enforcer
+__all__ = ["Decider", "JvmGovernor", "Provider", "make_default", "protected_paths", "user_session"]
 
-__all__ = ["JvmGovernor", "Provider", "make_default", "protected_paths", "user_session"]
+
+class Decider(Protocol):
+    """What :class:`Provider` asks of a session's enforcer (:class:`~immuta_spark.spark.enforce.Enforcer`).
+
+    A protocol rather than the class itself: the enforcer's module imports this one (it makes
+    the session's :class:`JvmGovernor`), so this one does not import it back.
+    """
+
+    @property
+    def governor(self) -> JvmGovernor:
+        """The session's JVM Governor, which takes the decisions (and the failures)."""
+        ...
+
+    def decide(self, name: str) -> None:
+        """Hand the Governor the decision for source ``name`` under the current rules."""
+        ...
 
 
 def user_session(spark: SparkSession) -> SparkSession:
@@ -111,7 +125,7 @@ class Provider:
     fails the query (fail closed).
     """
 
-    def __init__(self, enforcer: Enforcer) -> None:
+    def __init__(self, enforcer: Decider) -> None:
         self._enforcer = weakref.ref(enforcer)
 
     def apply(self, source: Any) -> None:
@@ -136,7 +150,7 @@ class Provider:
 class JvmGovernor:
     """The JVM ``Governor`` of one governed session, and the generation of rules it enforces."""
 
-    def __init__(self, spark: SparkSession, enforcer: Enforcer) -> None:
+    def __init__(self, spark: SparkSession, enforcer: Decider) -> None:
         self.token = secrets.token_hex(6)
         self.generation = 0
         self._jvm = helper(spark).governor(spark._jsparkSession, self.token, Provider(enforcer))

@@ -13,15 +13,15 @@ Every method pyspark's writers offer is listed here; anything else is absent (fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyspark.sql import Column
 from pyspark.sql.readwriter import DataFrameWriter, DataFrameWriterV2
 
 from immuta_spark.errors import ImmutaSparkError
-
-if TYPE_CHECKING:
-    from immuta_spark.spark.session import ImmutaSparkSession
+from immuta_spark.spark.commands import require_owner
+from immuta_spark.spark.internals import SessionInternals
+from immuta_spark.spark.names import name_parts, table_storage
 
 __all__ = ["GovernedWriter", "GovernedWriterV2"]
 
@@ -29,7 +29,7 @@ _PATH_WRITES = ("save", "json", "parquet", "text", "csv", "xml", "orc")
 
 
 class _Governed:
-    _session: ImmutaSparkSession
+    _session: SessionInternals
     _what: str
 
     def option(self, key: str, value: Any) -> Any:  # pragma: no cover - each writer has its own
@@ -65,9 +65,9 @@ class _Governed:
         source = session._source_by_name(name)
         if source is not None:
             sources.append(source.name)
-            session._require_owner(source, _name_parts(name), verb_root)
+            require_owner(session._enforcer, source, name_parts(name), verb_root)
             return
-        location = session._table_storage(_name_parts(name))  # an ungoverned table over governed storage?
+        location = table_storage(session._enforcer, name_parts(name))  # an ungoverned table over governed storage?
         if location is not None:
             self._check_path(location, sources, verb_root)
 
@@ -77,7 +77,7 @@ class _Governed:
         source = session._enforcer.source_for_storage(path)
         if source is not None:
             sources.append(source.name)
-            session._require_owner(source, (), verb_root, storage=True)
+            require_owner(session._enforcer, source, (), verb_root, storage=True)
 
 
 class GovernedWriter(_Governed):
@@ -85,7 +85,7 @@ class GovernedWriter(_Governed):
 
     _what = "DataFrameWriter"
 
-    def __init__(self, writer: DataFrameWriter, session: ImmutaSparkSession) -> None:
+    def __init__(self, writer: DataFrameWriter, session: SessionInternals) -> None:
         self._writer = writer
         self._session = session
         self._path: str | None = None
@@ -186,7 +186,7 @@ class GovernedWriterV2(_Governed):
 
     _what = "DataFrameWriterV2"
 
-    def __init__(self, writer: DataFrameWriterV2, session: ImmutaSparkSession, table: str) -> None:
+    def __init__(self, writer: DataFrameWriterV2, session: SessionInternals, table: str) -> None:
         self._writer = writer
         self._session = session
         self._table = table
@@ -260,9 +260,3 @@ class GovernedWriterV2(_Governed):
     def overwritePartitions(self) -> None:
         """As ``DataFrameWriterV2.overwritePartitions``; a governed table: owners only."""
         self._write("InsertIntoStatement", self._writer.overwritePartitions)
-
-
-def _name_parts(name: str) -> tuple[str, ...]:
-    from immuta_spark.spark.session import name_parts  # the session imports this module
-
-    return name_parts(name)
