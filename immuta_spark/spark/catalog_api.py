@@ -16,6 +16,7 @@ from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.internals import SessionInternals
 from immuta_spark.spark.invisible import missing_like_spark
 from immuta_spark.spark.names import placeholder_parts, reference_text, split_name
+from immuta_spark.spark.templates import mask_comment
 
 __all__ = ["GovernedCatalogAPI"]
 
@@ -78,7 +79,7 @@ class GovernedCatalogAPI:
         return [
             CatalogColumn(
                 name=f.name,
-                description=None,
+                description=mask_comment(f.metadata),
                 dataType=f.dataType.simpleString(),
                 nullable=f.nullable,
                 isPartition=False,

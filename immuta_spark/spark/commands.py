@@ -25,6 +25,7 @@ from immuta_spark.spark.errors import GovernedAccessDenied, UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.names import resolve
 from immuta_spark.spark.refs import Parsed
+from immuta_spark.spark.templates import mask_comment
 
 if TYPE_CHECKING:
     from immuta_spark.spark.enforce import Enforcer
@@ -84,10 +85,11 @@ def describe(enforcer: Enforcer, parsed: Parsed, sources: list[str]) -> DataFram
         column = str(parsed.plan.column().nameParts().last()) if hasattr(parsed.plan, "column") else ""
         for field in frame.schema.fields:
             if field.name.lower() == column.lower():
-                rows = [("col_name", field.name), ("data_type", field.dataType.simpleString()), ("comment", "NULL")]
+                comment = mask_comment(field.metadata) or "NULL"
+                rows = [("col_name", field.name), ("data_type", field.dataType.simpleString()), ("comment", comment)]
                 return spark.createDataFrame(rows, "info_name string, info_value string")
         return spark.sql(parsed.sql)
-    rows = [(f.name, f.dataType.simpleString(), None) for f in frame.schema.fields]
+    rows = [(f.name, f.dataType.simpleString(), mask_comment(f.metadata)) for f in frame.schema.fields]
     return spark.createDataFrame(rows, "col_name string, data_type string, comment string")
 
 

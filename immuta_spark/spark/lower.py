@@ -48,6 +48,7 @@ class JvmFunctions:
     def __init__(self, jvm: Any) -> None:
         self.f = jvm.org.apache.spark.sql.functions
         self.to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
+        self.metadata = jvm.org.apache.spark.sql.types.Metadata
         self.window = jvm.org.apache.spark.sql.expressions.Window
 
 
@@ -74,6 +75,10 @@ class Lowering:
         self._scalar = scalar
         self._scalars: dict[str, Any] = {}
 
+    def metadata_from_json(self, text: str) -> Any:
+        """A JVM ``Metadata`` from its JSON."""
+        return self._functions.metadata.fromJson(text)
+
     def seq(self, items: Sequence[Any]) -> Any:
         """A Scala Seq of ``items`` (for the functions that take Column*)."""
         return self._functions.to_seq(list(items))
@@ -96,9 +101,26 @@ def lower(node: E.Expr, ctx: Lowering) -> SparkColumn:
     return ClassicColumn(_lower(node, ctx))
 
 
-def lower_columns(columns: Sequence[tuple[str, E.Expr]], ctx: Lowering) -> list[SparkColumn]:
-    """The Spark Columns for ``(name, tree)`` pairs, each aliased to its name."""
-    return [ClassicColumn(_lower(term, ctx).alias(name)) for name, term in columns]
+def lower_columns(
+    columns: Sequence[tuple[str, E.Expr]], ctx: Lowering, metadata: Sequence[dict[str, str] | None] = ()
+) -> list[SparkColumn]:
+    """The Spark Columns for ``(name, tree)`` pairs, each aliased to its name.
+
+    ``metadata[i]``, when given, becomes the field metadata of column ``i`` (what a governed
+    DataFrame's schema says of a masked column).
+    """
+    import json
+
+    out = []
+    for i, (name, term) in enumerate(columns):
+        column = _lower(term, ctx)
+        meta = metadata[i] if i < len(metadata) else None
+        if meta:
+            jmeta = ctx.metadata_from_json(json.dumps(meta, sort_keys=True))
+            out.append(ClassicColumn(getattr(column, "as")(name, jmeta)))
+        else:
+            out.append(ClassicColumn(column.alias(name)))
+    return out
 
 
 @singledispatch

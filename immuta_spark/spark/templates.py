@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from pyspark.sql import DataFrame, SparkSession
 
-from immuta_spark.engine import Plan
+from immuta_spark.engine import ColumnPlan, Plan
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.expr import AlwaysTrue, SecretRef
 from immuta_spark.model import Source
@@ -33,7 +33,27 @@ from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.jvm import helper
 from immuta_spark.spark.lower import JvmFunctions, Lowering, lower, lower_columns, quote_identifier
 
-__all__ = ["SharedFrames", "quoted_table"]
+__all__ = ["MASK_KEY", "POLICY_KEY", "SharedFrames", "mask_comment", "mask_metadata", "quoted_table"]
+
+#: Field metadata keys by which a governed DataFrame's schema says what masks a column.
+MASK_KEY = "immuta.mask"
+POLICY_KEY = "immuta.policy"
+
+
+def mask_metadata(column: ColumnPlan) -> dict[str, str] | None:
+    """The field metadata of a masked column: the mask kind and the policy that set it."""
+    if not column.mask:
+        return None
+    return {MASK_KEY: column.mask, POLICY_KEY: column.policy or ""}
+
+
+def mask_comment(metadata: dict[str, Any]) -> str | None:
+    """The column comment DESCRIBE and ``listColumns`` show for a field's metadata (None: unmasked)."""
+    mask = metadata.get(MASK_KEY)
+    if not mask:
+        return None
+    policy = metadata.get(POLICY_KEY)
+    return f"masked: {mask} (policy {policy})" if policy else f"masked: {mask}"
 
 
 @dataclass(slots=True)
@@ -163,7 +183,9 @@ class SharedFrames:
                 self._functions = JvmFunctions(self._jvm)
             ctx = Lowering(self._functions, secret, self._secret_scalar, prefix=f"{name}s")
             row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
-            columns = lower_columns([(c.name, c.term) for c in plan.columns], ctx)
+            columns = lower_columns(
+                [(c.name, c.term) for c in plan.columns], ctx, [mask_metadata(c) for c in plan.columns]
+            )
             frame = raw.frame
             if row_filter is not None:
                 frame = frame.filter(row_filter)
@@ -214,8 +236,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _fingerprint(plan: Plan) -> Any:
-    """What the enforced DataFrame is made of: the row filter and every column's name and term."""
-    key = (plan.row_filter, tuple((c.name, c.term) for c in plan.columns))
+    """What the enforced DataFrame is made of: the row filter, every column's name and term, what masks it."""
+    key = (plan.row_filter, tuple((c.name, c.term, c.mask, c.policy) for c in plan.columns))
     try:
         hash(key)
     except TypeError:  # a term holding something unhashable: its repr is as exact

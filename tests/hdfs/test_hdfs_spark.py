@@ -22,7 +22,9 @@ def test_parquet_written_to_hdfs_reads_back_the_same_rows(
     names = {s.name for s in hdfs_admin.list_dir("/spark/people")}
     assert {"_SUCCESS", "state=Ohio", "state=Texas"} <= names
     back = hdfs_spark.read.parquet(f"{minihdfs.fs_uri}/spark/people")
-    assert_df_equality(back.select("id", "state", "score"), df, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        back.select("id", "state", "score"), df, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
 
 
 def test_the_shared_session_keeps_its_own_default_filesystem(spark: Any, hdfs_spark: Any, minihdfs: MiniHdfs) -> None:

@@ -34,12 +34,14 @@ def expected(sample_spark: Any) -> Any:
     ],
 )
 def test_execute_immediate_reads_only_enforced_rows(bob: Any, expected: Any, query: str) -> None:
-    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_execute_immediate_of_a_statement_held_in_a_variable(bob: Any, expected: Any) -> None:
     bob.sql("DECLARE OR REPLACE VARIABLE stmt STRING DEFAULT 'SELECT * FROM claims.medical'")
-    assert_df_equality(bob.sql("EXECUTE IMMEDIATE stmt"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        bob.sql("EXECUTE IMMEDIATE stmt"), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
 
 
 def test_execute_immediate_cannot_pull_a_raw_value_into_a_variable(bob: Any) -> None:
@@ -51,7 +53,13 @@ def test_execute_immediate_cannot_pull_a_raw_value_into_a_variable(bob: Any) -> 
 
 def test_a_sql_table_function_reads_only_enforced_rows(bob: Any, expected: Any) -> None:
     bob.sql("CREATE OR REPLACE TEMPORARY FUNCTION everything() RETURNS TABLE RETURN SELECT * FROM claims.medical")
-    assert_df_equality(bob.sql("SELECT * FROM everything()"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        bob.sql("SELECT * FROM everything()"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+        ignore_metadata=True,
+    )
 
 
 def test_a_sql_scalar_function_cannot_return_a_raw_value(bob: Any) -> None:
@@ -67,8 +75,10 @@ def test_a_sql_scalar_function_cannot_return_a_raw_value(bob: Any) -> None:
 
 def test_a_view_made_in_the_session_is_enforced_when_read(bob: Any, expected: Any) -> None:
     bob.sql("CREATE OR REPLACE TEMP VIEW mine AS SELECT * FROM claims.medical")
-    assert_df_equality(bob.sql("SELECT * FROM mine"), expected, ignore_row_order=True, ignore_nullable=True)
-    assert_df_equality(bob.table("mine"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        bob.sql("SELECT * FROM mine"), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
+    assert_df_equality(bob.table("mine"), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_the_dataframe_api_of_the_users_own_spark_session_is_enforced(bob: Any, expected: Any) -> None:
@@ -77,7 +87,9 @@ def test_the_dataframe_api_of_the_users_own_spark_session_is_enforced(bob: Any, 
     from pyspark.sql import SparkSession
 
     plain = SparkSession(bob._spark.sparkContext, jsparkSession=bob._spark._jsparkSession)
-    assert_df_equality(plain.table("claims.medical"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        plain.table("claims.medical"), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
     assert_no_raw(collect(plain.sql("SELECT * FROM claims.medical WHERE state <> 'Ohio'")))
 
 
@@ -214,7 +226,9 @@ def test_the_sparksession_a_notebook_cell_looks_up_is_the_governed_one(fresh_bob
 
     for found in (SparkSession.builder.getOrCreate(), SparkSession.active(), SparkSession.getActiveSession()):
         assert found is not None
-        assert_df_equality(found.table("claims.medical"), expected, ignore_row_order=True, ignore_nullable=True)
+        assert_df_equality(
+            found.table("claims.medical"), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+        )
 
 
 def test_pandas_on_spark_reads_only_enforced_rows(fresh_bob: Any) -> None:
@@ -288,3 +302,17 @@ def test_the_catalog_file_is_never_readable_through_a_governed_session(bob: Any,
     ):
         with pytest.raises(AnalysisException, match="never readable"):
             collect(read())
+
+
+# --- say what is masked -------------------------------------------------------------------------
+
+
+def test_the_schema_says_which_columns_are_masked_and_by_which_policy(bob: Any) -> None:
+    fields = {f.name: f.metadata for f in bob.table("claims.medical").schema.fields}
+    assert fields["ssn"]["immuta.mask"] and fields["ssn"]["immuta.policy"] == "null-ssn"
+    assert fields["ip"]["immuta.policy"] == "ip-otherwise"
+    assert "immuta.mask" not in fields["claim_id"]
+    comments = {r[0]: r[2] for r in collect(bob.sql("DESCRIBE claims.medical"))}
+    assert "null-ssn" in comments["ssn"] and comments["claim_id"] is None
+    columns = {c.name: c.description for c in bob.catalog.listColumns("claims.medical")}
+    assert "null-ssn" in columns["ssn"] and columns["claim_id"] is None

@@ -40,21 +40,29 @@ def expected(sample_spark: Any) -> Any:
     ],
 )
 def test_bob_sees_only_enforced_rows_however_the_table_is_named(bob: Any, expected: Any, query: str) -> None:
-    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 @pytest.mark.parametrize(
     "name", ["claims.medical", "`claims`.`medical`", "CLAIMS.Medical", "spark_catalog.claims.medical"]
 )
 def test_session_table_enforces_every_spelling(bob: Any, expected: Any, name: str) -> None:
-    assert_df_equality(bob.table(name), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(bob.table(name), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_an_unqualified_name_in_the_current_database_is_enforced(bob: Any, expected: Any) -> None:
     bob.sql("USE claims")
     try:
-        assert_df_equality(bob.sql("SELECT * FROM medical"), expected, ignore_row_order=True, ignore_nullable=True)
-        assert_df_equality(bob.table("medical"), expected, ignore_row_order=True, ignore_nullable=True)
+        assert_df_equality(
+            bob.sql("SELECT * FROM medical"),
+            expected,
+            ignore_row_order=True,
+            ignore_nullable=True,
+            ignore_metadata=True,
+        )
+        assert_df_equality(
+            bob.table("medical"), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+        )
     finally:
         bob.sql("USE default")
 
@@ -102,7 +110,7 @@ def test_bob_cannot_drop_the_enforced_views_of_his_session(bob: Any) -> None:
 def test_a_name_given_through_format_fields_is_checked_after_it_is_filled_in(bob: Any, expected: Any) -> None:
     # pyspark fills {t} before Spark parses: a DataFrame becomes a view, a string a literal.
     df = bob.sql("SELECT * FROM {t}", t=bob.table("claims.medical"))
-    assert_df_equality(df, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(df, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
     # A field inside a comment can end the comment; the filled-in text is what gets enforced.
     injected = bob.sql("SELECT 1 AS x -- {t}\n", t="\nUNION ALL SELECT ssn FROM claims.medical --")
     rows = collect(injected)

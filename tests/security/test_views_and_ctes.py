@@ -46,7 +46,7 @@ def raw_views(sample_spark: Any) -> Iterator[None]:
     ],
 )
 def test_ctes_and_subqueries_see_only_enforced_rows(bob: Any, expected: Any, query: str) -> None:
-    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_a_scalar_subquery_cannot_pull_a_raw_value_out(bob: Any) -> None:
@@ -61,7 +61,7 @@ def test_a_cte_named_like_the_table_whose_body_reads_the_table(bob: Any, expecte
     bob.sql("USE claims")
     try:
         df = bob.sql("WITH medical AS (SELECT * FROM medical) SELECT * FROM medical")
-        assert_df_equality(df, expected, ignore_row_order=True, ignore_nullable=True)
+        assert_df_equality(df, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
     finally:
         bob.sql("USE default")
 
@@ -104,7 +104,7 @@ def test_views_over_the_raw_table_are_enforced_for_the_reader(
     bob: Any, raw_views: None, expected: Any, query: str
 ) -> None:
     # A view's body is analyzed for whoever reads it: the rule enforces the table inside it.
-    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(bob.sql(query), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_the_raw_sessions_temp_views_do_not_exist_in_a_governed_session(bob: Any, raw_views: None) -> None:

@@ -75,7 +75,7 @@ def test_bob_gets_the_enforced_rows_from_every_read_entry_point(
 ) -> None:
     expected = sample_spark.createDataFrame(BOB_ROWS, SCHEMA)
     df = read(session("bob"), location("claims.medical"))
-    assert_df_equality(df, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(df, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
 def test_catalog_entry_points_show_bob_the_table_as_he_may_see_it(session: Callable[[str], Any]) -> None:

@@ -23,6 +23,7 @@ import org.apache.spark.sql.catalyst.plans.logical.DropNamespace;
 import org.apache.spark.sql.catalyst.plans.logical.InsertIntoStatement;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
+import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
 import org.apache.spark.sql.catalyst.plans.logical.UncacheTable;
 import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
 import org.apache.spark.sql.catalyst.plans.logical.V2WriteCommand;
@@ -90,7 +91,9 @@ final class GuardCheck {
             scala.collection.immutable.Seq<String> ident = ((CacheTable) node).multipartIdentifier();
             if (ident.size() >= 2) named(ident.apply(ident.size() - 2), ident.last(), "CACHE");
         }
-        if (node instanceof UncacheTable) owner(((UncacheTable) node).table(), "UNCACHE");
+        if (node instanceof UncacheTable && namesTable(((UncacheTable) node).table())) {
+            owner(((UncacheTable) node).table(), "UNCACHE");
+        }
         scala.collection.Iterator<Object> fields = node.productIterator();
         while (fields.hasNext()) {
             Object f = fields.next();
@@ -125,6 +128,13 @@ final class GuardCheck {
                 }
             }
         }
+    }
+
+    /** Whether a command's resolved target is a table itself (enforced or not), not a view over one. */
+    private static boolean namesTable(LogicalPlan target) {
+        LogicalPlan p = target;
+        while (p instanceof SubqueryAlias) p = ((SubqueryAlias) p).child();
+        return Relations.isRelation(p) || p.getTagValue(Governor.ENFORCED).isDefined();
     }
 
     private void named(String db, String table, String verb) {

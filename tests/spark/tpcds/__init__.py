@@ -1,0 +1,1 @@
+"""TPC-DS for the compatibility test: Spark's query texts, the table schemas, a small data generator, a catalog."""
