@@ -53,7 +53,14 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
 
         return run()
 
-    return {"compile": compile_section, "spark": spark_section, "hdfs": hdfs_section}
+    def tpcds_section() -> dict[str, Any]:
+        from bench.tpcds_bench import measure
+
+        found = measure()
+        found.pop("tpcds_per_query", None)  # per-query figures: python -m bench.tpcds_bench prints them
+        return found
+
+    return {"compile": compile_section, "spark": spark_section, "tpcds": tpcds_section, "hdfs": hdfs_section}
 
 
 def main(argv: list[str]) -> int:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["QUERY_DIR", "SETTINGS", "main", "query_names", "run"]
+__all__ = ["QUERY_DIR", "SETTINGS", "main", "measure", "query_names", "run"]
 
 QUERY_DIR = Path(__file__).resolve().parents[1] / "tests" / "spark" / "tpcds" / "queries"
 #: Settings of the raw and the governed session alike (as in tests/spark/test_tpcds_compat.py).
@@ -119,8 +119,8 @@ def run(
     }
 
 
-def main(argv: list[str]) -> int:
-    """Set up a local Spark session, the generated tables and their catalog; print ``run``'s results."""
+def measure(queries: list[str] | None = None) -> dict[str, Any]:
+    """Set up a local Spark session, the generated tables and their catalog; ``run``'s results."""
     from immuta_spark.catalog import GovernanceCatalog
     from immuta_spark.spark.local import local_spark
     from tests.spark.tpcds.catalog import UNRESTRICTED_USER, governance_yaml
@@ -136,10 +136,14 @@ def main(argv: list[str]) -> int:
             policies.write_text(governance_yaml(identity))
             catalog = GovernanceCatalog.open(f"sqlite:///{work / 'tpcds.db'}", identity=identity)
             catalog.apply(policies)
-            results = run(spark, catalog, user=UNRESTRICTED_USER, queries=argv or None)
+            return run(spark, catalog, user=UNRESTRICTED_USER, queries=queries or None)
         finally:
             spark.stop()
-    print(json.dumps(results, indent=2, sort_keys=True))
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench.tpcds_bench [q1 q2 ...]``: print :func:`measure`'s results as JSON."""
+    print(json.dumps(measure(argv or None), indent=2, sort_keys=True))
     return 0
 
 

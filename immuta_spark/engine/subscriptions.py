@@ -64,12 +64,15 @@ def subscription_status(
         return True, False, "subscription revoked; ask an owner of the source to add you again"
     if needed:
         roles = ", ".join(dict.fromkeys(needed))
+        if state is not None and state.status == "requested":
+            return True, False, f"not subscribed yet: your request is pending; approvals still needed from: {roles}"
         return (
             True,
             False,
             (
-                f"not subscribed: request access with `immuta-spark subscription request --source "
-                f"'{source.name}'`; approvals needed from: {roles}"
+                f"not subscribed: request access with session.request_access('{source.name}', reason) in a "
+                f"governed session, or `immuta-spark subscription request --source '{source.name}'`; approvals "
+                f"needed from: {roles}"
             ),
         )
     return True, False, "not subscribed: ask an owner of the source to add you"

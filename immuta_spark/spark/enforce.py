@@ -159,6 +159,16 @@ class Enforcer:
         assert self._snapshot is not None
         return self._snapshot.by_table.get(f"{db}.{table}".lower())
 
+    def names_governed(self, plan_text: str) -> bool:
+        """Whether a plan's text (as an analysis error prints it) reads a governed table."""
+        low = plan_text.lower()
+        snap = self.snapshot()
+        for key in snap.by_table:
+            db, _, table = key.partition(".")
+            if f"{db}.{table}[" in low or f"`{db}`.`{table}`" in low:
+                return True
+        return False
+
     def source_for_path(self, path: str) -> Source | None:
         """The source whose storage holds ``path`` (the path itself or beneath it)."""
         qualified = self.qualify(path)

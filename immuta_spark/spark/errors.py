@@ -7,7 +7,7 @@ parameters, SQL state and message shape, and also our :class:`SourceNotFound`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pyspark.errors import AnalysisException
@@ -18,9 +18,13 @@ __all__ = [
     "EnforcementError",
     "GovernedAccessDenied",
     "GovernedTableNotFound",
+    "ScrubbedAnalysisError",
     "UnenforcedPathError",
     "from_rules",
+    "log_query_context",
+    "quiet_query_context_log",
     "rules_errors",
+    "scrubbed",
 ]
 
 #: How the JVM rules (``jvm/Errors.java``) tag the errors they raise.
@@ -130,15 +134,97 @@ def from_rules(exc: BaseException) -> ImmutaSparkError | None:
     return None
 
 
+class ScrubbedAnalysisError(AnalysisException):
+    """Spark's own analysis error, without the plan Spark appends to it (it shows the enforcement)."""
+
+    def __init__(self, original: AnalysisException, message: str) -> None:
+        self._condition = original.getCondition()
+        self._parameters = dict(original.getMessageParameters() or {})
+        self._sql_state = original.getSqlState()
+        AnalysisException.__init__(self, message=message)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def getCondition(self) -> str | None:
+        return self._condition
+
+    def getErrorClass(self) -> str | None:
+        return self._condition
+
+    def getMessageParameters(self) -> dict[str, str]:
+        return dict(self._parameters)
+
+    def getSqlState(self) -> str | None:
+        return self._sql_state
+
+
+def scrubbed(message: str, governed: Callable[[str], bool]) -> str:
+    """``message`` without the plan Spark appended (after ``;\n``) when that plan reads a governed table.
+
+    ``governed(plan_text)`` tells whether a plan's text names a governed table. A plan without
+    one (a missing table's unresolved plan) is left, so such errors stay exactly Spark's own.
+    """
+    cut = message.find(";\n")
+    if cut < 0 or not governed(message[cut:]):
+        return message
+    return message[:cut]
+
+
 @contextmanager
-def rules_errors() -> Iterator[None]:
-    """Raise the governed session's own error where the JVM rules refused (pyspark's otherwise)."""
+def quiet_query_context_log() -> Iterator[None]:
+    """Silence pyspark's error loggers (they would print the analyzed plan, or a placeholder's name)."""
+    from pyspark.logger import PySparkLogger
+
+    # Through pyspark's own factory: a logger made here first would not be a PySparkLogger.
+    loggers = [PySparkLogger.getLogger(name) for name in _QUERY_CONTEXT_LOGGERS]
+    before = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
     try:
         yield
+    finally:
+        for logger, was in zip(loggers, before, strict=True):
+            logger.disabled = was
+
+
+def log_query_context(message: str, condition: str) -> None:
+    """Log an analysis error as pyspark logs Spark's own: its message and condition, no plan."""
+    from pyspark.logger import PySparkLogger
+
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
+    logger.propagate = False
+    was, logger.disabled = logger.disabled, False  # our own record, even while pyspark's are silenced
+    try:
+        logger.error(message, errorClass=condition)
+    finally:
+        logger.disabled = was
+
+
+_QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+@contextmanager
+def rules_errors(governed: Callable[[str], bool] | None = None) -> Iterator[None]:
+    """Raise the governed session's own error where the JVM rules refused; Spark's own otherwise.
+
+    Spark's own analysis error is logged as pyspark logs it, and with ``governed`` its message
+    loses the plan Spark appends when that plan shows a governed table's enforcement.
+    """
+    try:
+        with quiet_query_context_log():
+            yield
     except AnalysisException as exc:
         if isinstance(exc, ImmutaSparkError):
             raise
         ours = from_rules(exc)
-        if ours is None:
-            raise
-        raise ours from None
+        if ours is not None:
+            raise ours from None
+        log_query_context(exc.getMessage(), exc.getCondition() or "")
+        if governed is not None:
+            text = str(exc)
+            clean = scrubbed(text, governed)
+            if clean != text:
+                raise ScrubbedAnalysisError(exc, clean) from None
+        raise

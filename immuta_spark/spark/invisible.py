@@ -13,14 +13,13 @@ put back. Where Spark finds nothing to refuse, the generic not-found is raised (
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
 
 from immuta_spark.spark.commands import scrub_explain, skip_commands
-from immuta_spark.spark.errors import GovernedTableNotFound
+from immuta_spark.spark.errors import GovernedTableNotFound, log_query_context, quiet_query_context_log, scrubbed
 from immuta_spark.spark.names import is_path, parts_text, placeholder_parts, resolve
 from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Span
 
@@ -31,8 +30,6 @@ __all__ = ["Names", "missing", "missing_like_spark"]
 
 #: Placeholder -> (the name it stands for, the line and position the user wrote it at, if known).
 Names = dict[str, tuple[str, int | None, int | None]]
-
-_QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 
 def missing(enforcer: Enforcer, parsed: Parsed, invisible: set[str], args: Any) -> DataFrame:
@@ -112,7 +109,7 @@ def missing_like_spark(
         return text
 
     try:
-        with _quiet_query_context_log():  # pyspark would log the placeholder's name
+        with quiet_query_context_log():  # pyspark would log the placeholder's name
             result = ask()
     except (Py4JJavaError, AnalysisException) as exc:
         error = convert_exception(exc.java_exception) if isinstance(exc, Py4JJavaError) else exc
@@ -127,9 +124,10 @@ def missing_like_spark(
                 break
         parameters = {k: restore(str(v)) for k, v in (error.getMessageParameters() or {}).items()}
         condition = error.getCondition() or "TABLE_OR_VIEW_NOT_FOUND"
-        _log_query_context(restore(error.getMessage()), condition)
+        log_query_context(restore(error.getMessage()), condition)
+        message = scrubbed(restore(message), enforcer.names_governed)  # as rules_errors does for Spark's own
         raise GovernedTableNotFound(
-            list(parts), spark=(restore(message), condition, parameters, error.getSqlState() or "42P01")
+            list(parts), spark=(message, condition, parameters, error.getSqlState() or "42P01")
         ) from None
     if raise_it:
         raise enforcer.not_found(list(parts))  # Spark found nothing to refuse: fail closed
@@ -137,29 +135,3 @@ def missing_like_spark(
         text = restore("\n".join(str(r[0]) for r in result.collect()))
         return enforcer.spark.createDataFrame([(text,)], "plan string")
     return result
-
-
-@contextmanager
-def _quiet_query_context_log() -> Iterator[None]:
-    """Silence pyspark's error loggers while Spark analyzes a statement with placeholder names."""
-    from pyspark.logger import PySparkLogger
-
-    # Through pyspark's own factory: a logger made here first would not be a PySparkLogger.
-    loggers = [PySparkLogger.getLogger(name) for name in _QUERY_CONTEXT_LOGGERS]
-    before = [logger.disabled for logger in loggers]
-    for logger in loggers:
-        logger.disabled = True
-    try:
-        yield
-    finally:
-        for logger, was in zip(loggers, before, strict=True):
-            logger.disabled = was
-
-
-def _log_query_context(message: str, condition: str) -> None:
-    """Log a not-found error as pyspark logs Spark's own (its message, the names put back)."""
-    from pyspark.logger import PySparkLogger
-
-    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
-    logger.propagate = False
-    logger.error(message, errorClass=condition)

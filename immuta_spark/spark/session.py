@@ -207,7 +207,7 @@ class ImmutaSparkSession:
         """Run ``run(sources, policies)`` and audit the query with its outcome (rules' errors made ours)."""
 
         def translated(sources: list[str], policies: list[str]) -> DataFrame:
-            with rules_errors():
+            with rules_errors(self._enforcer.names_governed):
                 return run(sources, policies)
 
         return self._audited_raw(text, translated)
@@ -256,7 +256,7 @@ class ImmutaSparkSession:
     def _refusals_audited(self, what: str | Callable[[], str]) -> Iterator[None]:
         """The JVM rules' refusals made ours, and every refusal audited (``what``: the call, made only then)."""
         try:
-            with rules_errors():
+            with rules_errors(self._enforcer.names_governed):
                 yield
         except ImmutaSparkError as exc:
             text = what if isinstance(what, str) else what()
@@ -315,6 +315,20 @@ class ImmutaSparkSession:
             if not plan.visible:
                 raise self._enforcer.not_found(table.split("."))
             return render_plan_text(plan)
+
+    def request_access(self, source: str, reason: str = "") -> Any:
+        """Ask for a subscription to ``source`` (a source's or its table's name) as this session's user.
+
+        The request is the user's own (an impersonating session requests for the user it acts
+        as); it is audited, and ``explain_policies`` says it is pending until approved or denied.
+        Returns the subscription record.
+        """
+        with self._lock:
+            found = self._source_by_name(source)
+            name = found.name if found is not None else source
+            enforcer = self._enforcer
+            acting = GovernanceCatalog(self._catalog.store, identity=enforcer.identity, act_as=enforcer.user)
+            return acting.request_subscription(name, reason=reason)
 
     def stop(self) -> None:
         """Stop the underlying SparkSession (and let go of the templates shared over it)."""

@@ -316,3 +316,52 @@ def test_the_schema_says_which_columns_are_masked_and_by_which_policy(bob: Any) 
     assert "null-ssn" in comments["ssn"] and comments["claim_id"] is None
     columns = {c.name: c.description for c in bob.catalog.listColumns("claims.medical")}
     assert "null-ssn" in columns["ssn"] and columns["claim_id"] is None
+
+
+def test_an_analysis_error_never_prints_the_enforced_plan(bob: Any) -> None:
+    for query in (
+        "SELECT nosuch FROM claims.medical",
+        "SELECT ssn FROM claims.medical WHERE nosuch = 1",
+        "EXECUTE IMMEDIATE 'SELECT nosuch FROM claims.medical'",
+    ):
+        with pytest.raises(AnalysisException) as caught:
+            bob.sql(query).collect()
+        text = str(caught.value)
+        assert caught.value.getCondition() and caught.value.getCondition().startswith("UNRESOLVED_COLUMN")
+        for internal in ("regexp_replace", "Relation ", "__immuta_", "Filter ", "Ohio"):
+            assert internal not in text, f"{internal!r} in {text!r}"
+    with pytest.raises(AnalysisException) as caught:
+        bob.table("claims.medical").select("nosuch")
+    assert "regexp_replace" not in str(caught.value) and "Relation " not in str(caught.value)
+
+
+def test_request_access_from_a_notebook_is_the_users_own_and_explain_says_pending(
+    governed: Any, sample_spark: Any
+) -> None:
+    from immuta_spark.spark import GovernedAccessDenied
+    from tests.spark.conftest import table
+
+    table(sample_spark, "rules.approved", [(1, "a")], "id int, v string")
+    sessions = governed(
+        """
+        users:
+          - {name: svc_notebook, permissions: [IMPERSONATE]}
+          - {name: owner}
+          - {name: ann}
+        sources:
+          - name: Approved
+            table: rules.approved
+            owners: [owner]
+            subscription: {approval: {approvers: [owner]}}
+        """
+    )
+    ann = sessions("ann")
+    with pytest.raises(GovernedAccessDenied, match=r"session.request_access\('Approved'"):
+        ann.sql("SELECT * FROM rules.approved").collect()
+    record = ann.request_access("rules.approved", "quarterly report")
+    assert (record.user, record.source, record.status) == ("ann", "Approved", "requested")
+    assert "pending" in ann.explain_policies("rules.approved")
+    with pytest.raises(GovernedAccessDenied, match="pending"):
+        ann.sql("SELECT * FROM rules.approved").collect()
+    audit = sessions.catalog.store.audit_records(user="ann")  # type: ignore[attr-defined]
+    assert any(r.action == "subscription.request" and r.impersonator == "svc_notebook" for r in audit)
