@@ -132,9 +132,11 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
         described = describe(enforcer, parsed, sources)
         if described is not None:
             return described
-    for parts, source in targets:
-        require_owner(enforcer, source, parts, root)
     query = is_plain_query(parsed)
+    for parts, source in targets:
+        if query and not _unenforceable_form(parsed, parts):
+            continue  # read by a query: the analyzer enforces it wherever it sits (a CASE WHEN subquery, ...)
+        require_owner(enforcer, source, parts, root)
     if not query:
         for source in _storage_targets(enforcer, parsed):
             sources.append(source.name)
@@ -329,3 +331,16 @@ def _storage_targets(enforcer: Enforcer, parsed: Parsed) -> list[Source]:
         if source is not None and source not in found:
             found.append(source)
     return found
+
+
+def _unenforceable_form(parsed: Parsed, parts: tuple[str, ...]) -> bool:
+    """Whether a query names a governed table in a form enforcement cannot stand behind.
+
+    Time travel, and table options (``WITH (...)``: they could point the scan at other files);
+    the walk sees such a relation but does not take it as a plain reference.
+    """
+    if "RelationTimeTravel" in parsed.classes:
+        return True
+    seen = sum(1 for span in parsed.spans if span.cls == "UnresolvedRelation" and span.parts == parts)
+    plain = sum(1 for ref in parsed.references if ref.parts == parts)
+    return seen > plain
