@@ -262,6 +262,9 @@ def test_pandas_on_spark_reads_only_enforced_rows(fresh_bob: Any) -> None:
         "EXECUTE IMMEDIATE 'ANALYZE TABLE claims.medical COMPUTE STATISTICS'",
         "EXECUTE IMMEDIATE 'CACHE TABLE claims.medical'",
         "EXECUTE IMMEDIATE 'DROP DATABASE claims CASCADE'",
+        "DROP DATABASE claims CASCADE",
+        "ANALYZE TABLES IN claims COMPUTE STATISTICS",
+        "EXECUTE IMMEDIATE 'ANALYZE TABLES IN claims COMPUTE STATISTICS NOSCAN'",
     ],
 )
 def test_commands_inside_execute_immediate_are_for_owners_only(bob: Any, sample_spark: Any, statement: str) -> None:

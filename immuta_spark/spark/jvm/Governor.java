@@ -190,6 +190,11 @@ public final class Governor {
         return tables.get((db + "." + table).toLowerCase(Locale.ROOT));
     }
 
+    /** The session's current database. */
+    String currentDatabase() {
+        return session.sessionState().catalog().getCurrentDatabase();
+    }
+
     /** The governed sources whose tables are in {@code database}. */
     List<String> sourcesIn(String database) {
         List<String> found = new ArrayList<>();

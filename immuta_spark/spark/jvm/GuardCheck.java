@@ -27,6 +27,7 @@ import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
 import org.apache.spark.sql.catalyst.plans.logical.UncacheTable;
 import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
 import org.apache.spark.sql.catalyst.plans.logical.V2WriteCommand;
+import org.apache.spark.sql.execution.command.AnalyzeTablesCommand;
 import org.apache.spark.sql.execution.command.DropDatabaseCommand;
 import org.apache.spark.sql.execution.command.CreateViewCommand;
 
@@ -119,6 +120,16 @@ final class GuardCheck {
                 && ((DropNamespace) node).namespace() instanceof ResolvedNamespace) {
             scala.collection.immutable.Seq<String> ns = ((ResolvedNamespace) ((DropNamespace) node).namespace()).namespace();
             database = ns.isEmpty() ? null : ns.last();
+        }
+        if (node instanceof AnalyzeTablesCommand) {
+            scala.Option<String> db = ((AnalyzeTablesCommand) node).databaseName();
+            String name = db.isDefined() ? db.get() : g.currentDatabase();
+            for (String source : g.sourcesIn(name)) {
+                if (!g.decide(source).owner) {
+                    throw Errors.denied(source, "ANALYZE TABLES would rewrite governed tables' statistics, which only "
+                        + "their owners may do; analyze your own tables one by one");
+                }
+            }
         }
         if (database != null) {
             for (String source : g.sourcesIn(database)) {
