@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["QUERY", "main"]
 
@@ -58,6 +59,16 @@ def main(workdir: Path | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - shown to the reader as the point of the demo
             first = str(exc).splitlines()[0]
             print(f"--- dave: not in the Medical Claims group, so the table does not exist for him:\n{first}")
+        bob = ImmutaSparkSession.wrap(spark, catalog=catalog, user="bob")
+        print("\n--- bob, every way in reaches the same enforcement (the analyzer enforces, not the SQL text):")
+        for label, rows in (
+            ("EXECUTE IMMEDIATE", bob.sql("EXECUTE IMMEDIATE 'SELECT count(*), max(ssn) FROM claims.medical'")),
+            ("a view over the table", _view_rows(bob)),
+            ("SparkSession.builder.getOrCreate()", _notebook_rows()),
+        ):
+            print(f"  {label:<36} count, max(ssn) = {tuple(rows.collect()[0])}")
+        masked = {f.name: f.metadata.get("immuta.policy") for f in bob.table("claims.medical").schema.fields}
+        print(f"  the schema says what is masked: {', '.join(f'{k} by {v}' for k, v in masked.items() if v)}")
         print("\naudit (newest 5):")
         for record in catalog.store.audit_records(limit=5):
             print(f"  {record.time[:19]}  {record.user:<6} via {record.impersonator or '-':<13} {record.action:<8} "
@@ -65,6 +76,18 @@ def main(workdir: Path | None = None) -> int:
     finally:
         spark.stop()
     return 0
+
+
+def _view_rows(session: Any) -> Any:
+    session.sql("CREATE OR REPLACE TEMP VIEW everything AS SELECT * FROM claims.medical")
+    return session.sql("SELECT count(*), max(ssn) FROM everything")
+
+
+def _notebook_rows() -> Any:
+    from pyspark.sql import SparkSession
+
+    # What a notebook cell gets: the last governed session's own Spark session, which enforces.
+    return SparkSession.builder.getOrCreate().sql("SELECT count(*), max(ssn) FROM claims.medical")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -147,12 +147,12 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
     # location by path (in any file format) is renamed to the table, which it reads.
     sql = _paths_as_tables(parsed, governed)
     if not query:
-        _check_before_running(enforcer, sql, root, args, policies)
+        _check_before_running(enforcer, sql, root, args, policies, sources)
     df = spark.sql(sql, args)
     if root == "ExplainCommand":
         return scrub_explain(enforcer, df)
     if query:
-        guard(enforcer, df, policies)
+        guard(enforcer, df, policies, sources)
     return df
 
 
@@ -202,12 +202,14 @@ def _after_table_keyword(sql: str, start: int) -> bool:
     return before[-5:].upper() == "TABLE" and (len(before) == 5 or not (before[-6].isalnum() or before[-6] in "_`"))
 
 
-def guard(enforcer: Enforcer, df: DataFrame, policies: list[str] | None = None) -> None:
+def guard(
+    enforcer: Enforcer, df: DataFrame, policies: list[str] | None = None, sources: list[str] | None = None
+) -> None:
     """:func:`check` the analyzed plan of ``df``."""
-    check(enforcer, df._jdf.queryExecution().analyzed(), policies)
+    check(enforcer, df._jdf.queryExecution().analyzed(), policies, sources)
 
 
-def check(enforcer: Enforcer, jplan: Any, policies: list[str] | None = None) -> None:
+def check(enforcer: Enforcer, jplan: Any, policies: list[str] | None = None, sources: list[str] | None = None) -> None:
     """Refuse an analyzed plan that reaches governed data without this session's enforcement.
 
     The names of the policies that shaped the plan's enforced sources go to ``policies``.
@@ -230,10 +232,12 @@ def check(enforcer: Enforcer, jplan: Any, policies: list[str] | None = None) -> 
             governed_path=lambda p: label(enforcer.source_for_storage(p)),
             inspector=helper(enforcer.spark),
         )
-        if policies is not None:
-            for name in enforced:
-                source = enforcer.snapshot().sources.get(name)
-                if source is not None:
+        for name in enforced:  # for the audit record: every source the plan reads, however it was reached
+            source = enforcer.snapshot().sources.get(name)
+            if source is not None:
+                if sources is not None:
+                    sources.append(source.name)
+                if policies is not None:
                     policies.extend(enforcer.plan(source).policies_applied)
     except UnenforcedPathError as exc:
         exc.sources = tuple(reached)
@@ -272,7 +276,9 @@ def _plan_text(plan: Any) -> str:
         raise UnenforcedPathError(f"the plan could not be checked, so it is refused: {exc}") from None
 
 
-def _check_before_running(enforcer: Enforcer, sql: str, root: str, args: Any, policies: list[str]) -> None:
+def _check_before_running(
+    enforcer: Enforcer, sql: str, root: str, args: Any, policies: list[str], sources: list[str]
+) -> None:
     """Analyze a statement that is not a plain query without running it, and check its queries.
 
     Commands run as soon as Spark analyzes them, so a guard after ``spark.sql`` would come
@@ -304,7 +310,9 @@ def _check_before_running(enforcer: Enforcer, sql: str, root: str, args: Any, po
             raise convert_exception(exc.java_exception) from None
         raise
     try:
-        check_statement(analyzed, lambda p: check(enforcer, p, policies), lambda p: bool(command.isInstance(p)))
+        check_statement(
+            analyzed, lambda p: check(enforcer, p, policies, sources), lambda p: bool(command.isInstance(p))
+        )
     except ImmutaSparkError:
         raise
     except Exception as exc:

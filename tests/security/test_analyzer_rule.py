@@ -368,3 +368,11 @@ def test_request_access_from_a_notebook_is_the_users_own_and_explain_says_pendin
         ann.sql("SELECT * FROM rules.approved").collect()
     audit = sessions.catalog.store.audit_records(user="ann")  # type: ignore[attr-defined]
     assert any(r.action == "subscription.request" and r.impersonator == "svc_notebook" for r in audit)
+
+
+def test_a_query_is_audited_with_every_source_it_reads_however_it_reaches_them(bob: Any, example_catalog: Any) -> None:
+    marker = "/* audit-probe-analyzer-1 */"
+    bob.sql(f"EXECUTE IMMEDIATE 'SELECT count(*) FROM claims.medical {marker}'").collect()
+    found = [r for r in example_catalog.store.audit_records(user="bob") if marker in str((r.detail or {}).get("sql"))]
+    assert found and found[-1].sources == ("Medical Claims",)
+    assert "null-ssn" in found[-1].policies
