@@ -21,12 +21,14 @@ from immuta_spark.spark.refs import scala_seq
 
 __all__ = ["SAFE_LEAVES", "check_plan", "check_statement"]
 
-#: Leaves that read no governed table: literals, ranges, user-made RDDs and CTE references, and
+#: Leaves that read no governed table: literals, ranges, user-made RDDs, CTE references (recursive
+#: ones included), and
 #: the rows of a command the governed session already checked and ran (``SHOW DATABASES``,
 #: ``SET``, ...), when a DataFrame it handed out for that command is transformed further.
 SAFE_LEAVES = frozenset(
     {
         "LocalRelation", "OneRowRelation", "Range", "LogicalRDD", "ExternalRDD", "CTERelationRef", "EmptyRelation",
+        "UnionLoopRef",
         "CommandResult",
     }
 )  # fmt: skip

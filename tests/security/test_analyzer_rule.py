@@ -376,3 +376,23 @@ def test_a_query_is_audited_with_every_source_it_reads_however_it_reaches_them(b
     found = [r for r in example_catalog.store.audit_records(user="bob") if marker in str((r.detail or {}).get("sql"))]
     assert found and found[-1].sources == ("Medical Claims",)
     assert "null-ssn" in found[-1].policies
+
+
+@pytest.mark.parametrize(
+    ("query", "rows"),
+    [
+        (
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) "
+            "SELECT n, (SELECT count(*) FROM claims.medical) FROM r ORDER BY n",
+            [(1, 2), (2, 2), (3, 2)],
+        ),
+        ("SELECT count(*), max(ssn) FROM IDENTIFIER('claims.' || 'medical')", [(2, None)]),
+        ("FROM claims.medical |> WHERE claim_id > 0 |> SELECT ssn", [(None,), (None,)]),
+    ],
+)
+def test_honest_sql_forms_run_on_enforced_rows(bob: Any, query: str, rows: list[tuple[Any, ...]]) -> None:
+    assert collect(bob.sql(query)) == rows
+
+
+def test_identifier_with_a_parameter_marker_runs_on_enforced_rows(bob: Any) -> None:
+    assert collect(bob.sql("SELECT count(*) FROM IDENTIFIER(:t)", args={"t": "claims.medical"})) == [(2,)]
