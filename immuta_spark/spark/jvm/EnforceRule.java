@@ -81,26 +81,27 @@ public final class EnforceRule extends Rule<LogicalPlan> {
 
     /** The governed source {@code leaf} reads, or null; a read of governed storage in any other way is refused. */
     static String sourceOf(LogicalPlan leaf, Governor g) {
-        for (String p : Relations.paths(leaf)) {
-            if (g.forbiddenOverlap(p) != null) {
-                throw Errors.unenforced("the files at " + p + " hold the governance catalog, the metastore or credentials "
+        String[] name = Relations.name(leaf);
+        String source = name == null ? null : g.source(name[0], name[1]);
+        if (source != null) return source;  // a governed table by name: enforced as that table
+        List<String> paths = new ArrayList<>();
+        for (String p : Relations.paths(leaf)) paths.add(g.qualify(p));  // once each: a Hadoop lookup, a stat
+        for (String q : paths) {
+            if (g.forbiddenOverlapQualified(q) != null) {
+                throw Errors.unenforced("the files at " + q + " hold the governance catalog, the metastore or credentials "
                     + "and are never readable through a governed session");
             }
         }
-        String[] name = Relations.name(leaf);
-        String source = name == null ? null : g.source(name[0], name[1]);
-        if (source != null) return source;
-        List<String> paths = Relations.paths(leaf);
         if (name == null && paths.size() == 1) {
-            source = g.sourceAt(paths.get(0));
+            source = g.sourceAtQualified(paths.get(0));
             if (source != null) return source;
         }
-        for (String p : paths) {
-            String s = g.overlapping(p);
+        for (String q : paths) {
+            String s = g.overlappingQualified(q);
             if (s != null) {
                 boolean hidden = g.decide(s).kind == Governor.HIDDEN;
                 throw Errors.unenforced(s, "this query reads files of " + (hidden ? "a governed table" : "governed data source '" + s + "'")
-                    + " (" + p + ") directly; read the table through the governed session instead (session.table or SQL on its name)");
+                    + " (" + q + ") directly; read the table through the governed session instead (session.table or SQL on its name)");
             }
         }
         return null;

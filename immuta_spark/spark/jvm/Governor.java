@@ -63,6 +63,7 @@ public final class Governor {
     private volatile Map<String, String> declared = Map.of();
     private volatile List<String[]> storage;
     private volatile List<String> forbidden = List.of();
+    private volatile Configuration hadoopConf;
     private final ConcurrentHashMap<String, Decision> decisions = new ConcurrentHashMap<>();
 
     /** Python holds one instance per governed session; its methods are one py4j call each. */
@@ -141,6 +142,7 @@ public final class Governor {
         this.tables = t;
         this.declared = d;
         this.storage = null;
+        this.hadoopConf = null;
         this.generation = generation;
         this.prefix = token + ":" + generation + "|";
     }
@@ -152,9 +154,8 @@ public final class Governor {
         forbidden = q;
     }
 
-    /** The forbidden path {@code path} is, lies beneath or above, if any. */
-    String forbiddenOverlap(String path) {
-        String q = qualify(path);
+    /** The forbidden path a qualified {@code q} is, lies beneath or above, if any. */
+    String forbiddenOverlapQualified(String q) {
         for (String l : forbidden) {
             if (q.equals(l) || q.startsWith(l + "/") || l.startsWith(q + "/")) return l;
         }
@@ -241,16 +242,14 @@ public final class Governor {
         return found;
     }
 
-    /** The source whose storage is exactly {@code path}, if any. */
-    String sourceAt(String path) {
-        String q = qualify(path);
+    /** The source whose storage is exactly the qualified path {@code q}, if any. */
+    String sourceAtQualified(String q) {
         for (String[] loc : storage()) if (loc[0].equals(q)) return loc[1];
         return null;
     }
 
-    /** The source whose storage is {@code path}, lies beneath it or above it, if any. */
-    String overlapping(String path) {
-        String q = qualify(path);
+    /** The source whose storage is the qualified path {@code q}, lies beneath it or above it, if any. */
+    String overlappingQualified(String q) {
         for (String[] loc : storage()) {
             String l = loc[0];
             if (q.equals(l) || q.startsWith(l + "/") || l.startsWith(q + "/")) return loc[1];
@@ -262,7 +261,8 @@ public final class Governor {
     String qualify(String path) {
         try {
             Path p = new Path(path);
-            Configuration conf = session.sessionState().newHadoopConf();
+            Configuration conf = hadoopConf;
+            if (conf == null) hadoopConf = conf = session.sessionState().newHadoopConf();  // a copy: made once
             FileSystem fs = p.getFileSystem(conf);
             Path q = fs.makeQualified(p);
             if ("file".equals(q.toUri().getScheme())) {
