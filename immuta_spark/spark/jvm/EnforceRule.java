@@ -6,7 +6,6 @@
 package io.immutaspark;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -111,10 +110,7 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         String source = sourceOf(leaf, g);
         if (source == null) return leaf;
         Governor.Decision d = g.decide(source);
-        if (d.kind == Governor.HIDDEN) {
-            String[] name = Relations.name(leaf);
-            throw Errors.notFound(name != null ? Arrays.asList(name) : List.of(source));
-        }
+        if (d.kind == Governor.HIDDEN) throw Errors.notFound(leaf, source);
         if (d.kind == Governor.DENIED) throw Errors.denied(source, d.message);
         if (d.kind == Governor.FAILED) throw Errors.unenforced(source, d.message);
         return instantiate(d.template, leaf, outputsOf.output(), g.prefix() + source);

@@ -42,6 +42,12 @@ final class Errors {
             scala.jdk.javaapi.CollectionConverters.asScala(parts).toList()));
     }
 
+    /** The not-found error for a hidden source's relation: by the table's name, else the source's. */
+    static RuntimeException notFound(org.apache.spark.sql.catalyst.plans.logical.LogicalPlan leaf, String source) {
+        String[] name = Relations.name(leaf);
+        return notFound(name != null ? java.util.Arrays.asList(name) : List.of(source));
+    }
+
     @SuppressWarnings("unchecked")
     private static <E extends Throwable> RuntimeException sneaky(Throwable t) throws E {
         throw (E) t;

@@ -157,7 +157,7 @@ public final class Governor {
     /** The forbidden path a qualified {@code q} is, lies beneath or above, if any. */
     String forbiddenOverlapQualified(String q) {
         for (String l : forbidden) {
-            if (q.equals(l) || q.startsWith(l + "/") || l.startsWith(q + "/")) return l;
+            if (overlaps(q, l)) return l;
         }
         return null;
     }
@@ -251,10 +251,14 @@ public final class Governor {
     /** The source whose storage is the qualified path {@code q}, lies beneath it or above it, if any. */
     String overlappingQualified(String q) {
         for (String[] loc : storage()) {
-            String l = loc[0];
-            if (q.equals(l) || q.startsWith(l + "/") || l.startsWith(q + "/")) return loc[1];
+            if (overlaps(q, loc[0])) return loc[1];
         }
         return null;
+    }
+
+    /** Whether qualified paths {@code a} and {@code b} are one, or one lies beneath the other. */
+    static boolean overlaps(String a, String b) {
+        return a.equals(b) || a.startsWith(b + "/") || b.startsWith(a + "/");
     }
 
     /** A path with its file system's scheme and authority; a local path by its real path (no symlink hides). */

@@ -4,7 +4,6 @@
 // non-owner fails the query.
 package io.immutaspark;
 
-import java.util.Arrays;
 import java.util.List;
 
 import org.apache.spark.sql.catalyst.TableIdentifier;
@@ -163,10 +162,7 @@ final class GuardCheck {
         String source = EnforceRule.sourceOf(leaf, g);
         if (source == null) return;
         Governor.Decision d = g.decide(source);
-        if (d.kind == Governor.HIDDEN) {
-            String[] name = Relations.name(leaf);
-            throw Errors.notFound(name != null ? Arrays.asList(name) : List.of(source));
-        }
+        if (d.kind == Governor.HIDDEN) throw Errors.notFound(leaf, source);
         if (!d.owner) {
             throw Errors.denied(source, verb + " on a governed table is reserved to the source's owners; query it instead");
         }
