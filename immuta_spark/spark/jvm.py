@@ -24,7 +24,7 @@ from typing import Any
 
 from immuta_spark.spark.errors import EnforcementError
 
-__all__ = ["PlanInspector", "helper", "inspector", "records", "unescape"]
+__all__ = ["PlanInspector", "escape", "helper", "inspector", "records", "unescape"]
 
 SOURCES = Path(__file__).resolve().parent / "jvm"
 _lock = threading.Lock()
@@ -42,6 +42,13 @@ def records(text: str) -> list[list[str]]:
     ``splitlines`` would also split on characters a backquoted name may hold.
     """
     return [line.split("\x01") for line in text.split("\n") if line]
+
+
+def escape(value: str) -> str:
+    """``value`` in the helper's escaped form (what ``PlanInspector.esc`` makes; :func:`unescape` reverses it)."""
+    if not any(c in value for c in "\\\n\x01\x02"):
+        return value
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\x01", "\\1").replace("\x02", "\\2")
 
 
 def unescape(value: str) -> str:
@@ -106,9 +113,21 @@ class PlanInspector:
         """Marker aliases and leaves of an analyzed plan (see the Java source)."""
         return str(self._instance.guard(plan, marker_root))
 
-    def walk_lines(self, plan: Any, subqueries: bool) -> str:
-        """Relation references, identifier spans and CTE references of a parsed plan (see the Java source)."""
-        return str(self._instance.walk(plan, subqueries))
+    def guard_dataset_lines(self, jdf: Any, marker_root: str) -> str:
+        """:meth:`guard_lines` of a DataFrame's analyzed plan, in one round trip."""
+        return str(self._instance.guardDataset(jdf, marker_root))
+
+    def parse(self, jsession: Any, sql: str) -> Any:
+        """``sql`` parsed by the session's own parser (one round trip)."""
+        return self._instance.parse(jsession, sql)
+
+    def describe_lines(self, plan: Any, reserved: str) -> str:
+        """A parsed plan's classes, identifiers, functions, locations, reserved use and walk (see the Java source)."""
+        return str(self._instance.describe(plan, reserved))
+
+    def session_names_lines(self, jsession: Any, names: str) -> str:
+        """The current database and which of ``names`` (escaped, one a line) are temporary views."""
+        return str(self._instance.sessionNames(jsession, names))
 
     def install(self, jsession: Any) -> None:
         """Add the enforcement rules to ``jsession``'s extensions (once per extensions object)."""

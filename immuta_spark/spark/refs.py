@@ -6,8 +6,9 @@ identifier anywhere in the statement (command targets included), and a walk over
 rewritten, with their exact position in the text. A governed identifier the walk did not
 find is "untracked": the statement reaches it by a path we do not rewrite.
 
-The walk runs in the JVM helper (one py4j call) when it is loaded, else node by node over
-py4j; both give the same answer (``tests/spark/test_refs.py`` checks).
+The parse, the scan of the plan's JSON tree and the walk run in the JVM helper (two py4j
+calls) when it is loaded, else node by node over py4j; both give the same answer
+(``tests/spark/test_refs.py`` checks).
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def parse_statement(jsession: Any, sql: str, reserved: str = "", inspector: Plan
     """Parse ``sql`` with the session's parser and find its table references.
 
     ``reserved`` is a lower-case name prefix the statement may not use anywhere
-    (:attr:`Parsed.uses_reserved`). ``inspector``, the JVM helper, walks the plan in one call.
+    (:attr:`Parsed.uses_reserved`). ``inspector``, the JVM helper, parses and describes the
+    plan in two calls (the same scan of the plan's JSON tree, and the same walk).
 
     Raises pyspark's ``ParseException`` for text Spark cannot parse (the user's own error).
     """
@@ -140,9 +142,14 @@ def parse_statement(jsession: Any, sql: str, reserved: str = "", inspector: Plan
     from pyspark.errors.exceptions.captured import convert_exception
 
     try:
-        plan = jsession.sessionState().sqlParser().parsePlan(sql)
+        if inspector is not None:
+            plan = inspector.parse(jsession, sql)
+        else:
+            plan = jsession.sessionState().sqlParser().parsePlan(sql)
     except Py4JJavaError as exc:
         raise convert_exception(exc.java_exception) from None
+    if inspector is not None:
+        return _read_description(inspector.describe_lines(plan, reserved.lower()), sql, plan)
     parsed = Parsed(sql=sql, plan=plan, root=plan.getClass().getSimpleName())
     _scan_json(json.loads(plan.toJSON()), parsed, reserved.lower())
     with_subqueries = any(any(m in c for m in _SUBQUERY_MARKERS) for c in parsed.classes)
@@ -152,20 +159,43 @@ def parse_statement(jsession: Any, sql: str, reserved: str = "", inspector: Plan
         start = plan.plan()
     else:
         start = plan
-    if inspector is not None:
-        _read_walk_lines(inspector.walk_lines(start, with_subqueries), parsed)
-    else:
-        _walk(start, frozenset(), False, with_subqueries, parsed)
+    _walk(start, frozenset(), False, with_subqueries, parsed)
     return parsed
 
 
-def _read_walk_lines(text: str, parsed: Parsed) -> None:
+def _read_description(text: str, sql: str, plan: Any) -> Parsed:
+    """The JVM helper's ``describe`` into a :class:`Parsed`, exactly as the py4j scan and walk fill it."""
+    lines = records(text)
+    if not lines or lines[0][0] != "T":  # the helper and this reader come from one release
+        raise ValueError("unexpected description from the JVM helper: no root class")
+    parsed = Parsed(sql=sql, plan=plan, root=unescape(lines[0][1]))
+    walk: list[list[str]] = []
+    for kind, *fields in lines[1:]:
+        if kind == "K":
+            parsed.classes.add(unescape(fields[0]))
+        elif kind == "I":
+            parsed.identifiers.append((unescape(fields[0]), _parts(unescape(fields[1]))))
+        elif kind == "F":
+            names = _parts(unescape(fields[0]))
+            if names:
+                parsed.functions.add(names[-1].lower())
+        elif kind == "P":
+            parsed.locations.append(unescape(fields[0]))
+        elif kind == "U":
+            parsed.uses_reserved = True
+        else:
+            walk.append([kind, *fields])
+    _read_walk_records(walk, parsed)
+    return parsed
+
+
+def _read_walk_records(lines: list[list[str]], parsed: Parsed) -> None:
     """The JVM helper's walk (``walkLines``) into ``parsed``, exactly as :func:`_walk` fills it."""
 
     def number(field: str) -> int | None:
         return int(field) if field else None
 
-    for kind, *fields in records(text):
+    for kind, *fields in lines:
         parts = tuple(unescape(p) for p in fields[-1].split("\x02")) if fields[-1] else ()
         if kind == "C":
             parsed.cte_references.append(parts)

@@ -1,4 +1,4 @@
-"""The JVM helper's reference walk finds exactly what the py4j walk finds, statement by statement."""
+"""The JVM helper's parse description finds exactly what the py4j scan and walk find, statement by statement."""
 
 from __future__ import annotations
 
@@ -41,11 +41,41 @@ STATEMENTS = [
     "MERGE INTO claims.medical t USING claims.patients s ON t.patient_id = s.patient_id WHEN MATCHED THEN DELETE",
     "SELECT * FROM VALUES (1), (2) AS v(x)",
     "SHOW TABLES IN claims",
+    "SELECT reflect('java.lang.System', 'exit', 0), db.fn(1), `Java_Method`('a', 'b')",
+    "SELECT * FROM claims.medical AS __IMMUTA_x",
+    "WITH __immuta_cte AS (SELECT 1) SELECT * FROM __immuta_cte",
+    "SELECT 'a string with __Immuta_ inside'",
+    "SELECT CAST(NULL AS STRUCT<__immuta_f: INT>)",
+    "CREATE TABLE t3 (x INT) USING parquet LOCATION '/tmp/there'",
+    "ALTER TABLE claims.medical SET LOCATION '/tmp/elsewhere'",
+    "LOAD DATA LOCAL INPATH '/tmp/file' INTO TABLE claims.medical",
+    "INSERT OVERWRITE DIRECTORY '/tmp/out' USING parquet SELECT * FROM claims.medical",
+    "CACHE LAZY TABLE claims.medical",
+    "UNCACHE TABLE IF EXISTS claims.medical",
+    "EXECUTE IMMEDIATE 'SELECT * FROM claims.medical'",
+    "SELECT * FROM IDENTIFIER('claims.medical')",
+    "SELECT TRANSFORM(ssn) USING 'cat' FROM claims.medical",
+    "SET spark.sql.ansi.enabled = true",
+    "SELECT * FROM claims.medical VERSION AS OF 1",
+    "FROM claims.medical |> WHERE amount > 1 |> SELECT ssn",
+    "SELECT * FROM claims.medical m WHERE m.x IN (SELECT y FROM claims.patients WHERE EXISTS (SELECT 1))",
+    "DESCRIBE TABLE EXTENDED claims.medical ssn",
+    "SHOW COLUMNS IN claims.medical",
 ]
 
 
 def _walked(parsed: Parsed) -> tuple[Any, ...]:
-    return (parsed.references, parsed.spans, parsed.cte_references)
+    return (
+        parsed.root,
+        parsed.references,
+        parsed.spans,
+        parsed.cte_references,
+        parsed.identifiers,
+        parsed.classes,
+        parsed.locations,
+        parsed.uses_reserved,
+        parsed.functions,
+    )
 
 
 @pytest.mark.parametrize("sql", STATEMENTS)
@@ -53,9 +83,23 @@ def test_the_jvm_walk_and_the_py4j_walk_agree(spark: Any, sql: str) -> None:
     helper = inspector(spark)
     assert helper is not None, "the JVM helper could not be built: is javac (a JDK) installed?"
     jsession = spark._jsparkSession
-    by_jvm = parse_statement(jsession, sql, inspector=helper)
-    by_py4j = parse_statement(jsession, sql)
+    by_jvm = parse_statement(jsession, sql, reserved="__immuta_", inspector=helper)
+    by_py4j = parse_statement(jsession, sql, reserved="__immuta_")
     assert _walked(by_jvm) == _walked(by_py4j)
+
+
+def test_the_jvm_scan_sees_what_the_statement_names(spark: Any) -> None:
+    """The comparison above would pass if both found nothing: check the scan finds the names."""
+    parsed = parse_statement(spark._jsparkSession, STATEMENTS[31], reserved="__immuta_", inspector=inspector(spark))
+    assert {"reflect", "fn", "java_method"} <= parsed.functions
+    for sql in STATEMENTS[32:36]:
+        parsed = parse_statement(spark._jsparkSession, sql, reserved="__immuta_", inspector=inspector(spark))
+        assert parsed.uses_reserved, sql
+    assert not parse_statement(spark._jsparkSession, STATEMENTS[0], reserved="__immuta_").uses_reserved
+    located = parse_statement(spark._jsparkSession, STATEMENTS[36], inspector=inspector(spark))
+    assert any("/tmp/there" in p for p in located.locations)
+    cached = parse_statement(spark._jsparkSession, STATEMENTS[40], inspector=inspector(spark))
+    assert ("CacheTable", ("claims", "medical")) in cached.identifiers
 
 
 def test_names_holding_separators_and_newlines_come_back_whole(spark: Any) -> None:

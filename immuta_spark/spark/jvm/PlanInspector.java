@@ -4,9 +4,23 @@
 package io.immutaspark;
 
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+
+import org.json4s.JArray;
+import org.json4s.JBool;
+import org.json4s.JDecimal;
+import org.json4s.JDouble;
+import org.json4s.JInt;
+import org.json4s.JLong;
+import org.json4s.JObject;
+import org.json4s.JSet;
+import org.json4s.JString;
+import org.json4s.JValue;
 
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedIdentifier;
@@ -22,6 +36,9 @@ import org.apache.spark.sql.catalyst.plans.logical.Sample;
 import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
 import org.apache.spark.sql.catalyst.plans.logical.UnresolvedWith;
 import org.apache.spark.sql.catalyst.trees.Origin;
+import org.apache.spark.sql.catalyst.trees.TreeNode;
+import org.apache.spark.sql.execution.command.DescribeQueryCommand;
+import org.apache.spark.sql.execution.command.ExplainCommand;
 import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
@@ -59,6 +76,197 @@ public final class PlanInspector {
 
     public String walk(LogicalPlan start, boolean subqueries) {
         return walkLines(start, subqueries);
+    }
+
+    /** {@code sql} parsed by {@code session}'s own parser: one round trip, not three. */
+    public LogicalPlan parse(SparkSession session, String sql)
+            throws org.apache.spark.sql.catalyst.parser.ParseException {
+        return session.sessionState().sqlParser().parsePlan(sql);
+    }
+
+    /** The guard's description (see guardLines) of a DataFrame's analyzed plan: one round trip, not three. */
+    public String guardDataset(org.apache.spark.sql.classic.Dataset<?> df, String markerRoot) {
+        return guardLines(df.queryExecution().analyzed(), markerRoot);
+    }
+
+    /**
+     * The current database as pyspark's catalog.currentDatabase() gives it ("D"), then each of
+     * {@code names} (escaped as esc does, one a line) that is a temporary view of the session ("V").
+     */
+    public String sessionNames(SparkSession session, String names) {
+        StringBuilder out = new StringBuilder();
+        out.append('D').append(SEP).append(esc(session.catalog().currentDatabase())).append('\n');
+        for (String line : names.split("\n", -1)) {
+            if (line.isEmpty()) continue;
+            String name = unesc(line);
+            if (session.sessionState().catalog().getTempView(name).isDefined()) {
+                out.append('V').append(SEP).append(esc(name)).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    /** The reverse of esc (jvm.py's escape makes the same form in Python). */
+    static String unesc(String value) {
+        if (value.indexOf('\\') < 0) return value;
+        StringBuilder b = new StringBuilder(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c != '\\' || i + 1 == value.length()) {
+                b.append(c);
+                continue;
+            }
+            char n = value.charAt(++i);
+            if (n == 'n') b.append('\n');
+            else if (n == '1') b.append(SEP);
+            else if (n == '2') b.append(PART);
+            else b.append(n);
+        }
+        return b.toString();
+    }
+
+    /**
+     * Everything refs.py needs of a parsed plan, in one call. First what its scan of the plan's
+     * toJSON() found (the same JSON tree, read here as json4s values instead of rendered to text,
+     * which costs tens of milliseconds on a large statement): "T" the root's class, "K" each
+     * class, "I" an identifier (class, name text), "F" a function's name text, "P" a location,
+     * "U" when a string anywhere holds {@code reserved}. Then the walk's lines (walkLines) from
+     * the statement's query (an EXPLAIN's or DESCRIBE QUERY's inner plan).
+     */
+    public String describe(LogicalPlan plan, String reserved) {
+        StringBuilder out = new StringBuilder();
+        String root = plan.getClass().getSimpleName();
+        out.append('T').append(SEP).append(esc(root)).append('\n');
+        JsonScan scan = new JsonScan(reserved);
+        scan.node(plan);
+        boolean subqueries = false;
+        for (String cls : scan.classes) {
+            out.append('K').append(SEP).append(esc(cls)).append('\n');
+            for (String marker : SUBQUERY_MARKERS) subqueries |= cls.contains(marker);
+        }
+        out.append(scan.out);
+        if (scan.usesReserved) out.append('U').append('\n');
+        LogicalPlan start = plan;
+        if (root.equals("ExplainCommand")) start = ((ExplainCommand) plan).logicalPlan();
+        else if (root.equals("DescribeQueryCommand")) start = ((DescribeQueryCommand) plan).plan();
+        walk(start, new HashSet<>(), false, subqueries, out, -1);
+        return out.toString();
+    }
+
+    private static final String[] SUBQUERY_MARKERS = {"Subquery", "ListQuery", "Exists", "LateralSubquery"};
+    private static final Set<String> IDENTIFIER_NODES = Set.of(
+        "UnresolvedRelation", "UnresolvedTable", "UnresolvedTableOrView", "UnresolvedView", "UnresolvedIdentifier");
+    private static final String[] LOCATION_KEYS = {"location", "path", "locationUri"};
+
+    /**
+     * refs.py's _scan_json over the JSON tree of toJSON(), node for node: TreeNode.jsonValue
+     * (each node of the tree in pre-order: its class, its child count, then jsonFields) without
+     * rendering it. Objects are read as Python's json.loads reads them (a repeated key keeps its
+     * first place and its last value); a value Spark renders to nothing (JNothing) is absent.
+     */
+    private static final class JsonScan {
+        private final String reserved;
+        final Set<String> classes = new LinkedHashSet<>();
+        final StringBuilder out = new StringBuilder();
+        /** Whether a string anywhere in the tree holds the reserved prefix (lower-cased). */
+        boolean usesReserved = false;
+
+        JsonScan(String reserved) {
+            this.reserved = reserved;
+        }
+
+        /** TreeNode.jsonValue: one object per node of the tree, in pre-order. */
+        void node(TreeNode<?> tn) {
+            Map<String, JValue> fields = new LinkedHashMap<>();
+            fields.put("class", new JString(tn.getClass().getName()));
+            fields.put("num-children", null);  // a number: nothing to scan
+            scala.collection.Iterator<scala.Tuple2<String, JValue>> it = tn.jsonFields().iterator();
+            while (it.hasNext()) {
+                scala.Tuple2<String, JValue> f = it.next();
+                if (f._2() != null && !isNothing(f._2())) fields.put(f._1(), f._2());
+            }
+            object(fields);
+            scala.collection.Iterator<?> kids = tn.children().iterator();
+            while (kids.hasNext()) node((TreeNode<?>) kids.next());
+        }
+
+        void value(JValue v) {
+            if (v instanceof JString) {
+                string(((JString) v).s());
+            } else if (v instanceof JObject) {
+                Map<String, JValue> fields = new LinkedHashMap<>();
+                scala.collection.Iterator<scala.Tuple2<String, JValue>> it = ((JObject) v).obj().iterator();
+                while (it.hasNext()) {
+                    scala.Tuple2<String, JValue> f = it.next();
+                    if (f._2() != null && !isNothing(f._2())) fields.put(f._1(), f._2());
+                }
+                object(fields);
+            } else if (v instanceof JArray || v instanceof JSet) {
+                scala.collection.Iterator<JValue> it =
+                    v instanceof JArray ? ((JArray) v).arr().iterator() : ((JSet) v).set().iterator();
+                while (it.hasNext()) {
+                    JValue e = it.next();
+                    if (e != null && !isNothing(e)) value(e);
+                }
+            } else if (!(v instanceof JInt || v instanceof JLong || v instanceof JDouble || v instanceof JDecimal
+                    || v instanceof JBool || v == org.json4s.JNull$.MODULE$ || isNothing(v))) {
+                // a kind of value this scan does not know could hold a name: refuse (fail closed)
+                throw new IllegalStateException("unexpected JSON value in a parsed plan: " + v.getClass().getName());
+            }
+        }
+
+        private void string(String s) {
+            if (!reserved.isEmpty() && s.toLowerCase(Locale.ROOT).contains(reserved)) usesReserved = true;
+        }
+
+        private void object(Map<String, JValue> fields) {
+            JValue cls = fields.get("class");
+            if (cls instanceof JString) {
+                String name = ((JString) cls).s();
+                String simple = name.substring(name.lastIndexOf('.') + 1);
+                classes.add(simple);
+                JValue ident = fields.get("multipartIdentifier");
+                if (!truthy(ident)) ident = fields.get("nameParts");
+                boolean named = ident instanceof JString;
+                if ((IDENTIFIER_NODES.contains(simple) || simple.equals("CacheTable") || simple.equals("UncacheTable"))
+                        && named) {
+                    line('I', simple, ((JString) ident).s());
+                } else if (simple.equals("UnresolvedFunction") && fields.get("nameParts") instanceof JString) {
+                    line('F', ((JString) fields.get("nameParts")).s(), null);
+                }
+                for (String key : LOCATION_KEYS) {
+                    JValue loc = fields.get(key);
+                    if (loc instanceof JString && !((JString) loc).s().isEmpty()) line('P', ((JString) loc).s(), null);
+                }
+            }
+            for (JValue v : fields.values()) {
+                if (v != null) value(v);
+            }
+        }
+
+        private void line(char kind, String a, String b) {
+            out.append(kind).append(SEP).append(esc(a));
+            if (b != null) out.append(SEP).append(esc(b));
+            out.append('\n');
+        }
+
+        private static boolean isNothing(JValue v) {
+            return v == org.json4s.JNothing$.MODULE$;
+        }
+
+        /** Python's truth of the value json.loads would give (None when absent). */
+        private static boolean truthy(JValue v) {
+            if (v == null || isNothing(v) || v == org.json4s.JNull$.MODULE$) return false;
+            if (v instanceof JString) return !((JString) v).s().isEmpty();
+            if (v instanceof JObject) return !((JObject) v).obj().isEmpty();
+            if (v instanceof JArray) return !((JArray) v).arr().isEmpty();
+            if (v instanceof JBool) return ((JBool) v).value();
+            if (v instanceof JInt) return ((JInt) v).num().signum() != 0;
+            if (v instanceof JLong) return ((JLong) v).num() != 0;
+            if (v instanceof JDouble) return ((JDouble) v).num() != 0.0;
+            if (v instanceof JDecimal) return ((JDecimal) v).num().signum() != 0;
+            return true;
+        }
     }
 
     /**
