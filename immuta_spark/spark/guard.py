@@ -19,7 +19,7 @@ from immuta_spark.spark.errors import UnenforcedPathError
 from immuta_spark.spark.jvm import PlanInspector, records, unescape
 from immuta_spark.spark.refs import scala_seq
 
-__all__ = ["SAFE_LEAVES", "check_plan", "check_statement"]
+__all__ = ["SAFE_LEAVES", "check_dataset", "check_plan", "check_statement"]
 
 #: Leaves that read no governed table: literals, ranges, user-made RDDs, CTE references (recursive
 #: ones included), and
@@ -62,6 +62,18 @@ def check_plan(
     naming a source the user may not see), or return None. Returns the enforced sources' names.
     """
     return _check_lines(inspector.guard_lines(jplan, MARKER_ROOT), stamp_prefix, governed_table, governed_path)
+
+
+def check_dataset(
+    jdf: Any,
+    *,
+    stamp_prefix: str,
+    governed_table: Callable[[str, str], str | None],
+    governed_path: Callable[[str], str | None],
+    inspector: PlanInspector,
+) -> list[str]:
+    """:func:`check_plan` of a JVM DataFrame's analyzed plan, reached inside the JVM (one py4j call, not three)."""
+    return _check_lines(inspector.guard_dataset_lines(jdf, MARKER_ROOT), stamp_prefix, governed_table, governed_path)
 
 
 def _refuse_storage(paths: list[str], governed_path: Callable[[str], str | None]) -> None:

@@ -14,9 +14,12 @@ Shared by the session, its statement pipeline, its reader and catalog views and 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from immuta_spark.spark.guard import MARKER_ROOT
+from immuta_spark.spark.jvm import escape, helper, records, unescape
 from immuta_spark.spark.lower import quote_identifier
 from immuta_spark.spark.refs import FILE_FORMATS
 
@@ -26,12 +29,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MISSING_PREFIX",
+    "SessionNames",
     "is_path",
     "name_parts",
     "parts_text",
     "placeholder_parts",
     "reference_text",
     "resolve",
+    "session_names",
     "source_by_name",
     "split_name",
     "table_storage",
@@ -91,17 +96,54 @@ def is_path(text: str) -> bool:
     return "/" in text or ":" in text
 
 
+@dataclass(frozen=True, slots=True)
+class SessionNames:
+    """What a one-part name means in the session right now: its current database, its temporary views.
+
+    Looked up for all of a statement's one-part names in one JVM call (two or three py4j round
+    trips each otherwise), before anything of the statement runs.
+    """
+
+    current_database: str
+    #: Those of the names asked about that are temporary views (as written).
+    temp_views: frozenset[str]
+
+
+def session_names(enforcer: Enforcer, names: Iterable[str]) -> SessionNames:
+    """The current database, and which of ``names`` are temporary views of the session (one JVM call)."""
+    text = "".join(escape(name) + "\n" for name in dict.fromkeys(names))
+    current, views = "", set()
+    for kind, *fields in records(helper(enforcer.spark).session_names_lines(enforcer.jsession, text)):
+        if kind == "D":
+            current = unescape(fields[0])
+        elif kind == "V":
+            views.add(unescape(fields[0]))
+        else:  # the helper and this reader come from one release: anything else is a bug
+            raise ValueError(f"unexpected line from the JVM helper's session names: {kind!r}")
+    return SessionNames(current, frozenset(views))
+
+
 def resolve(
-    enforcer: Enforcer, parts: tuple[str, ...], *, identifier_class: str = "UnresolvedRelation"
+    enforcer: Enforcer,
+    parts: tuple[str, ...],
+    *,
+    identifier_class: str = "UnresolvedRelation",
+    names: SessionNames | None = None,
 ) -> Source | None:
-    """The governed source an identifier names, following Spark's own name resolution."""
+    """The governed source an identifier names, following Spark's own name resolution.
+
+    ``names``: the session's names looked up already for this statement (:func:`session_names`,
+    which must have been asked about ``parts[0]`` of a one-part name); else they are asked now.
+    """
     lowered = [p.lower() for p in parts]
     if len(lowered) == 1:
+        if names is None:
+            names = session_names(enforcer, () if identifier_class == "UnresolvedIdentifier" else parts)
         if identifier_class == "UnresolvedIdentifier":
-            return enforcer.source_for_table(enforcer.spark.catalog.currentDatabase(), lowered[0])
-        if enforcer.jsession.sessionState().catalog().getTempView(parts[0]).isDefined():
+            return enforcer.source_for_table(names.current_database, lowered[0])
+        if parts[0] in names.temp_views:
             return None  # a temporary view: its plan is guarded when used
-        return enforcer.source_for_table(enforcer.spark.catalog.currentDatabase(), lowered[0])
+        return enforcer.source_for_table(names.current_database, lowered[0])
     if len(lowered) == 2:
         if lowered[0] == "global_temp":
             return None

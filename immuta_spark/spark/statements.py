@@ -19,6 +19,7 @@ its subject and its user Spark session (``enforcer.spark``) are all a statement 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
@@ -34,12 +35,12 @@ from immuta_spark.spark.commands import (
     skip_commands,
 )
 from immuta_spark.spark.errors import UnenforcedPathError
-from immuta_spark.spark.guard import MARKER_ROOT, check_plan, check_statement
+from immuta_spark.spark.guard import MARKER_ROOT, check_dataset, check_plan, check_statement
 from immuta_spark.spark.invisible import missing
 from immuta_spark.spark.jvm import helper
 from immuta_spark.spark.jvm import inspector as plan_inspector
 from immuta_spark.spark.lower import quote_identifier
-from immuta_spark.spark.names import reference_text, resolve, table_storage
+from immuta_spark.spark.names import reference_text, resolve, session_names, table_storage
 from immuta_spark.spark.refs import FILE_FORMATS, Parsed, Reference, parse_statement
 from immuta_spark.spark.settings import check_reset, check_set
 
@@ -162,8 +163,11 @@ def _classify(
     """(rewritable governed references, governed command targets and untracked references)."""
     governed: list[tuple[Reference, Source]] = []
     seen: dict[str, int] = {}
+    named = [*(r.parts for r in parsed.references), *(parts for _cls, parts in parsed.identifiers)]
+    singles = [parts[0] for parts in named if len(parts) == 1]
+    names = session_names(enforcer, singles) if singles else None  # one JVM call for all of them
     for ref in parsed.references:
-        source = resolve(enforcer, ref.parts)
+        source = resolve(enforcer, ref.parts, names=names)
         if source is not None:
             if parsed.root in _TARGET_COMMANDS:
                 continue
@@ -171,7 +175,7 @@ def _classify(
             seen[source.name] = seen.get(source.name, 0) + 1
     targets: list[tuple[tuple[str, ...], Source]] = []
     for cls, parts in parsed.identifiers:
-        source = resolve(enforcer, parts, identifier_class=cls)
+        source = resolve(enforcer, parts, identifier_class=cls, names=names)
         if source is None:
             continue
         if seen.get(source.name, 0) > 0:
@@ -205,8 +209,8 @@ def _after_table_keyword(sql: str, start: int) -> bool:
 def guard(
     enforcer: Enforcer, df: DataFrame, policies: list[str] | None = None, sources: list[str] | None = None
 ) -> None:
-    """:func:`check` the analyzed plan of ``df``."""
-    check(enforcer, df._jdf.queryExecution().analyzed(), policies, sources)
+    """:func:`check` the analyzed plan of ``df`` (reached and described in one JVM call)."""
+    _check(enforcer, lambda **how: check_dataset(df._jdf, **how), policies, sources)
 
 
 def check(enforcer: Enforcer, jplan: Any, policies: list[str] | None = None, sources: list[str] | None = None) -> None:
@@ -214,6 +218,16 @@ def check(enforcer: Enforcer, jplan: Any, policies: list[str] | None = None, sou
 
     The names of the policies that shaped the plan's enforced sources go to ``policies``.
     """
+    _check(enforcer, lambda **how: check_plan(jplan, **how), policies, sources)
+
+
+def _check(
+    enforcer: Enforcer,
+    checked: Callable[..., list[str]],
+    policies: list[str] | None,
+    sources: list[str] | None,
+) -> None:
+    """:func:`check` with ``checked(**how)``: :func:`check_plan` or :func:`check_dataset` of the plan."""
     reached: list[str] = []
 
     def label(source: Source | None) -> str | None:
@@ -225,8 +239,7 @@ def check(enforcer: Enforcer, jplan: Any, policies: list[str] | None = None, sou
         return f"governed data source '{source.name}' ({source.table})"
 
     try:
-        enforced = check_plan(
-            jplan,
+        enforced = checked(
             stamp_prefix=enforcer.stamp_prefix,
             governed_table=lambda db, t: label(enforcer.source_for_table(db, t)),
             governed_path=lambda p: label(enforcer.source_for_storage(p)),
