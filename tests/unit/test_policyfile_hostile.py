@@ -200,3 +200,76 @@ def test_cli_apply_of_a_duplicate_key_exits_1_and_changes_nothing(
     err = capsys.readouterr().err
     assert "duplicate key 'mask'" in err and "line 4" in err and "nothing was changed" in err
     assert _state(catalog, url) == before
+
+
+def _nested(depth: int) -> str:
+    cond = "{groups: [Legal]}"
+    for i in range(depth - 1):
+        cond = f"{{{'any' if i % 2 else 'all'}: [{cond}, {{users: [u{i}]}}]}}"
+    return cond
+
+
+MODEL_CASES: list[tuple[str, str, str, str]] = [
+    (
+        "regex-pattern-of-10-mb",
+        HEAD
+        + "policies: [{name: r, type: masking, columns: {names: [a]}, mask: {regex: {pattern: '"
+        + "a" * 9_000_000
+        + "', replacement: X}}}]\n",
+        "policies[0].mask.regex.pattern",
+        "may have at most 1,000",
+    ),
+    (
+        "regex-replacement-too-long",
+        HEAD + "policies: [{name: r, type: masking, columns: {names: [a]}, mask: {regex: {pattern: 'a', "
+        "replacement: '" + "X" * 2000 + "'}}}]\n",
+        "policies[0].mask.regex.replacement",
+        "at most 1,000",
+    ),
+    (
+        "conditions-17-deep",
+        HEAD + f"policies: [{{name: p, type: row, where: 'a > 0', except: {_nested(17)}}}]\n",
+        "policies[0].except" + ".any[0].all[0]" * 8,
+        "more than 16 deep",
+    ),
+    (
+        "conditions-200-deep",
+        HEAD + f"policies: [{{name: p, type: row, where: 'a > 0', except: {_nested(200)}}}]\n",
+        "policies[0].except",
+        "nested more than 64 deep",
+    ),
+    (
+        "where-with-5000-or-terms",
+        HEAD + "policies: [{name: p, type: row, where: '" + " OR ".join(f"a = {i}" for i in range(5000)) + "'}]\n",
+        "policies[0].where",
+        "at most 10,000",
+    ),
+    (
+        "where-nested-400-deep",
+        HEAD + "policies: [{name: p, type: row, where: '" + "(" * 400 + "a = 1" + ")" * 400 + "'}]\n",
+        "policies[0].where",
+        "more than 32 deep",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "fragment"), [c[1:] for c in MODEL_CASES], ids=[c[0] for c in MODEL_CASES])
+def test_oversized_patterns_predicates_and_conditions_are_refused_quickly(
+    shared: tuple[GovernanceCatalog, str], tmp_path: Path, text: str, path: str, fragment: str
+) -> None:
+    file = tmp_path / "hostile.yaml"
+    file.write_text(text, encoding="utf-8")
+    _refused(shared, file, path, fragment)
+
+
+def test_the_deepest_conditions_allowed_apply_export_and_reapply_unchanged(tmp_path: Path, catalog_url: str) -> None:
+    text = HEAD + f"policies: [{{name: p, type: row, where: 'a > 0', except: {_nested(16)}}}]\n"
+    file = tmp_path / "deep.yaml"
+    file.write_text(text, encoding="utf-8")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    assert not cat.apply(file, sql_checker=None).is_noop
+    exported = cat.export()
+    again = tmp_path / "export.yaml"
+    again.write_text(exported, encoding="utf-8")
+    assert cat.apply(again, sql_checker=None).is_noop
+    assert cat.export() == exported
