@@ -6,7 +6,7 @@ regex (what ``regexp_replace`` runs) when it is imported, and through the entry 
 ``immuta_spark.checkers`` (declared in ``pyproject.toml``), so that a process that never imports
 it, such as the ``immuta-spark`` CLI, still gets them when the ``spark`` extra is installed. The
 core names no engine package: it only loads that group. With nothing registered, SQL is checked
-by the pure-Python parser of :mod:`immuta_spark.sqlpredicate` and patterns with Python's ``re``.
+by :mod:`immuta_spark.sqlpredicate` (sqlglot's Spark dialect) and patterns with Python's ``re``.
 
 >>> registry = CheckerRegistry(group="nothing.registers.here")
 >>> registry.sql() is None
@@ -103,7 +103,7 @@ def default_sql_checker() -> SqlChecker | None:
     """The SQL checker apply uses when it is not given one: the registered one, else the pure fallback.
 
     The fallback (:func:`immuta_spark.sqlpredicate.check_predicate`) parses Spark's expression
-    syntax in Python and refuses the same forms as Spark's checker.
+    syntax with sqlglot and refuses the same forms as Spark's checker.
     """
     return REGISTRY.sql() or check_predicate
 

@@ -100,3 +100,48 @@ def test_the_size_limits_hold_even_with_the_sql_check_switched_off(tmp_path: Pat
     assert time.perf_counter() - started < 2.0
     assert info.value.path == "policies[0].where"
     assert "at most 10,000" in info.value.reason
+
+
+SQLGLOT_FORMS = {
+    # sqlglot maps these to its own function classes; refusals still name them as written
+    "random() > 0.5": "function random() is not allowed",
+    "`rand`(1) > 0": "function rand() is not allowed",
+    "db.rand() > 0": "function db.rand() is not allowed",
+    "java_method('a', 'b') IS NULL": "function java_method() is not allowed",
+    "try_reflect('a', 'b') IS NULL": "function try_reflect() is not allowed",
+    "current_catalog() = 'x'": "function current_catalog() is not allowed",
+    # subqueries sqlglot reads in other shapes
+    "amount = (VALUES 1)": "may not contain a subquery",
+    "amount = ANY (SELECT 1)": "may not contain a subquery",
+    "amount IN (1, (SELECT 1))": "may not contain a subquery",
+    # not one expression, parameters, deep nesting
+    "amount > 0;": "invalid SQL predicate: ';'",
+    "SELECT 1": "invalid SQL predicate",
+    "": "invalid SQL predicate",
+    "amount = :limit": "a parameter marker is not allowed",
+    "amount = ${limit}": "a parameter marker is not allowed",
+    "row_number() OVER (ORDER BY amount) = 1": "a window function (OVER) is not allowed",
+    "t.* IS NULL": "may not use '*'",
+    "CASE WHEN " * 33 + "a" + " THEN 1 END" * 33 + " = 1": "nests more than 32 deep",
+    # bare current_date is a column to Spark's parser too: unknown unless declared
+    "current_date > day": "unknown column 'current_date'",
+}
+
+
+@pytest.mark.parametrize(("sql", "fragment"), SQLGLOT_FORMS.items(), ids=range(len(SQLGLOT_FORMS)))
+def test_sqlglot_specific_forms_are_refused_in_sparks_words(sql: str, fragment: str) -> None:
+    problem = sqlpredicate.check_predicate(sql, ("amount", "day"))
+    assert problem is not None and fragment in problem, problem
+
+
+def test_a_parse_past_pythons_recursion_limit_is_refused_not_raised() -> None:
+    import inspect
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 150)  # room for the check, not for a 30-deep parse
+    try:
+        problem = sqlpredicate.check_predicate("abs(" * 30 + "amount" + ")" * 30 + " > 0")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert problem is not None and "simplify it" in problem
