@@ -1,0 +1,87 @@
+"""SQLite catalogs: the file behind a URL, opened read-write and never created by a connection.
+
+A ``sqlite:///path`` URL is opened as the SQLite URI ``file:/abs/path?mode=rw``, so no
+connection (a pooled one opened later included) ever creates the file: only an explicit
+creation (:func:`create_file`) does. :func:`identity` is the file's (device, inode), which
+tells a deleted or replaced file from the one a process opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import URL, make_url
+
+__all__ = ["SqliteFile", "sqlite_events", "sqlite_file"]
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteFile:
+    """The database file of a ``sqlite:///`` URL (an absolute path)."""
+
+    path: Path
+
+    def exists(self) -> bool:
+        """Whether the file is there."""
+        return self.path.is_file()
+
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file, or None when it is gone."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def create(self) -> None:
+        """Create the (empty) database file; its directory must exist."""
+        sqlite3.connect(self._uri("rwc"), uri=True).close()
+
+    def engine_url(self, url: URL) -> URL:
+        """``url`` as a SQLite URI that opens the file read-write only (never creating it)."""
+        query = {k: v for k, v in url.query.items() if k not in ("mode", "uri")}
+        return url.set(database=f"file:{quote(str(self.path))}", query={**query, "mode": "rw", "uri": "true"})
+
+    def _uri(self, mode: str) -> str:
+        return f"file:{quote(str(self.path))}?mode={mode}"
+
+
+def sqlite_file(url: str) -> SqliteFile | None:
+    """The file behind a SQLite file URL; None for other databases, memory and ``uri=true`` URLs."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL is reported by create_engine
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or str(parsed.query.get("uri", "")).lower() in ("true", "1"):
+        return None
+    return SqliteFile(Path(os.path.abspath(database)))
+
+
+def sqlite_events(engine: Engine) -> None:
+    """Take transaction control from pysqlite so that writers can BEGIN IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 60000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        # WAL with NORMAL sync never corrupts the file; a power cut may lose the last commits.
+        # That keeps the per-query audit append off the fsync path.
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
