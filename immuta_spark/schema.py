@@ -27,6 +27,7 @@ __all__ = [
     "CATALOG_ID",
     "LATEST_VERSION",
     "MIGRATIONS",
+    "application_id",
     "audit",
     "entities",
     "fingerprints",
@@ -99,6 +100,11 @@ def new_catalog_id() -> str:
     return uuid.uuid4().hex
 
 
+def application_id(catalog_id: str) -> int:
+    """The SQLite header's application id for a catalog id (31 bits of it, never 0)."""
+    return (int(catalog_id[:8], 16) & 0x7FFF_FFFF) or 1
+
+
 def _v1(conn: Connection) -> None:
     """Version 1: settings, entities, secrets, subscriptions, audit."""
     for t in (meta, entities, secrets_table, subscriptions, audit):
@@ -130,8 +136,13 @@ def _v2(conn: Connection) -> None:
 
 def _v3(conn: Connection) -> None:
     """Version 3: the catalog's identity (``meta.catalog_id``), so that a replaced database is noticed."""
-    if conn.execute(select(meta.c.value).where(meta.c.key == CATALOG_ID)).first() is None:
-        conn.execute(insert(meta).values(key=CATALOG_ID, value=new_catalog_id()))
+    found = conn.execute(select(meta.c.value).where(meta.c.key == CATALOG_ID)).scalar()
+    if found is None:
+        found = new_catalog_id()
+        conn.execute(insert(meta).values(key=CATALOG_ID, value=found))
+    if conn.dialect.name == "sqlite":
+        # Also in the file's header, which a copy over the file changes even under a live WAL.
+        conn.exec_driver_sql(f"PRAGMA application_id = {application_id(str(found))}")
 
 
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.

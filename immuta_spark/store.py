@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets as _secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from immuta_spark.schema import (
     CATALOG_ID,
     LATEST_VERSION,
     MIGRATIONS,
+    application_id,
     audit,
     entities,
     fingerprints,
@@ -33,7 +35,7 @@ from immuta_spark.schema import (
     secrets_table,
     subscriptions,
 )
-from immuta_spark.sqlite_file import sqlite_events, sqlite_file
+from immuta_spark.sqlite_file import FileWatch, sqlite_events, sqlite_file
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "AuditRecord", "Store", "redact_url"]
 
@@ -106,7 +108,17 @@ class Store:
                     "does not exist; check the path, or create the directory first"
                 )
             self._file.create()
-        self._inode = self._file.identity() if self._file is not None else None
+        elif self._file is not None and not create:
+            try:
+                found = self._file.has_table("meta")  # before any connection changes the file (WAL)
+            except sqlite3.Error as exc:
+                raise CatalogError(
+                    f"the catalog at {redact_url(url)} could not be read: {exc}; check that the URL names a "
+                    "catalog file"
+                ) from exc
+            if not found:
+                raise CatalogError(self._missing("the database holds no catalog (no catalog tables)"))
+        self._watch = FileWatch(self._file) if self._file is not None else None
         try:
             engine_url = self._file.engine_url(make_url(url)) if self._file is not None else url
             self.engine: Engine = create_engine(engine_url, future=True)
@@ -120,9 +132,14 @@ class Store:
             sqlite_events(self.engine)
         if not create and self.version() == 0:
             raise CatalogError(self._missing("the database holds no catalog (no catalog tables)"))
-        self.created = self.migrate(target_version)
+        before = self.migrate(target_version)
+        self.created = before == 0
+        if self._file is not None and before < target_version:
+            self._file.checkpoint(self.engine)  # the new header (application id) on disk
         with self.read() as conn:
             self.catalog_id = self._stamp(conn).get(CATALOG_ID)
+        if self._watch is not None and self.catalog_id is not None:
+            self._watch.expect(application_id(self.catalog_id))
 
     def _missing(self, why: str) -> str:
         shown = redact_url(self.url)
@@ -192,9 +209,8 @@ class Store:
         """Fail closed once the database was lost, or when the SQLite file is gone or replaced."""
         if self._lost is not None:
             raise CatalogError(self._lost)
-        if self._file is not None and self._file.identity() != self._inode:
-            gone = not self._file.exists()
-            self._lose("its file was deleted or moved" if gone else "its file was replaced by another one")
+        if self._watch is not None and (why := self._watch.changed()) is not None:
+            self._lose(why)
 
     def _lose(self, what: str) -> None:
         """Refuse every later read and write of this store (the database is not the one opened)."""
@@ -237,8 +253,8 @@ class Store:
         row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         return int(row[0]) if row else 1
 
-    def migrate(self, target: int = LATEST_VERSION) -> bool:
-        """Bring the schema forward to ``target``; never backwards. True if it created the catalog."""
+    def migrate(self, target: int = LATEST_VERSION) -> int:
+        """Bring the schema forward to ``target``; never backwards. Returns the version found (0: created)."""
         with self.write() as conn:
             current = self._version(conn)
             if current > LATEST_VERSION:
@@ -249,7 +265,7 @@ class Store:
             for version in range(current, target):
                 MIGRATIONS[version](conn)
                 self._set_meta(conn, "schema_version", str(version + 1))
-            return current == 0 and target > 0
+            return current
 
     def _set_meta(self, conn: Connection, key: str, value: str) -> None:
         done = conn.execute(update(meta).where(meta.c.key == key).values(value=value))
