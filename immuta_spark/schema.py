@@ -1,4 +1,4 @@
-"""The catalog's tables and the forward migrations between schema versions.
+"""The catalog's tables, the forward migrations between schema versions, and one audit record.
 
 Entry ``i`` of :data:`MIGRATIONS` moves a catalog from version ``i`` to ``i + 1``; version 0 is
 a database without the catalog's tables. :class:`immuta_spark.store.Store` runs them.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -27,6 +29,7 @@ __all__ = [
     "CATALOG_ID",
     "LATEST_VERSION",
     "MIGRATIONS",
+    "AuditRecord",
     "application_id",
     "audit",
     "entities",
@@ -148,3 +151,36 @@ def _v3(conn: Connection) -> None:
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
 LATEST_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """One append-only audit record (section 7)."""
+
+    id: int
+    time: str
+    user: str
+    impersonator: str | None
+    project: str | None
+    purposes: tuple[str, ...]
+    sources: tuple[str, ...]
+    policies: tuple[str, ...]
+    action: str
+    outcome: str
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        return {
+            "id": self.id,
+            "time": self.time,
+            "user": self.user,
+            "impersonator": self.impersonator,
+            "project": self.project,
+            "purposes": list(self.purposes),
+            "sources": list(self.sources),
+            "policies": list(self.policies),
+            "action": self.action,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }

@@ -14,7 +14,6 @@ import secrets as _secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,6 +26,7 @@ from immuta_spark.schema import (
     CATALOG_ID,
     LATEST_VERSION,
     MIGRATIONS,
+    AuditRecord,
     application_id,
     audit,
     entities,
@@ -47,39 +47,6 @@ _STAMP_KEYS = ("revision", CATALOG_ID)
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRecord:
-    """One append-only audit record (section 7)."""
-
-    id: int
-    time: str
-    user: str
-    impersonator: str | None
-    project: str | None
-    purposes: tuple[str, ...]
-    sources: tuple[str, ...]
-    policies: tuple[str, ...]
-    action: str
-    outcome: str
-    detail: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping."""
-        return {
-            "id": self.id,
-            "time": self.time,
-            "user": self.user,
-            "impersonator": self.impersonator,
-            "project": self.project,
-            "purposes": list(self.purposes),
-            "sources": list(self.sources),
-            "policies": list(self.policies),
-            "action": self.action,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
 
 
 class Store:
