@@ -6,7 +6,7 @@ regex (what ``regexp_replace`` runs) when it is imported, and through the entry 
 ``immuta_spark.checkers`` (declared in ``pyproject.toml``), so that a process that never imports
 it, such as the ``immuta-spark`` CLI, still gets them when the ``spark`` extra is installed. The
 core names no engine package: it only loads that group. With nothing registered, SQL is checked
-at query time and patterns with Python's ``re`` (see :mod:`immuta_spark.policyfile`).
+by :mod:`immuta_spark.sqlpredicate` (sqlglot's Spark dialect) and patterns with Python's ``re``.
 
 >>> registry = CheckerRegistry(group="nothing.registers.here")
 >>> registry.sql() is None
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
+
+from immuta_spark.sqlpredicate import check_predicate
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -98,8 +100,12 @@ def register(*, sql: SqlChecker | None = None, regex: RegexChecker | None = None
 
 
 def default_sql_checker() -> SqlChecker | None:
-    """The SQL checker apply uses when it is not given one."""
-    return REGISTRY.sql()
+    """The SQL checker apply uses when it is not given one: the registered one, else the pure fallback.
+
+    The fallback (:func:`immuta_spark.sqlpredicate.check_predicate`) parses Spark's expression
+    syntax with sqlglot and refuses the same forms as Spark's checker.
+    """
+    return REGISTRY.sql() or check_predicate
 
 
 def default_regex_checker() -> RegexChecker | None:

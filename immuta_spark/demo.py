@@ -42,7 +42,7 @@ def main(workdir: Path | None = None) -> int:
     spark = local_spark(work, app="immuta-spark-demo", identity="svc_notebook")
     try:
         create_sample_tables(spark)
-        catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook")
+        catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook", create=True)
         print(f"Spark {spark.version} up in {time.perf_counter() - started:.1f}s; catalog at {work / 'catalog.db'}")
         print(f"applying {CONF.relative_to(ROOT)}: {catalog.apply(CONF).summary()}")
         print(f"\nquery: {QUERY}\n")
@@ -69,6 +69,16 @@ def main(workdir: Path | None = None) -> int:
             print(f"  {label:<36} count, max(ssn) = {tuple(rows.collect()[0])}")
         masked = {f.name: f.metadata.get("immuta.policy") for f in bob.table("claims.medical").schema.fields}
         print(f"  the schema says what is masked: {', '.join(f'{k} by {v}' for k, v in masked.items() if v)}")
+        catalog_file = work / "catalog.db"
+        for label, attempt in (
+            ("the catalog's own file (its salts)", lambda: bob.read.format("binaryFile").load(str(catalog_file))),
+            ("input_file_name() (partition paths)", lambda: bob.sql("SELECT input_file_name() FROM claims.medical")),
+        ):
+            try:
+                attempt().collect()
+                print(f"  {label:<36} READ (this is a bug)")
+            except Exception as exc:  # noqa: BLE001 - the refusal is what the demo shows
+                print(f"  {label:<36} refused: {str(exc).splitlines()[0][:90]}...")
         print("\naudit (newest 5):")
         for record in catalog.store.audit_records(limit=5):
             print(f"  {record.time[:19]}  {record.user:<6} via {record.impersonator or '-':<13} {record.action:<8} "

@@ -48,7 +48,11 @@ def spark(spark_dirs: dict[str, Path]) -> Iterator[Any]:
 
     # The JVM's Hadoop identity is fixed when it starts: the service identity that opens governed
     # sessions for users (it holds IMPERSONATE in the test catalogs). Only the Spark JVM gets it.
-    session = local_spark(spark_dirs["root"], app="immuta-spark-tests", identity=SPARK_IDENTITY)
+    # The run's scratch directory is a data root, as a platform lists its shared scratch space:
+    # governed sessions read and write files beneath it (tests put data there), and nowhere else
+    # but the warehouse.
+    roots = {"spark.immuta.dataRoots": str(spark_dirs["root"].parent)}
+    session = local_spark(spark_dirs["root"], app="immuta-spark-tests", identity=SPARK_IDENTITY, extra=roots)
     try:
         yield session
     finally:

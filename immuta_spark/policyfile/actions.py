@@ -32,6 +32,7 @@ from immuta_spark.model import (
 )
 from immuta_spark.policyfile.common import (
     IDENT,
+    MAX_REGEX_CHARS,
     At,
     Context,
     describe,
@@ -147,6 +148,8 @@ def _mask(value: Any, at: At, ctx: Context) -> Mask | None:
         if isinstance(replacement, int | float) and not isinstance(replacement, bool):
             replacement = str(replacement)
         replacement = expect_text(replacement, k_at.key("replacement"))
+        if len(replacement) > MAX_REGEX_CHARS:
+            k_at.key("replacement").fail(f"the replacement may have at most {MAX_REGEX_CHARS:,} characters")
         problem = _replacement_problem(replacement, groups)
         if problem:
             k_at.key("replacement").fail(f"invalid replacement: {problem}")

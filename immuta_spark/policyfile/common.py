@@ -14,10 +14,13 @@ from typing import Any, NoReturn
 from immuta_spark.checkers import RegexChecker, SqlChecker
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Source
+from immuta_spark.sqlpredicate import check_limits
 
 __all__ = [
     "DOTTED",
     "IDENT",
+    "MAX_CONDITION_DEPTH",
+    "MAX_REGEX_CHARS",
     "NAME",
     "At",
     "Context",
@@ -38,6 +41,10 @@ __all__ = [
 NAME = re.compile(r"^[^\x00-\x1f\x7f]+$")
 DOTTED = re.compile(r"^[^.\x00-\x1f\x7f]+(\.[^.\x00-\x1f\x7f]+)*$")
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Longest regex mask pattern (and replacement) read; checking and running one is then bounded.
+MAX_REGEX_CHARS = 1_000
+#: Deepest nesting of ``all``/``any`` conditions (export writes them back within YAML's depth limit).
+MAX_CONDITION_DEPTH = 16
 
 
 class At:
@@ -158,7 +165,12 @@ class Context:
         self.regex_checker = regex_checker or python_regex
 
     def regex(self, pattern: str, at: At) -> int:
-        """Check a regex mask's pattern; its number of groups."""
+        """Check a regex mask's pattern (at most :data:`MAX_REGEX_CHARS` long); its number of groups."""
+        if len(pattern) > MAX_REGEX_CHARS:
+            at.fail(
+                f"the pattern is {len(pattern):,} characters long; a regex mask's pattern may have at most "
+                f"{MAX_REGEX_CHARS:,}; simplify it"
+            )
         problem, groups = self.regex_checker(pattern)
         if problem:
             at.fail(f"invalid regular expression: {problem}")
@@ -189,6 +201,9 @@ class Context:
     def sql(self, value: Any, at: At, columns: tuple[str, ...] | None) -> str:
         """A policy SQL predicate, checked with the SQL checker when there is one."""
         text = expect_string(value, at, what="a SQL predicate")
+        problem = check_limits(text)  # whatever the checker: bounded work for any predicate
+        if problem:
+            at.fail(problem)
         if self.sql_checker is not None:
             problem = self.sql_checker(text, columns)
             if problem:

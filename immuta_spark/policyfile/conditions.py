@@ -6,6 +6,7 @@ from typing import Any
 
 from immuta_spark.conditions import AllOf, AnyOf, Condition, Everyone, HasAttribute, InGroups, IsUser, UnderPurpose
 from immuta_spark.policyfile.common import (
+    MAX_CONDITION_DEPTH,
     At,
     Context,
     describe,
@@ -21,8 +22,10 @@ __all__ = ["parse_condition"]
 _CONDITION_KEYS = ("groups", "attributes", "purposes", "users", "all", "any")
 
 
-def parse_condition(value: Any, at: At, ctx: Context) -> Condition:
-    """A ``who`` condition; several keys in one mapping must all hold."""
+def parse_condition(value: Any, at: At, ctx: Context, depth: int = 1) -> Condition:
+    """A ``who`` condition; several keys in one mapping must all hold; ``all``/``any`` nest at most 16 deep."""
+    if depth > MAX_CONDITION_DEPTH:
+        at.fail(f"conditions nest 'all'/'any' more than {MAX_CONDITION_DEPTH} deep; flatten them")
     if value == "everyone":
         return Everyone()
     m = expect_mapping(value, at, allowed=_CONDITION_KEYS)
@@ -51,6 +54,6 @@ def parse_condition(value: Any, at: At, ctx: Context) -> Condition:
             subs = expect_list(val, k_at)
             if not subs:
                 k_at.fail("list at least one condition")
-            built = tuple(parse_condition(s, k_at.index(i), ctx) for i, s in enumerate(subs))
+            built = tuple(parse_condition(s, k_at.index(i), ctx, depth + 1) for i, s in enumerate(subs))
             parts.append(AllOf(built) if key == "all" else AnyOf(built))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))

@@ -6,16 +6,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from immuta_spark.checkers import RegexChecker, SqlChecker
-from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Governance, Policy, Source
 from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
 from immuta_spark.policyfile.policies import parse_policy
 from immuta_spark.policyfile.projects import parse_project
 from immuta_spark.policyfile.sources import parse_source
+from immuta_spark.policyfile.strict import load_yaml, read_file
 
 __all__ = ["load_file", "load_text", "parse_document"]
 
@@ -27,10 +25,7 @@ def load_file(
 ) -> Governance:
     """Read and validate a policy-as-code file."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyFileError("<document>", f"cannot read the file: {exc.strerror}", file=file) from exc
+    text = read_file(path, file=file)
     return load_text(text, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
 
 
@@ -41,14 +36,8 @@ def load_text(
     sql_checker: SqlChecker | None = None,
     regex_checker: RegexChecker | None = None,
 ) -> Governance:
-    """Read and validate policy-as-code YAML text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<document>"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyFileError(where, f"not valid YAML: {problem}", file=file) from exc
+    """Read and validate policy-as-code YAML text (strictly: see :mod:`.strict`)."""
+    data = load_yaml(text, file=file)
     return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
 
 

@@ -39,7 +39,8 @@ class GovernedCatalogAPI:
     def listTables(self, dbName: str | None = None, pattern: str | None = None) -> list[Any]:
         """Tables and views, without the governed tables the user may not see."""
         with self._session._lock:
-            tables = self._catalog.listTables(dbName, pattern)
+            with self._session._enforcer.governor.answering():  # Spark lists through SHOW TABLES
+                tables = self._catalog.listTables(dbName, pattern)
             keep = []
             for t in tables:
                 if t.isTemporary:

@@ -15,7 +15,9 @@ table's metadata rather than its rows, or change it:
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
@@ -25,12 +27,21 @@ from immuta_spark.spark.errors import GovernedAccessDenied, UnenforcedPathError
 from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.names import resolve
 from immuta_spark.spark.refs import Parsed
-from immuta_spark.spark.templates import mask_comment
+from immuta_spark.spark.templates import mask_comment, quoted_table
 
 if TYPE_CHECKING:
     from immuta_spark.spark.enforce import Enforcer
 
-__all__ = ["describe", "is_plain_query", "require_owner", "scrub_explain", "show_tables", "skip_commands"]
+__all__ = [
+    "creation_database",
+    "describe",
+    "is_plain_query",
+    "refuse_hidden_in",
+    "require_owner",
+    "scrub_explain",
+    "show_tables",
+    "skip_commands",
+]
 
 #: Parsed roots that are plain queries: analyzing them runs nothing, so they are guarded after
 #: analysis. Every other statement is analyzed without running and checked first (fail closed).
@@ -81,6 +92,8 @@ def describe(enforcer: Enforcer, parsed: Parsed, sources: list[str]) -> DataFram
     frame = enforcer.enforced(source, parts=list(parts))
     if parsed.root == "ShowColumns":
         return spark.createDataFrame([(f.name,) for f in frame.schema.fields], "col_name string")
+    if parsed.root == "DescribeRelationJsonCommand":
+        return _describe_json(enforcer, source, frame)
     if parsed.root == "DescribeColumn":
         column = str(parsed.plan.column().nameParts().last()) if hasattr(parsed.plan, "column") else ""
         for field in frame.schema.fields:
@@ -93,10 +106,42 @@ def describe(enforcer: Enforcer, parsed: Parsed, sources: list[str]) -> DataFram
     return spark.createDataFrame(rows, "col_name string, data_type string, comment string")
 
 
+#: What ``DESCRIBE ... AS JSON`` of a governed table keeps of the table's own entry: no
+#: statistics (raw sizes and row counts), storage, properties or location.
+_JSON_KEEP = (
+    "table_name", "catalog_name", "namespace", "schema_name", "columns", "owner", "created_time", "last_access",
+    "created_by", "type", "provider", "partition_columns", "collation",
+)  # fmt: skip
+
+
+def _describe_json(enforcer: Enforcer, source: Source, frame: DataFrame) -> DataFrame:
+    """``DESCRIBE ... AS JSON`` of a governed table: its enforced columns, mask comments, no statistics.
+
+    Spark writes both halves, so the JSON is its own format: the table's entry from the table
+    (in the internal session), the columns from an empty view with the enforced schema.
+    """
+    internal = enforcer.shared.spark
+    table = json.loads(internal.sql(f"DESCRIBE TABLE EXTENDED {quoted_table(source.table)} AS JSON").first()[0])
+    view = f"{MARKER_ROOT}json_{secrets.token_hex(6)}"
+    internal.createDataFrame([], frame.schema).createTempView(view)
+    try:
+        columns = json.loads(internal.sql(f"DESCRIBE TABLE EXTENDED {view} AS JSON").first()[0])["columns"]
+    finally:
+        internal.catalog.dropTempView(view)
+    for column, field in zip(columns, frame.schema.fields, strict=True):
+        comment = mask_comment(field.metadata)
+        if comment:
+            column["comment"] = comment
+    table["columns"] = columns
+    out = {key: table[key] for key in _JSON_KEEP if key in table}
+    return enforcer.spark.createDataFrame([(json.dumps(out, separators=(",", ":")),)], "json_metadata string")
+
+
 def show_tables(enforcer: Enforcer, sql: str) -> DataFrame:
     """SHOW TABLES / SHOW VIEWS without invisible governed tables, reserved names or statistics."""
     spark = enforcer.spark
-    raw = spark.sql(sql)
+    with enforcer.governor.answering():
+        raw = spark.sql(sql)
     keep = []
     for row in raw.collect():
         d = row.asDict()
@@ -121,6 +166,47 @@ def scrub_explain(enforcer: Enforcer, df: DataFrame) -> DataFrame:
     for secret in enforcer.secret_values():
         text = re.sub(re.escape(secret), "<redacted>", text, flags=re.IGNORECASE)
     return enforcer.spark.createDataFrame([(text,)], "plan string")
+
+
+# --- names: a hidden table's is never told apart from a free one -------------------------
+
+#: Parsed statements that create a persistent table or view under a name (a rename too).
+_CREATES = frozenset(
+    {"CreateTable", "CreateTableAsSelect", "ReplaceTable", "ReplaceTableAsSelect", "CreateView", "CreateTableLike"}
+)
+
+
+def creation_database(enforcer: Enforcer, parsed: Parsed) -> str | None:
+    """The database a statement creates a persistent table or view in (a rename's new name's), or None."""
+    current = enforcer.spark.catalog.currentDatabase()
+    if parsed.root == "RenameTable":
+        seq = parsed.plan.newName()
+        new = [str(seq.apply(i)) for i in range(seq.size())]
+        old = parsed.identifiers[0][1] if parsed.identifiers else ()
+        return new[-2] if len(new) >= 2 else old[-2] if len(old) >= 2 else current
+    if parsed.root not in _CREATES:
+        return None
+    for cls, parts in parsed.identifiers:
+        if cls == "UnresolvedIdentifier":
+            return parts[-2] if len(parts) >= 2 else current
+    return None
+
+
+def refuse_hidden_in(enforcer: Enforcer, database: str, verb: str) -> None:
+    """Refuse ``verb`` in ``database`` when it holds a governed table hidden from the user.
+
+    For every name alike, so no name tells a hidden table apart from a free one; what the refusal
+    tells is that the database holds something hidden, never what or under which name. The JVM
+    check (``SideDoors.hiddenIn``) says the same for statements that reach Spark another way.
+    """
+    prefix = f"{database}.".lower()
+    for source in enforcer.snapshot().sources.values():
+        if source.table.lower().startswith(prefix) and not enforcer.plan(source).visible:
+            raise UnenforcedPathError(
+                f"you may not {verb} database '{database}': it holds governed data you cannot see, so a name in it "
+                "may be taken by a table hidden from you; use another database (your own, or your project's "
+                "workspace), or ask the data's owners"
+            )
 
 
 # --- owner-only commands -----------------------------------------------------------------

@@ -185,6 +185,35 @@ class GovernedDataFrame(ClassicDataFrame):
         """As ``DataFrame.writeTo``; a governed target needs ownership, an overwrite condition is guarded."""
         return GovernedWriterV2(self._shadow().writeTo(table), self._governed, table)
 
+    def _reads_others(self) -> bool:
+        """Whether the plan reads governed data through enforcement for a source the user does not own."""
+        return self._governed._enforcer.governor.reads_unowned(self._jdf.queryExecution().analyzed())
+
+    def inputFiles(self) -> list[str]:
+        """As ``DataFrame.inputFiles``; refused over governed data the user does not own.
+
+        File names carry partition values, and the files of a governed table hold rows the user
+        may not see (a row filter drops rows, not files).
+        """
+        if self._reads_others():
+            raise UnenforcedPathError(
+                "inputFiles() lists the files (and partition values) of a governed table, which hold rows you "
+                "cannot see; it is available to the source's owners only"
+            )
+        return self._shadow().inputFiles()
+
+    def explain(self, extended: bool | str | None = None, mode: str | None = None) -> None:
+        """As ``DataFrame.explain``; the ``cost`` mode is refused over governed data the user does not own.
+
+        Its statistics are the governed tables' own (raw row counts and sizes), not the user's view.
+        """
+        if "cost" in (mode, extended) and self._reads_others():
+            raise UnenforcedPathError(
+                "explain('cost') prints the statistics of the governed tables themselves (their raw row counts and "
+                "sizes); use explain(), explain(True) or explain('formatted')"
+            )
+        self._shadow().explain(extended, mode)
+
     def _temp_view(self, kind: str, name: str, *args: Any) -> None:
         if str(name).lower().lstrip("`").startswith(MARKER_ROOT):
             raise UnenforcedPathError(f"names starting with {MARKER_ROOT} are reserved for the governed session")

@@ -24,7 +24,9 @@ from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subj
 from immuta_spark.expr import SecretRef
 from immuta_spark.model import Source
 from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound
-from immuta_spark.spark.governor import JvmGovernor, protected_paths
+from immuta_spark.spark.governor import JvmGovernor
+from immuta_spark.spark.limits import storage_limits
+from immuta_spark.spark.settings import ALLOWED_SETTINGS
 from immuta_spark.spark.templates import SharedFrames, quoted_table
 
 __all__ = ["Enforcer", "SharedFrames", "hadoop_user"]
@@ -56,7 +58,7 @@ class Enforcer:
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
         self.governor = JvmGovernor(spark, self)
-        self.governor.forbid(protected_paths(spark, catalog.store.url))
+        self.governor.limit(storage_limits(root, catalog.store.url), ALLOWED_SETTINGS)
         self._pinned = False
         self._command_class: Any = None
         self._locations: dict[str, str] | None = None
@@ -148,7 +150,9 @@ class Enforcer:
                     owner=owner,
                 )
                 return
-            entry = self.shared.enforced(source, plan, (self.catalog.store.url, snap.revision), self._secret)
+            # The catalog's id too: a catalog re-created at the same URL restarts its revisions.
+            catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
+            entry = self.shared.enforced(source, plan, (catalog, snap.revision), self._secret)
             self._secret_values.update(entry.secrets)
             self.governor.enforce(name, entry.template, owner=owner)
 

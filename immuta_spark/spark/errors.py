@@ -124,7 +124,7 @@ def from_rules(exc: BaseException) -> ImmutaSparkError | None:
         at = text.find(tag)
         if at < 0:
             continue
-        body = text[at + len(tag) :].split("\n", 1)[0].strip()
+        body = text[at + len(tag) :].split("\n", 1)[0].strip().rstrip(";")
         source, _, message = body.partition("\x01")
         if tag == _DENIED:
             return GovernedAccessDenied(source, message)

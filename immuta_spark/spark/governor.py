@@ -21,10 +21,10 @@ enforcement of the table is identical.
 
 from __future__ import annotations
 
-import os
-import re
 import secrets
 import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
 from pyspark.sql import SparkSession
@@ -32,8 +32,9 @@ from pyspark.sql import SparkSession
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.jvm import helper
+from immuta_spark.spark.limits import StorageLimits
 
-__all__ = ["Decider", "JvmGovernor", "Provider", "make_default", "protected_paths", "user_session"]
+__all__ = ["Decider", "JvmGovernor", "Provider", "make_default", "user_session"]
 
 
 class Decider(Protocol):
@@ -85,37 +86,6 @@ def make_default(session: SparkSession) -> None:
     jclass.setActiveSession(session._jsparkSession)
     SparkSession._instantiatedSession = session
     SparkSession._activeSession = session
-
-
-def protected_paths(spark: SparkSession, catalog_url: str) -> list[str]:
-    """Files no governed session may read: the SQLite catalog (with its journal files), a Derby
-    metastore, the Kerberos keytabs Spark or the environment name.
-
-    Through them a user would read every salt and key, or the metastore's raw statistics.
-    """
-    found: list[str] = []
-    if catalog_url.startswith("sqlite:///"):
-        path = catalog_url[len("sqlite:///") :].split("?", 1)[0]
-        if path and path != ":memory:":
-            found += [path, f"{path}-wal", f"{path}-shm", f"{path}-journal"]
-    conf = spark.sparkContext.getConf()
-    jdo = conf.get("spark.hadoop.javax.jdo.option.ConnectionURL", None)
-    if jdo is None:
-        jdo = spark._jsparkSession.sessionState().newHadoopConf().get("javax.jdo.option.ConnectionURL")
-    if jdo and ":derby:" in str(jdo):
-        match = re.search(r"databaseName=([^;]+)", str(jdo))
-        if match:
-            found.append(match.group(1))
-    elif conf.get("spark.sql.catalogImplementation", "in-memory") == "hive":
-        found.append(os.path.abspath("metastore_db"))  # Hive's embedded Derby default
-    for key in ("spark.kerberos.keytab", "spark.yarn.keytab"):
-        value = conf.get(key, None)
-        if value:
-            found.append(value)
-    keytab = os.environ.get("KRB5_KTNAME", "")
-    if keytab:
-        found.append(keytab.split(":", 1)[1] if keytab.upper().startswith(("FILE:", "WRFILE:")) else keytab)
-    return found
 
 
 class Provider:
@@ -178,9 +148,24 @@ class JvmGovernor:
         """Enforcement of ``source`` failed: queries reaching it are refused with ``message``."""
         self._jvm.fail(source, message)
 
-    def forbid(self, paths: list[str]) -> None:
-        """No query of this session may read ``paths`` (or anything beneath or above them)."""
-        self._jvm.forbid(list(paths))
+    def limit(self, limits: StorageLimits, settings: Sequence[str]) -> None:
+        """What the session may touch besides governed tables, and the settings its user may change."""
+        jdbc = (list(limits.jdbc_forbidden), list(limits.jdbc_roots))
+        self._jvm.limits(list(limits.forbidden), list(limits.roots), *jdbc)
+        self._jvm.settings(list(settings))
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Run a statement the session answers itself (SHOW TABLES): the JVM check lets it through here only."""
+        self._jvm.answering(True)
+        try:
+            yield
+        finally:
+            self._jvm.answering(False)
+
+    def reads_unowned(self, jplan: Any) -> bool:
+        """Whether an analyzed plan reads governed data through enforcement for a source the user does not own."""
+        return bool(self._jvm.readsUnowned(jplan))
 
     def decided(self) -> int:
         """How many sources have a decision under the current rules."""

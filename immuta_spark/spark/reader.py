@@ -113,6 +113,20 @@ class GovernedReader:
 
             return session._audited(f"read {', '.join(paths) or self._format or ''}", run)
 
+    def jdbc(self, url: str, table: str, *args: Any, **kwargs: Any) -> DataFrame:
+        """As ``DataFrameReader.jdbc``: only a database under ``spark.immuta.jdbcRoots`` (the analyzer checks).
+
+        The metastore's and the governance catalog's databases are never reachable.
+        """
+        session = self._session
+
+        def run(sources: list[str], policies: list[str]) -> DataFrame:
+            df = self._reader.jdbc(url, table, *args, **kwargs)
+            session._guard(df)
+            return df
+
+        return session._audited(f"read jdbc table {table}", run)  # not the URL: it may carry a password
+
     def parquet(self, *paths: str, **options: Any) -> DataFrame:
         """As ``DataFrameReader.parquet``."""
         return self.format("parquet").load(list(paths), **options)

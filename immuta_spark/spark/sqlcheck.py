@@ -2,7 +2,12 @@
 
 A policy predicate may read only the source's own columns: no subqueries (they could read
 other tables), no non-deterministic or identity functions (rows would differ between runs or
-the JVM's user would be tested instead of ours), no reflection into the JVM.
+the JVM's user would be tested instead of ours), no reflection into the JVM. The checks walk the
+tree Spark's parser builds; a bare ``current_user``, ``user`` or ``session_user`` parses as a
+column reference that Spark's analyzer turns into the identity function when the table has no
+such column, so it is refused unless the source's dictionary declares that column. The pure
+fallback (:mod:`immuta_spark.sqlpredicate`) refuses the same forms with the same words, and its
+size limits run first here too, so no predicate makes this walk (a py4j call per node) slow.
 """
 
 from __future__ import annotations
@@ -10,18 +15,35 @@ from __future__ import annotations
 from typing import Any
 
 from immuta_spark import checkers
+from immuta_spark.sqlpredicate import (
+    FORBIDDEN_FUNCTIONS,
+    IDENTITY_NAMES,
+    check_limits,
+    identity_message,
+    not_allowed,
+)
 
 __all__ = ["FORBIDDEN_FUNCTIONS", "check_predicate", "check_regex", "register"]
 
-#: Functions a policy predicate may not call, by lower-case name.
-FORBIDDEN_FUNCTIONS = frozenset(
+_SUBQUERY_NODES = frozenset(
     {
-        "rand", "randn", "random", "uuid", "shuffle", "monotonically_increasing_id", "spark_partition_id",
-        "input_file_name", "input_file_block_start", "input_file_block_length", "current_user", "user",
-        "session_user", "reflect", "java_method", "try_reflect", "rand_str", "randstr", "uniform",
+        "ScalarSubquery",
+        "Exists",
+        "ListQuery",
+        "InSubquery",
+        "LateralSubquery",
+        "FunctionTableSubqueryArgumentExpression",
     }
-)  # fmt: skip
-_SUBQUERY_NODES = ("ScalarSubquery", "Exists", "ListQuery", "InSubquery", "LateralSubquery")
+)
+#: Parsed forms refused whatever they hold: they name a column or function only at analysis, or
+#: are not a row predicate at all.
+_REFUSED_NODES = {
+    "ExpressionWithUnresolvedIdentifier": "IDENTIFIER(...)",
+    "UnresolvedWindowExpression": "a window function (OVER)",
+    "WindowExpression": "a window function (OVER)",
+    "NamedParameter": "a parameter marker",
+    "PosParameter": "a parameter marker",
+}
 
 _jvm_cache: list[Any] = []
 
@@ -83,6 +105,9 @@ def check_predicate(sql: str, columns: tuple[str, ...] | None = None) -> str | N
     from py4j.protocol import Py4JJavaError
     from pyspark.errors.exceptions.captured import CapturedException
 
+    problem = check_limits(sql)
+    if problem:
+        return problem
     try:
         expr = _parser().parseExpression(sql)
     except Py4JJavaError as exc:  # a bare JVM: the Java exception as py4j raises it
@@ -98,15 +123,21 @@ def check_predicate(sql: str, columns: tuple[str, ...] | None = None) -> str | N
         name = node.getClass().getSimpleName()
         if name in _SUBQUERY_NODES:
             return "a policy predicate may not contain a subquery (it may read only the source's own columns)"
+        if name in _REFUSED_NODES:
+            return not_allowed(_REFUSED_NODES[name])
+        if name == "CurrentUser":  # a reserved keyword under spark.sql.ansi.enforceReservedKeywords
+            return identity_message(str(node.prettyName()))
         if name == "UnresolvedFunction":
             parts = [str(p) for p in _seq(node.nameParts())]
             fn = parts[-1].lower()
             if len(parts) > 1 or fn in FORBIDDEN_FUNCTIONS:
-                return f"function {'.'.join(parts)}() is not allowed in a policy predicate"
+                return not_allowed(f"function {'.'.join(parts)}()")
         if name == "UnresolvedAttribute":
             parts = [str(p) for p in _seq(node.nameParts())]
             if len(parts) != 1:
                 return f"column {'.'.join(parts)} is qualified; a policy predicate reads only its source's columns"
+            if parts[0].lower() in IDENTITY_NAMES and (known is None or parts[0].lower() not in known):
+                return identity_message(parts[0])
             if known is not None and parts[0].lower() not in known:
                 return f"unknown column '{parts[0]}'; the data dictionary has: {', '.join(sorted(columns or ()))}"
         if name in ("UnresolvedStar", "UnresolvedRegex"):

@@ -27,8 +27,10 @@ from pyspark.sql import DataFrame
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.model import Source
 from immuta_spark.spark.commands import (
+    creation_database,
     describe,
     is_plain_query,
+    refuse_hidden_in,
     require_owner,
     scrub_explain,
     show_tables,
@@ -69,7 +71,7 @@ _UNCHECKABLE = {
 _UNCHECKABLE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
 #: The same functions as an analyzed plan prints them (a DataFrame method's expressions).
 _REFLECTION = re.compile(r"\b(?:try_)?(?:reflect|java_method)\(", re.IGNORECASE)
-_DESCRIBE = frozenset({"DescribeRelation", "DescribeColumn"})
+_DESCRIBE = frozenset({"DescribeRelation", "DescribeColumn", "DescribeRelationJsonCommand"})
 _SHOW_TABLES = frozenset({"ShowTables", "ShowTablesExtended", "ShowViews"})
 _OWNER_ONLY_SHOW = frozenset({"ShowCreateTable", "ShowTableProperties", "ShowPartitions", "ShowTableExtended"})
 
@@ -127,6 +129,9 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
         sources.append(source.name)
     invisible = {s.name for _r, s in governed if not enforcer.plan(s).visible}
     invisible |= {s.name for _p, s in targets if not enforcer.plan(s).visible}
+    created_in = creation_database(enforcer, parsed)
+    if created_in is not None:
+        refuse_hidden_in(enforcer, created_in, "create tables or views in")
     if invisible:
         return missing(enforcer, parsed, invisible, args)
     if root in _DESCRIBE or root == "ShowColumns":
@@ -147,12 +152,14 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
     # The analyzer enforces every governed relation of the statement; only a read of a table's
     # location by path (in any file format) is renamed to the table, which it reads.
     sql = _paths_as_tables(parsed, governed)
-    if not query:
+    if not query and root != "UnresolvedExecuteImmediate":
+        # EXECUTE IMMEDIATE runs its statement while it is analyzed: analyzing it here would run it
+        # twice. The analyzer's rules check whatever it runs, as for any statement.
         _check_before_running(enforcer, sql, root, args, policies, sources)
     df = spark.sql(sql, args)
     if root == "ExplainCommand":
         return scrub_explain(enforcer, df)
-    if query:
+    if query or root == "UnresolvedExecuteImmediate":
         guard(enforcer, df, policies, sources)
     return df
 

@@ -19,7 +19,8 @@ from pyspark.sql import Column
 from pyspark.sql.readwriter import DataFrameWriter, DataFrameWriterV2
 
 from immuta_spark.errors import ImmutaSparkError
-from immuta_spark.spark.commands import require_owner
+from immuta_spark.spark.commands import refuse_hidden_in, require_owner
+from immuta_spark.spark.errors import rules_errors
 from immuta_spark.spark.internals import SessionInternals
 from immuta_spark.spark.names import name_parts, table_storage
 
@@ -55,14 +56,29 @@ class _Governed:
             except ImmutaSparkError as exc:
                 session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
                 raise
-        result = run()
+        try:
+            with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
+                result = run()
+        except ImmutaSparkError as exc:
+            session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
+            raise
         session._audit("write", "ok", sources=sources, detail={"target": target})
         return result
 
-    def _check_table(self, name: str, sources: list[str], verb_root: str) -> None:
-        """A governed table named as a write target: owners only (invisible: not found)."""
+    def _check_table(self, name: str, sources: list[str], verb_root: str, *, creates: bool = False) -> None:
+        """A governed table named as a write target: owners only (invisible: not found).
+
+        A write that ``creates`` the table when it is missing refuses a hidden name as it refuses a
+        free one in that database (:func:`~immuta_spark.spark.commands.refuse_hidden_in`).
+        """
         session = self._session
         source = session._source_by_name(name)
+        if creates and (source is None or not session._plan(source).visible):
+            parts = name_parts(name)
+            exists = source is None and session._spark.catalog.tableExists(name)
+            if not exists:
+                database = parts[-2] if len(parts) >= 2 else session._spark.catalog.currentDatabase()
+                refuse_hidden_in(session._enforcer, database, "create tables or views in")
         if source is not None:
             sources.append(source.name)
             require_owner(session._enforcer, source, name_parts(name), verb_root)
@@ -147,7 +163,7 @@ class GovernedWriter(_Governed):
         path = kwargs.get("path", self._path)
 
         def check(sources: list[str]) -> None:
-            self._check_table(name, sources, "ReplaceTableAsSelect")
+            self._check_table(name, sources, "ReplaceTableAsSelect", creates=True)
             if path is not None:
                 self._check_path(str(path), sources, "ReplaceTableAsSelect")
 
@@ -226,7 +242,7 @@ class GovernedWriterV2(_Governed):
 
     def _write(self, root: str, run: Any, condition: Column | None = None) -> None:
         def check(sources: list[str]) -> None:
-            self._check_table(self._table, sources, root)
+            self._check_table(self._table, sources, root, creates=root != "InsertIntoStatement")
             if self._location is not None:
                 self._check_path(self._location, sources, root)
             if condition is not None:

@@ -35,7 +35,7 @@ sources:
 def secret_catalog(tmp_path_factory: pytest.TempPathFactory, sample_spark: Any) -> GovernanceCatalog:
     root: Path = tmp_path_factory.mktemp("secrets")
     (root / "secrets.yaml").write_text(SECRETS)
-    catalog = GovernanceCatalog.open(f"sqlite:///{root / 'secrets.db'}", identity=SPARK_IDENTITY)
+    catalog = GovernanceCatalog.open(f"sqlite:///{root / 'secrets.db'}", identity=SPARK_IDENTITY, create=True)
     catalog.apply(root / "secrets.yaml")
     return catalog
 
@@ -60,14 +60,14 @@ def assert_secret_free(text: str, secrets: list[str]) -> None:
         assert secret.lower() not in text.lower(), "a salt or key shows"
 
 
-@pytest.mark.parametrize("mode", ["", "EXTENDED", "CODEGEN", "COST", "FORMATTED"])
+@pytest.mark.parametrize("mode", ["", "EXTENDED", "CODEGEN", "FORMATTED"])  # COST: refused (test_side_doors)
 def test_explain_shows_no_salt_or_key(ann: Any, secrets: list[str], mode: str) -> None:
     text = collect(ann.sql(f"EXPLAIN {mode} SELECT ssn, address FROM claims.medical WHERE ssn IS NOT NULL"))[0][0]
     assert text.strip()
     assert_secret_free(text, secrets)
 
 
-@pytest.mark.parametrize("mode", ["simple", "extended", "codegen", "cost", "formatted"])
+@pytest.mark.parametrize("mode", ["simple", "extended", "codegen", "formatted"])  # cost: refused
 def test_dataframe_explain_shows_no_salt_or_key(
     ann: Any, secrets: list[str], mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -134,3 +134,27 @@ def test_explain_policies_shows_no_salt_or_key(ann: Any, secrets: list[str]) -> 
     text = ann.explain_policies("claims.medical")
     assert "h-ssn" in text
     assert_secret_free(text, secrets)
+
+
+def test_describe_as_json_shows_the_enforced_columns_and_no_statistics(bob: Any, column_stats: None) -> None:
+    import json
+
+    for statement in ("DESCRIBE TABLE EXTENDED claims.medical AS JSON", "DESC FORMATTED claims.medical AS JSON"):
+        described = json.loads(collect(bob.sql(statement))[0][0])
+        assert described["table_name"] == "medical" and described["namespace"] == ["claims"]
+        columns = {c["name"]: c for c in described["columns"]}
+        assert list(columns) == ["claim_id", "ssn", "address", "state", "ip", "amount", "claim_date", "gender"]
+        assert columns["ssn"]["comment"] == "masked: null (policy null-ssn)"
+        assert "comment" not in columns["state"]
+        assert columns["amount"]["type"] == {"name": "double"}
+        assert not {"statistics", "location", "storage_properties", "table_properties"} & set(described)
+
+
+def test_describe_as_json_of_a_hidden_table_fails_as_for_a_missing_one(dave: Any) -> None:
+    from tests.security.conftest import assert_fails_alike
+
+    with pytest.raises(AnalysisException) as hidden:
+        dave.sql("DESCRIBE TABLE EXTENDED claims.medical AS JSON")
+    with pytest.raises(AnalysisException) as missing:
+        dave.sql("DESCRIBE TABLE EXTENDED claims.nosuch_table AS JSON")
+    assert_fails_alike(hidden.value, missing.value, ("medical", "nosuch_table"))

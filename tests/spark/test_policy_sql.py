@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from immuta_spark import sqlpredicate
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyFileError
+from immuta_spark.spark import sqlcheck
+from tests.predicate_cases import CASES, INVALID
 
 DOC = """
 version: 1
@@ -41,7 +45,7 @@ def document(local_row: str = FINE, local_mask: str = FINE, global_row: str = FI
 @pytest.fixture
 def catalog(tmp_path: Path, spark: Any) -> GovernanceCatalog:
     """An empty catalog; the Spark session is active, so apply parses SQL with it."""
-    return GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="gov")
+    return GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="gov", create=True)
 
 
 @pytest.mark.parametrize(
@@ -118,3 +122,30 @@ def test_regex_patterns_are_read_as_spark_runs_them_with_java_regex(catalog: Gov
     with pytest.raises(PolicyFileError, match="refers to a group the pattern does not have"):
         catalog.apply(_regex_file(tmp_path, r"(\d+)-\d+", "$2"))
     assert not catalog.apply(_regex_file(tmp_path, r"(\d+)-(\d+)", "$2")).is_noop
+
+
+@pytest.mark.parametrize(("sql", "columns", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_sparks_checker_gives_the_same_verdicts_as_the_pure_one(
+    spark: Any, sql: str, columns: tuple[str, ...] | None, fragment: str | None
+) -> None:
+    spark_problem = sqlcheck.check_predicate(sql, columns)
+    pure_problem = sqlpredicate.check_predicate(sql, columns)
+    if fragment is None:
+        assert spark_problem is None and pure_problem is None
+    else:
+        assert spark_problem is not None and fragment in spark_problem, spark_problem
+        assert pure_problem is not None and fragment in pure_problem
+        if fragment != INVALID:  # syntax errors are worded by each parser; every other refusal alike
+            assert spark_problem == pure_problem
+
+
+def test_the_largest_predicate_the_limits_allow_is_checked_by_spark_quickly(spark: Any) -> None:
+    ors = " OR ".join(f"amount = {i}" for i in range(5000))
+    started = time.perf_counter()
+    assert "at most 10,000" in (sqlcheck.check_predicate(ors) or "")
+    assert time.perf_counter() - started < 0.5
+    largest = " OR ".join(f"a = {i}" for i in range(249))  # 995 tokens, about 750 tree nodes
+    assert sqlpredicate.check_limits(largest) is None
+    started = time.perf_counter()
+    assert sqlcheck.check_predicate(largest) is None
+    assert time.perf_counter() - started < 2.0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from immuta_spark import checkers
+from immuta_spark import checkers, sqlpredicate
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.checkers import CheckerRegistry
 from immuta_spark.errors import PolicyFileError
@@ -57,7 +57,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> CheckerRegistry:
 
 
 def apply(tmp_path: Path, url: str, pattern: str = r"\d+$") -> None:
-    GovernanceCatalog.open(url, identity="gov").apply(write(tmp_path, DOC.replace("PATTERN", pattern)))
+    GovernanceCatalog.open(url, identity="gov", create=True).apply(write(tmp_path, DOC.replace("PATTERN", pattern)))
 
 
 def test_apply_checks_sql_with_the_registered_checker(
@@ -87,13 +87,14 @@ def test_apply_checks_regex_patterns_with_the_registered_checker(
     assert "not in this engine's syntax" in info.value.reason
 
 
-def test_without_a_registered_checker_sql_waits_for_query_time_and_python_reads_patterns(
+def test_without_a_registered_checker_the_pure_sql_checker_and_python_read_them(
     registry: CheckerRegistry, tmp_path: Path, catalog_url: str
 ) -> None:
     apply(tmp_path, catalog_url, r"(?P<d>\d+)")  # Python's named group: fine for the fallback
     with pytest.raises(PolicyFileError, match="invalid regular expression"):
         apply(tmp_path, catalog_url, "(unclosed")
     assert registry.sql() is None and registry.regex() is None
+    assert checkers.default_sql_checker() is sqlpredicate.check_predicate
 
 
 def test_entry_points_register_once_and_one_whose_engine_is_missing_is_skipped(

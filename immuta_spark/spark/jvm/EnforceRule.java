@@ -25,6 +25,7 @@ import org.apache.spark.sql.catalyst.plans.logical.DeleteFromTable;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
 import org.apache.spark.sql.catalyst.plans.logical.Project;
+import org.apache.spark.sql.catalyst.plans.logical.Project$;
 import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
 import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
 import org.apache.spark.sql.catalyst.rules.Rule;
@@ -78,19 +79,17 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         return node instanceof DeleteFromTable || node instanceof UpdateTable || node instanceof MergeIntoTable;
     }
 
-    /** The governed source {@code leaf} reads, or null; a read of governed storage in any other way is refused. */
+    /**
+     * The governed source {@code leaf} reads, or null; a read of governed storage in any other way,
+     * of the catalog's, the metastore's or credentials' files, of files outside the data roots, or of
+     * a JDBC database not allowed, is refused.
+     */
     static String sourceOf(LogicalPlan leaf, Governor g) {
         String[] name = Relations.name(leaf);
         String source = name == null ? null : g.source(name[0], name[1]);
         if (source != null) return source;  // a governed table by name: enforced as that table
-        List<String> paths = new ArrayList<>();
-        for (String p : Relations.paths(leaf)) paths.add(g.qualify(p));  // once each: a Hadoop lookup, a stat
-        for (String q : paths) {
-            if (g.forbiddenOverlapQualified(q) != null) {
-                throw Errors.unenforced("the files at " + q + " hold the governance catalog, the metastore or credentials "
-                    + "and are never readable through a governed session");
-            }
-        }
+        Storage.checkJdbc(g, Storage.jdbcUrl(leaf));
+        List<String> paths = Storage.qualified(g, Relations.paths(leaf));
         if (name == null && paths.size() == 1) {
             source = g.sourceAtQualified(paths.get(0));
             if (source != null) return source;
@@ -103,6 +102,7 @@ public final class EnforceRule extends Rule<LogicalPlan> {
                     + " (" + q + ") directly; read the table through the governed session instead (session.table or SQL on its name)");
             }
         }
+        for (String q : paths) Storage.checkRoot(g, q, "reads");
         return null;
     }
 
@@ -178,6 +178,9 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         }
         Project top = new Project(seq(list), body.child());
         top.setTagValue(Governor.ENFORCED, stamp);
+        // No metadata columns above enforcement: _metadata.file_path and its kin name the files (and
+        // partition values) of rows the user may not see, so they do not resolve over a governed table.
+        top.setTagValue(Project$.MODULE$.hiddenOutputTag(), seq(List.<Attribute>of()));
         return top;
     }
 

@@ -63,6 +63,11 @@ public final class Governor {
     private volatile Map<String, String> declared = Map.of();
     private volatile List<String[]> storage;
     private volatile List<String> forbidden = List.of();
+    private volatile List<String> roots = List.of();
+    private volatile List<String> jdbcForbidden = List.of();
+    private volatile List<String> jdbcRoots = List.of();
+    private volatile List<String> settings = List.of();
+    private final ThreadLocal<int[]> answering = ThreadLocal.withInitial(() -> new int[1]);
     private volatile Configuration hadoopConf;
     private final ConcurrentHashMap<String, Decision> decisions = new ConcurrentHashMap<>();
 
@@ -147,11 +152,46 @@ public final class Governor {
         this.prefix = token + ":" + generation + "|";
     }
 
-    /** Paths no governed session may read, whatever the user's storage rights: the catalog, the metastore, keytabs. */
-    public void forbid(List<String> paths) {
+    /**
+     * What the session's queries may touch besides governed tables: never {@code forbidden} paths (the
+     * catalog, the metastore, keytabs) or JDBC URLs starting with one of {@code jdbcForbidden} (the
+     * metastore's and the catalog's databases); other files only beneath one of {@code roots}, other
+     * JDBC databases only by a URL starting with one of {@code jdbcRoots}.
+     */
+    public void limits(List<String> forbidden, List<String> roots, List<String> jdbcForbidden, List<String> jdbcRoots) {
         List<String> q = new ArrayList<>();
-        for (String p : paths) q.add(qualify(p));
-        forbidden = q;
+        for (String p : forbidden) q.add(qualify(p));
+        List<String> r = new ArrayList<>();
+        for (String p : roots) r.add(qualify(p));
+        this.forbidden = q;
+        this.roots = r;
+        this.jdbcForbidden = List.copyOf(jdbcForbidden);
+        this.jdbcRoots = List.copyOf(jdbcRoots);
+    }
+
+    /** The settings a user may change: a key listed exactly, or under a listed prefix ending in ".". */
+    public void settings(List<String> allowed) {
+        this.settings = List.copyOf(allowed);
+    }
+
+    boolean settingAllowed(String key) {
+        for (String a : settings) {
+            if (key.equals(a) || (a.endsWith(".") && key.startsWith(a))) return true;
+        }
+        return false;
+    }
+
+    /**
+     * Python answers some statements itself from what Spark returns (SHOW TABLES without hidden
+     * tables): while it runs one on this thread, the check lets it through; anywhere else (inside
+     * EXECUTE IMMEDIATE) the check refuses it.
+     */
+    public void answering(boolean on) {
+        answering.get()[0] += on ? 1 : -1;
+    }
+
+    boolean answered() {
+        return answering.get()[0] > 0;
     }
 
     /** The forbidden path a qualified {@code q} is, lies beneath or above, if any. */
@@ -160,6 +200,32 @@ public final class Governor {
             if (overlaps(q, l)) return l;
         }
         return null;
+    }
+
+    /** Whether a qualified {@code q} lies in (or is) one of the data roots. */
+    boolean underRoot(String q) {
+        for (String r : roots) {
+            if (q.equals(r) || q.startsWith(r + "/")) return true;
+        }
+        return false;
+    }
+
+    /** The roots, for messages. */
+    List<String> roots() {
+        return roots;
+    }
+
+    /** Whether a JDBC URL may be read or written: under a JDBC root and not the metastore's or the catalog's. */
+    boolean jdbcAllowed(String url) {
+        String u = url.trim();
+        String lower = u.toLowerCase(Locale.ROOT);
+        for (String f : jdbcForbidden) if (lower.startsWith(f.toLowerCase(Locale.ROOT))) return false;
+        for (String l : forbidden) {  // an embedded database's files named in the URL (Derby, H2, SQLite)
+            String local = l.startsWith("file:") ? l.substring("file:".length()) : l;
+            if (u.contains(local)) return false;
+        }
+        for (String r : jdbcRoots) if (u.startsWith(r)) return true;
+        return false;
     }
 
     public String prefix() {
@@ -182,6 +248,11 @@ public final class Governor {
         decisions.put(source, new Decision(FAILED, message, null, false));
     }
 
+    /** Whether {@code plan} holds an enforced subtree of a source the user does not own (or of other rules). */
+    public boolean readsUnowned(LogicalPlan plan) {
+        return SideDoors.readsUnowned(this, plan);
+    }
+
     /** How many decisions are held (tests and the benchmark read it). */
     public int decided() {
         return decisions.size();
@@ -189,6 +260,10 @@ public final class Governor {
 
     String source(String db, String table) {
         return tables.get((db + "." + table).toLowerCase(Locale.ROOT));
+    }
+
+    SparkSession session() {
+        return session;
     }
 
     /** The session's current database. */

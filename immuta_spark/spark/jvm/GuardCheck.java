@@ -55,7 +55,11 @@ final class GuardCheck {
             throw Errors.unenforced("a global temporary view is shared by every session of the Spark application, "
                 + "and a governed session keeps what its user makes to itself; make a temporary view instead");
         }
-        if (node instanceof Command) command(node);
+        SideDoors.node(g, node);
+        if (node instanceof Command) {
+            SideDoors.command(g, node);  // first: creating under a hidden table's name fails as under a free one
+            command(node);
+        }
         if (EnforceRule.isRowLevelWrite(node)) {
             LogicalPlan target = node instanceof DeleteFromTable ? ((DeleteFromTable) node).table()
                 : node instanceof UpdateTable ? ((UpdateTable) node).table() : ((MergeIntoTable) node).targetTable();
@@ -113,12 +117,14 @@ final class GuardCheck {
             }
         }
         String database = null;
-        if (node instanceof DropDatabaseCommand && ((DropDatabaseCommand) node).cascade()) {
+        boolean cascade = false;
+        if (node instanceof DropDatabaseCommand) {
             database = ((DropDatabaseCommand) node).databaseName();
-        } else if (node instanceof DropNamespace && ((DropNamespace) node).cascade()
-                && ((DropNamespace) node).namespace() instanceof ResolvedNamespace) {
+            cascade = ((DropDatabaseCommand) node).cascade();
+        } else if (node instanceof DropNamespace && ((DropNamespace) node).namespace() instanceof ResolvedNamespace) {
             scala.collection.immutable.Seq<String> ns = ((ResolvedNamespace) ((DropNamespace) node).namespace()).namespace();
             database = ns.isEmpty() ? null : ns.last();
+            cascade = ((DropNamespace) node).cascade();
         }
         if (node instanceof AnalyzeTablesCommand) {
             scala.Option<String> db = ((AnalyzeTablesCommand) node).databaseName();
@@ -131,7 +137,9 @@ final class GuardCheck {
             }
         }
         if (database != null) {
-            for (String source : g.sourcesIn(database)) {
+            // Hidden tables first: "not empty" or "would drop governed tables" would tell they are there.
+            SideDoors.hiddenIn(g, database, "drop");
+            for (String source : cascade ? g.sourcesIn(database) : List.<String>of()) {
                 if (!g.decide(source).owner) {
                     throw Errors.denied(source, "DROP DATABASE ... CASCADE would drop governed tables, which only their owners "
                         + "may drop; drop your own tables one by one");
