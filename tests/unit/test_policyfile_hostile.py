@@ -106,7 +106,7 @@ BYTE_CASES: list[tuple[str, bytes, str, str]] = [
 def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[GovernanceCatalog, str]:
     """One catalog holding conf/governance.yaml: every case checks that it is left unchanged."""
     url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'catalog.db'}"
-    cat = GovernanceCatalog.open(url, identity="alice", create=True)
+    cat = GovernanceCatalog.open(url, identity="alice")
     cat.apply(CONF, sql_checker=None)
     return cat, url
 
@@ -266,7 +266,7 @@ def test_the_deepest_conditions_allowed_apply_export_and_reapply_unchanged(tmp_p
     text = HEAD + f"policies: [{{name: p, type: row, where: 'a > 0', except: {_nested(16)}}}]\n"
     file = tmp_path / "deep.yaml"
     file.write_text(text, encoding="utf-8")
-    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
+    cat = GovernanceCatalog.open(catalog_url, identity="gov")
     assert not cat.apply(file, sql_checker=None).is_noop
     exported = cat.export()
     again = tmp_path / "export.yaml"
