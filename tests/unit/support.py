@@ -44,7 +44,7 @@ def write(directory: Path, text: str, name: str = "governance.yaml") -> Path:
 
 def open_catalog(url: str, directory: Path, text: str, *, identity: str = "gov") -> GovernanceCatalog:
     """A catalog at ``url`` bootstrapped from ``text`` by ``identity``."""
-    cat = GovernanceCatalog.open(url, identity=identity, create=True)
+    cat = GovernanceCatalog.open(url, identity=identity)
     cat.apply(write(directory, text, "bootstrap.yaml"), sql_checker=None)
     return cat
 

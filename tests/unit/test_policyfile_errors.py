@@ -529,7 +529,7 @@ CASES: list[tuple[str, str, str, str]] = [
 def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[GovernanceCatalog, str]:
     """One catalog holding conf/governance.yaml for every case: each case checks it is left unchanged."""
     url = f"sqlite:///{tmp_path_factory.mktemp('errors') / 'catalog.db'}"
-    cat = GovernanceCatalog.open(url, identity="alice", create=True)
+    cat = GovernanceCatalog.open(url, identity="alice")
     cat.apply(CONF, sql_checker=None)
     return cat, url
 
@@ -593,6 +593,6 @@ def test_a_missing_file_is_a_policy_file_error(catalog: GovernanceCatalog, tmp_p
 
 
 def test_the_base_document_of_these_cases_is_itself_valid(tmp_path: Path, catalog_url: str) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
+    cat = GovernanceCatalog.open(catalog_url, identity="gov")
     result = cat.apply(write(tmp_path, BASE), sql_checker=None)
     assert "source:Claims" in result.added
