@@ -86,9 +86,13 @@ class GovernedReader:
                 if exact and session._plan(source).visible:
                     return session._enforced_source(source)
 
+                location = enforcer.locations().get(source.name) or ""
+                inside = bool(location) and enforcer.qualify(first).startswith(location.rstrip("/") + "/")
+
                 def refuse(sources: list[str], policies: list[str]) -> DataFrame:
                     sources.append(source.name)
-                    if exact:  # an invisible table's storage reads as a path that does not exist
+                    if exact or (inside and not session._plan(source).visible):
+                        # an invisible table's storage, and anything in it, reads as a path that does not exist
                         placeholder = f"{MISSING_PREFIX}{secrets.token_hex(4)}"
                         return missing_like_spark(
                             enforcer,

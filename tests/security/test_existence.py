@@ -108,3 +108,29 @@ def test_users_who_see_a_whole_database_create_in_it_and_others_elsewhere(alice:
     dave.sql("CREATE TABLE side_dave.t USING parquet AS SELECT 1 AS a")
     assert dave.sql("SELECT a FROM side_dave.t").first()[0] == 1
     dave.sql("DROP DATABASE side_dave CASCADE")
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda s, p: s.read.parquet(p),
+        lambda s, p: s.read.format("parquet").load(p),
+        lambda s, p: s.sql(f"SELECT * FROM parquet.`{p}`"),
+        lambda s, p: s.sql(ei(f"SELECT * FROM parquet.`{p}`")),
+    ],
+    ids=["reader", "load", "sql", "execute-immediate"],
+)
+def test_a_path_inside_a_hidden_table_fails_as_a_missing_path(dave: Any, medical_location: str, read: Any) -> None:
+    from pathlib import Path
+
+    from pyspark.errors import AnalysisException
+
+    inside = str(next(Path(medical_location.removeprefix("file:")).glob("*.parquet")))
+    missing = str(Path(inside).with_name("part-00000-nobody-has-this-file.parquet"))
+    with pytest.raises(AnalysisException) as hidden_error:
+        read(dave, inside).collect()
+    with pytest.raises(AnalysisException) as missing_error:
+        read(dave, missing).collect()
+    assert hidden_error.value.getCondition() == missing_error.value.getCondition() == "PATH_NOT_FOUND"
+    name_a, name_b = Path(inside).name, Path(missing).name
+    assert str(hidden_error.value).replace(name_a, "<f>") == str(missing_error.value).replace(name_b, "<f>")

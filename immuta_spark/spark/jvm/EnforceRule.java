@@ -98,6 +98,8 @@ public final class EnforceRule extends Rule<LogicalPlan> {
             String s = g.overlappingQualified(q);
             if (s != null) {
                 boolean hidden = g.decide(s).kind == Governor.HIDDEN;
+                // Inside a hidden table's storage: the files do not exist for this user, as any missing path.
+                if (hidden && g.beneathStorage(q)) throw Errors.pathNotFound(q);
                 throw Errors.unenforced(s, "this query reads files of " + (hidden ? "a governed table" : "governed data source '" + s + "'")
                     + " (" + q + ") directly; read the table through the governed session instead (session.table or SQL on its name)");
             }

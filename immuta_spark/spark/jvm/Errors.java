@@ -42,6 +42,11 @@ final class Errors {
             scala.jdk.javaapi.CollectionConverters.asScala(parts).toList()));
     }
 
+    /** Spark's own PATH_NOT_FOUND: a path inside a hidden table's storage fails like a missing one. */
+    static RuntimeException pathNotFound(String path) {
+        return sneaky(QueryCompilationErrors.dataPathNotExistError(path));
+    }
+
     /** The not-found error for a hidden source's relation: by the table's name, else the source's. */
     static RuntimeException notFound(org.apache.spark.sql.catalyst.plans.logical.LogicalPlan leaf, String source) {
         String[] name = Relations.name(leaf);

@@ -331,6 +331,14 @@ public final class Governor {
         return null;
     }
 
+    /** Whether a qualified {@code q} lies strictly beneath a governed table's storage. */
+    boolean beneathStorage(String q) {
+        for (String[] loc : storage()) {
+            if (q.startsWith(loc[0] + "/")) return true;
+        }
+        return false;
+    }
+
     /** Whether qualified paths {@code a} and {@code b} are one, or one lies beneath the other. */
     static boolean overlaps(String a, String b) {
         return a.equals(b) || a.startsWith(b + "/") || b.startsWith(a + "/");
