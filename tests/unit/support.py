@@ -59,3 +59,20 @@ def raw_rows(url: str, table: str) -> list[tuple[object, ...]]:
     """Every row of a catalog table, read with the sqlite3 module (not through our code)."""
     with sqlite3.connect(db_path(url)) as conn:
         return sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+#: Every table an apply could change.
+CATALOG_TABLES = ("entities", "meta", "secrets", "subscriptions", "audit", "fingerprints")
+
+
+def catalog_state(cat: GovernanceCatalog, url: str) -> dict[str, object]:
+    """Everything an apply could change: the export and the raw rows of every catalog table."""
+    return {"export": cat.export(), **{t: raw_rows(url, t) for t in CATALOG_TABLES}}
+
+
+def applied_catalog(directory: Path, conf: Path) -> tuple[GovernanceCatalog, str]:
+    """A catalog in ``directory`` holding ``conf`` (SQL unchecked), and its URL."""
+    url = f"sqlite:///{directory / 'catalog.db'}"
+    cat = GovernanceCatalog.open(url, identity="alice")
+    cat.apply(conf, sql_checker=None)
+    return cat, url

@@ -11,7 +11,7 @@ from immuta_spark import cli
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyFileError
 from tests.unit.conftest import CONF
-from tests.unit.support import raw_rows, write
+from tests.unit.support import applied_catalog, catalog_state, write
 
 # A valid document; each case below breaks one thing in it (or in a variant of it).
 USERS = """\
@@ -528,16 +528,7 @@ CASES: list[tuple[str, str, str, str]] = [
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[GovernanceCatalog, str]:
     """One catalog holding conf/governance.yaml for every case: each case checks it is left unchanged."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('errors') / 'catalog.db'}"
-    cat = GovernanceCatalog.open(url, identity="alice")
-    cat.apply(CONF, sql_checker=None)
-    return cat, url
-
-
-def _state(cat: GovernanceCatalog, url: str) -> dict[str, object]:
-    """Everything an apply could change: the export and the raw rows of every catalog table."""
-    tables = ("entities", "meta", "secrets", "subscriptions", "audit", "fingerprints")
-    return {"export": cat.export(), **{t: raw_rows(url, t) for t in tables}}
+    return applied_catalog(tmp_path_factory.mktemp("errors"), CONF)
 
 
 def test_there_are_at_least_thirty_malformed_inputs() -> None:
@@ -550,7 +541,7 @@ def test_a_malformed_file_names_the_path_and_changes_nothing(
     shared: tuple[GovernanceCatalog, str], tmp_path: Path, text: str, path: str, fragment: str
 ) -> None:
     catalog, catalog_url = shared
-    before = _state(catalog, catalog_url)
+    before = catalog_state(catalog, catalog_url)
     file = tmp_path / "bad.yaml"
     file.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyFileError) as info:
@@ -558,7 +549,7 @@ def test_a_malformed_file_names_the_path_and_changes_nothing(
     assert info.value.path == path
     assert fragment in info.value.reason
     assert str(info.value).startswith(f"{file}: {path}: ")
-    assert _state(catalog, catalog_url) == before
+    assert catalog_state(catalog, catalog_url) == before
 
 
 CLI_CASES = [c for c in CASES if c[0] in {"unclosed-flow-list", "bad-regex", "project-unknown-member", "no-version"}]
@@ -574,7 +565,7 @@ def test_cli_apply_of_a_malformed_file_exits_1_and_says_nothing_was_changed(
     fragment: str,
 ) -> None:
     catalog, catalog_url = shared
-    before = _state(catalog, catalog_url)
+    before = catalog_state(catalog, catalog_url)
     file = tmp_path / "bad.yaml"
     file.write_text(text, encoding="utf-8")
     out = io.StringIO()
@@ -584,7 +575,7 @@ def test_cli_apply_of_a_malformed_file_exits_1_and_says_nothing_was_changed(
     assert fragment in err
     assert "nothing was changed" in err
     assert out.getvalue() == ""
-    assert _state(catalog, catalog_url) == before
+    assert catalog_state(catalog, catalog_url) == before
 
 
 def test_a_missing_file_is_a_policy_file_error(catalog: GovernanceCatalog, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.policyfile import strict
 from tests.unit.conftest import CONF
-from tests.unit.support import raw_rows
+from tests.unit.support import applied_catalog, catalog_state
 
 #: Every hostile input is accepted or refused within this many seconds (the issue's bound).
 BOUND_S = 2.0
@@ -105,20 +105,12 @@ BYTE_CASES: list[tuple[str, bytes, str, str]] = [
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[GovernanceCatalog, str]:
     """One catalog holding conf/governance.yaml: every case checks that it is left unchanged."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'catalog.db'}"
-    cat = GovernanceCatalog.open(url, identity="alice")
-    cat.apply(CONF, sql_checker=None)
-    return cat, url
-
-
-def _state(cat: GovernanceCatalog, url: str) -> dict[str, object]:
-    tables = ("entities", "meta", "secrets", "subscriptions", "audit", "fingerprints")
-    return {"export": cat.export(), **{t: raw_rows(url, t) for t in tables}}
+    return applied_catalog(tmp_path_factory.mktemp("hostile"), CONF)
 
 
 def _refused(shared: tuple[GovernanceCatalog, str], file: Path, path: str, fragment: str) -> PolicyFileError:
     catalog, url = shared
-    before = _state(catalog, url)
+    before = catalog_state(catalog, url)
     started = time.perf_counter()
     with pytest.raises(PolicyFileError) as info:
         catalog.apply(file, sql_checker=None)
@@ -127,7 +119,7 @@ def _refused(shared: tuple[GovernanceCatalog, str], file: Path, path: str, fragm
     assert info.value.path.startswith(path), info.value.path
     assert fragment in info.value.reason
     assert str(info.value).startswith(f"{file}: ")
-    assert _state(catalog, url) == before
+    assert catalog_state(catalog, url) == before
     return info.value
 
 
@@ -193,13 +185,13 @@ def test_cli_apply_of_a_duplicate_key_exits_1_and_changes_nothing(
     shared: tuple[GovernanceCatalog, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalog, url = shared
-    before = _state(catalog, url)
+    before = catalog_state(catalog, url)
     file = tmp_path / "dup.yaml"
     file.write_text(YAML_CASES[0][1], encoding="utf-8")
     assert cli.main(["apply", str(file)], catalog=catalog, out=io.StringIO()) == 1
     err = capsys.readouterr().err
     assert "duplicate key 'mask'" in err and "line 4" in err and "nothing was changed" in err
-    assert _state(catalog, url) == before
+    assert catalog_state(catalog, url) == before
 
 
 def _nested(depth: int) -> str:
