@@ -23,7 +23,7 @@ def _pct(values: list[float], q: float) -> float:
 def run(compiles: int = 2000) -> dict[str, float]:
     """Apply the synthetic catalog, then time ``compiles`` compiles of random (user, source)."""
     with tempfile.TemporaryDirectory() as tmp:
-        catalog = GovernanceCatalog.open(f"sqlite:///{Path(tmp) / 'bench.db'}", identity="admin")
+        catalog = GovernanceCatalog.open(f"sqlite:///{Path(tmp) / 'bench.db'}", identity="admin", create=True)
         t0 = time.perf_counter()
         catalog.apply_governance(synthetic_governance())
         apply_s = time.perf_counter() - t0

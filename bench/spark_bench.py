@@ -82,7 +82,7 @@ def _p1(spark: Any, work: Path, runs: int) -> dict[str, float]:
     )  # fmt: skip
     policy = work / "p1.yaml"
     policy.write_text(P1_YAML)
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'p1.db'}", identity="svc_bench")
+    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'p1.db'}", identity="svc_bench", create=True)
     catalog.apply(policy)
     salt = catalog.store.secret("source", "Bench Claims", "hash_salt").hex()
     governed = ImmutaSparkSession.wrap(spark, catalog=catalog, user="analyst")
@@ -165,7 +165,7 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     from immuta_spark.spark import ImmutaSparkSession
     from immuta_spark.spark.enforce import SharedFrames
 
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'p2.db'}", identity="svc_bench")
+    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'p2.db'}", identity="svc_bench", create=True)
     governance = synthetic_governance(admin="svc_bench")
     catalog.apply_governance(governance)
     tables = [s.table for s in governance.sources[:6]]

@@ -134,7 +134,7 @@ def measure(queries: list[str] | None = None) -> dict[str, Any]:
             create_tables(spark)
             policies = work / "tpcds.yaml"
             policies.write_text(governance_yaml(identity))
-            catalog = GovernanceCatalog.open(f"sqlite:///{work / 'tpcds.db'}", identity=identity)
+            catalog = GovernanceCatalog.open(f"sqlite:///{work / 'tpcds.db'}", identity=identity, create=True)
             catalog.apply(policies)
             return run(spark, catalog, user=UNRESTRICTED_USER, queries=queries or None)
         finally:

@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from immuta_spark.catalog import GovernanceCatalog, default_catalog_url
+from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog_url
+from immuta_spark.catalog.service import load_policy_file
 from immuta_spark.engine import Plan
-from immuta_spark.errors import ImmutaSparkError, PolicyFileError
+from immuta_spark.errors import CatalogError, ImmutaSparkError, PolicyFileError
 
 __all__ = ["main", "render_plan_text"]
 
@@ -26,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="act_as", metavar="USER", help="act as USER (needs IMPERSONATE)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("apply", help="make the catalog match a policy-as-code file")
+    i = sub.add_parser("init", help="create a new, empty catalog (no other command but apply creates one)")
+    i.add_argument("url", nargs="?", metavar="URL", help="where (default: --catalog, IMMUTA_CATALOG_URL, the default)")
+
+    a = sub.add_parser("apply", help="make the catalog match a policy-as-code file (the first apply creates it)")
     a.add_argument("file")
     a.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     a.add_argument("--format", choices=("text", "json"), default="text")
@@ -70,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     au.add_argument("--project")
     au.add_argument("--since", help="ISO time, inclusive")
     au.add_argument("--until", help="ISO time, exclusive")
-    au.add_argument("--limit", type=int, help="only the newest N")
+    au.add_argument("--limit", type=_count, metavar="N", help="only the newest N (0: none)")
     au.add_argument("--format", choices=("text", "json"), default="text")
     return p
 
@@ -82,6 +86,13 @@ def main(argv: Sequence[str] | None = None, catalog: GovernanceCatalog | None = 
     try:
         if catalog is not None and args.act_as:
             catalog = GovernanceCatalog(catalog.store, identity=catalog.identity, act_as=args.act_as)
+        if args.command == "init":
+            return _init(args, catalog, stdout)
+        if args.command == "apply" and catalog is None and not args.dry_run:
+            # Only apply creates (the bootstrap), and only once the file is valid.
+            governance = load_policy_file(args.file)
+            cat = GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as, create=True)
+            return _print_applied(args, cat.apply_governance(governance, file=args.file), stdout)
         cat = catalog or GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as)
         return _run(args, cat, stdout)
     except PolicyFileError as exc:
@@ -93,25 +104,36 @@ def main(argv: Sequence[str] | None = None, catalog: GovernanceCatalog | None = 
         return 1
 
 
+def _count(text: str) -> int:
+    """A whole number >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _init(args: argparse.Namespace, catalog: GovernanceCatalog | None, out: TextIO) -> int:
+    if args.url and args.catalog and args.url != args.catalog:
+        raise CatalogError("init was given two different URLs (URL and --catalog); give one")
+    url = args.url or args.catalog or default_catalog_url()
+    cat = catalog or GovernanceCatalog.open(url, create=True)
+    shown = cat.store.display_url
+    if not cat.store.created:
+        raise CatalogError(
+            f"{shown} already holds a catalog (id {cat.store.catalog_id}); nothing was changed. Apply a "
+            "policy file to it (`immuta-spark --catalog URL apply FILE`), or init another URL"
+        )
+    print(f"created an empty catalog at {shown} (id {cat.store.catalog_id})", file=out)
+    print(f"next: immuta-spark --catalog {shown} apply FILE", file=out)
+    return 0
+
+
 def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
     if args.command == "apply":
-        result = cat.apply(args.file, dry_run=args.dry_run)
-        if args.format == "json":
-            _json(
-                out,
-                {
-                    "added": list(result.added),
-                    "changed": list(result.changed),
-                    "removed": list(result.removed),
-                    "dry_run": result.dry_run,
-                },
-            )
-        else:
-            print(result.summary(), file=out)
-            for label, items in (("+", result.added), ("~", result.changed), ("-", result.removed)):
-                for item in items:
-                    print(f"  {label} {item}", file=out)
-        return 0
+        return _print_applied(args, cat.apply(args.file, dry_run=args.dry_run), out)
     if args.command == "export":
         text = cat.export()
         if args.output:
@@ -154,6 +176,25 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
             for r in records
         ]
         out.write(_table(["time", "user", "action", "outcome", "sources", "policies"], rows))
+    return 0
+
+
+def _print_applied(args: argparse.Namespace, result: ApplyResult, out: TextIO) -> int:
+    if args.format == "json":
+        _json(
+            out,
+            {
+                "added": list(result.added),
+                "changed": list(result.changed),
+                "removed": list(result.removed),
+                "dry_run": result.dry_run,
+            },
+        )
+    else:
+        print(result.summary(), file=out)
+        for label, items in (("+", result.added), ("~", result.changed), ("-", result.removed)):
+            for item in items:
+                print(f"  {label} {item}", file=out)
     return 0
 
 

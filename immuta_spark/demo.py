@@ -42,7 +42,7 @@ def main(workdir: Path | None = None) -> int:
     spark = local_spark(work, app="immuta-spark-demo", identity="svc_notebook")
     try:
         create_sample_tables(spark)
-        catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook")
+        catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook", create=True)
         print(f"Spark {spark.version} up in {time.perf_counter() - started:.1f}s; catalog at {work / 'catalog.db'}")
         print(f"applying {CONF.relative_to(ROOT)}: {catalog.apply(CONF).summary()}")
         print(f"\nquery: {QUERY}\n")

@@ -11,189 +11,122 @@ from __future__ import annotations
 
 import json
 import secrets as _secrets
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Engine,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    update,
-)
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, inspect, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from immuta_spark.errors import CatalogError
+from immuta_spark.schema import (
+    CATALOG_ID,
+    LATEST_VERSION,
+    MIGRATIONS,
+    AuditRecord,
+    application_id,
+    audit,
+    entities,
+    fingerprints,
+    meta,
+    secrets_table,
+    subscriptions,
+)
+from immuta_spark.sqlite_file import FileWatch, sqlite_events, sqlite_file
 
-__all__ = ["LATEST_VERSION", "MIGRATIONS", "AuditRecord", "Store"]
-
-metadata = MetaData()
-
-meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
-entities = Table(
-    "entities",
-    metadata,
-    Column("kind", String(32), primary_key=True),
-    Column("name", String(512), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("body", Text, nullable=False),
-)
-secrets_table = Table(
-    "secrets",
-    metadata,
-    Column("scope", String(32), primary_key=True),
-    Column("owner", String(512), primary_key=True),
-    Column("purpose", String(64), primary_key=True),
-    Column("value", String(128), nullable=False),
-)
-subscriptions = Table(
-    "subscriptions",
-    metadata,
-    Column("source", String(512), primary_key=True),
-    Column("user", String(512), primary_key=True),
-    Column("status", String(32), nullable=False),
-    Column("approvals", Text, nullable=False),
-    Column("added", Boolean, nullable=False, default=False),
-    Column("reason", Text, nullable=False, default=""),
-    Column("updated_at", String(40), nullable=False),
-)
-audit = Table(
-    "audit",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ts", String(40), nullable=False),
-    Column("user", String(512), nullable=False),
-    Column("impersonator", String(512)),
-    Column("project", String(512)),
-    Column("purposes", Text, nullable=False),
-    Column("sources", Text, nullable=False),
-    Column("policies", Text, nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("detail", Text, nullable=False),
-)
-fingerprints = Table(
-    "fingerprints",
-    metadata,
-    Column("source", String(512), primary_key=True),
-    Column("body", Text, nullable=False),
-    Column("computed_at", String(40), nullable=False),
-)
-audit_ts_index = Index("audit_ts", audit.c.ts)
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "AuditRecord", "Store", "redact_url"]
 
 #: The PostgreSQL advisory lock key that serialises writers (advisory locks are per database).
 _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
-
-
-def _v1(conn: Connection) -> None:
-    """Version 1: settings, entities, secrets, subscriptions, audit."""
-    for t in (meta, entities, secrets_table, subscriptions, audit):
-        t.create(conn, checkfirst=True)
-    conn.execute(insert(meta).values(key="revision", value="0"))
-
-
-def _v2(conn: Connection) -> None:
-    """Version 2: fingerprints, an audit time index, and audit made append-only in the database."""
-    fingerprints.create(conn, checkfirst=True)
-    audit_ts_index.create(conn, checkfirst=True)
-    if conn.dialect.name == "sqlite":
-        for op in ("UPDATE", "DELETE"):
-            conn.exec_driver_sql(
-                f"CREATE TRIGGER IF NOT EXISTS audit_no_{op.lower()} BEFORE {op} ON audit "
-                "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"
-            )
-    elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$ LANGUAGE plpgsql"
-        )
-        # Per statement, so that TRUNCATE (which fires no row triggers) is refused as well.
-        conn.exec_driver_sql(
-            "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit "
-            "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"
-        )
-
-
-#: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
-LATEST_VERSION = len(MIGRATIONS)
+#: The meta keys one revision check reads.
+_STAMP_KEYS = ("revision", CATALOG_ID)
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRecord:
-    """One append-only audit record (section 7)."""
-
-    id: int
-    time: str
-    user: str
-    impersonator: str | None
-    project: str | None
-    purposes: tuple[str, ...]
-    sources: tuple[str, ...]
-    policies: tuple[str, ...]
-    action: str
-    outcome: str
-    detail: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping."""
-        return {
-            "id": self.id,
-            "time": self.time,
-            "user": self.user,
-            "impersonator": self.impersonator,
-            "project": self.project,
-            "purposes": list(self.purposes),
-            "sources": list(self.sources),
-            "policies": list(self.policies),
-            "action": self.action,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
-
-
 class Store:
-    """Transactions, migrations and the few queries the catalog needs."""
+    """Transactions, migrations and the few queries the catalog needs.
 
-    def __init__(self, url: str, *, target_version: int = LATEST_VERSION) -> None:
+    Opening never creates: a SQLite file that does not exist, or a database without the
+    catalog's tables, is a :class:`CatalogError` unless ``create`` is true (``immuta-spark
+    init``, the first ``apply``). The catalog's id (``meta.catalog_id``) and, on SQLite, the
+    file's identity are remembered; once the database behind the URL is found deleted, replaced
+    or re-created, every later read and write fails closed until the catalog is opened again.
+    """
+
+    def __init__(self, url: str, *, create: bool = False, target_version: int = LATEST_VERSION) -> None:
         self.url = url
+        #: Whether this open created the catalog (an empty database or no file before).
+        self.created = False
+        self.catalog_id: str | None = None
+        self._lost: str | None = None
+        self._file = sqlite_file(url)
+        if self._file is not None and not self._file.exists():
+            if not create:
+                raise CatalogError(self._missing(f"the file {self._file.path} does not exist"))
+            if not self._file.path.parent.is_dir():
+                raise CatalogError(
+                    f"cannot create the catalog at {redact_url(url)}: the directory {self._file.path.parent} "
+                    "does not exist; check the path, or create the directory first"
+                )
+            self._file.create()
+        elif self._file is not None and not create:
+            try:
+                found = self._file.has_table("meta")  # before any connection changes the file (WAL)
+            except sqlite3.Error as exc:
+                raise CatalogError(
+                    f"the catalog at {redact_url(url)} could not be read: {exc}; check that the URL names a "
+                    "catalog file"
+                ) from exc
+            if not found:
+                raise CatalogError(self._missing("the database holds no catalog (no catalog tables)"))
+        self._watch = FileWatch(self._file) if self._file is not None else None
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            engine_url = self._file.engine_url(make_url(url)) if self._file is not None else url
+            self.engine: Engine = create_engine(engine_url, future=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise CatalogError(
-                f"cannot open the catalog at {_redact(url)}: {exc}; check the URL "
+                f"cannot open the catalog at {redact_url(url)}: {exc}; check the URL "
                 "(sqlite:///path/catalog.db or postgresql+psycopg://user@host/db; PostgreSQL needs "
                 "the 'postgres' extra)"
             ) from exc
         if self.engine.dialect.name == "sqlite":
-            _sqlite_events(self.engine)
-        self.migrate(target_version)
+            sqlite_events(self.engine)
+        if not create and self.version() == 0:
+            raise CatalogError(self._missing("the database holds no catalog (no catalog tables)"))
+        before = self.migrate(target_version)
+        self.created = before == 0
+        if self._file is not None and before < target_version:
+            self._file.checkpoint(self.engine)  # the new header (application id) on disk
+        with self.read() as conn:
+            self.catalog_id = self._stamp(conn).get(CATALOG_ID)
+        if self._watch is not None and self.catalog_id is not None:
+            self._watch.expect(application_id(self.catalog_id))
+
+    def _missing(self, why: str) -> str:
+        shown = redact_url(self.url)
+        return (
+            f"no governance catalog at {shown}: {why}. Check the URL (a mistyped path opens nothing); "
+            f"to create a new, empty catalog there run `immuta-spark init {shown}`, or apply your policy "
+            f"file (`immuta-spark --catalog {shown} apply FILE`, whose first run creates the catalog)"
+        )
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return redact_url(self.url)
 
     # --- transactions -------------------------------------------------------------------
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction (a consistent view of the catalog)."""
+        self._check_file()
         try:
             with self.engine.connect() as raw:
                 conn = raw
@@ -202,12 +135,18 @@ class Store:
                     conn = raw.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 with conn.begin():
                     yield conn
-        except OperationalError as exc:
-            raise CatalogError(f"the catalog at {_redact(self.url)} could not be read: {exc.orig}") from exc
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            raise CatalogError(
+                f"the catalog at {redact_url(self.url)} could not be read: {exc.orig}; "
+                "check that the database is reachable and is a catalog, then try again"
+            ) from exc
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A serialised write transaction: all of it commits, or none of it."""
+        self._check_file()
         try:
             with self.engine.connect() as raw:
                 if raw.dialect.name == "postgresql":
@@ -221,12 +160,52 @@ class Store:
                         # first migration of an empty database, which has no row to lock yet.
                         conn.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
                     yield conn
-        except OperationalError as exc:
-            raise CatalogError(f"the catalog at {_redact(self.url)} could not be written: {exc.orig}") from exc
+        except (OperationalError, ProgrammingError) as exc:
+            raise CatalogError(
+                f"the catalog at {redact_url(self.url)} could not be written: {exc.orig}; "
+                "check that the database is reachable and writable, then try again"
+            ) from exc
 
     @staticmethod
     def _has_meta(conn: Connection) -> bool:
         return inspect(conn).has_table("meta")
+
+    # --- identity -----------------------------------------------------------------------
+
+    def _check_file(self) -> None:
+        """Fail closed once the database was lost, or when the SQLite file is gone or replaced."""
+        if self._lost is not None:
+            raise CatalogError(self._lost)
+        if self._watch is not None and (why := self._watch.changed()) is not None:
+            self._lose(why)
+
+    def _lose(self, what: str) -> None:
+        """Refuse every later read and write of this store (the database is not the one opened)."""
+        self._lost = (
+            f"the catalog at {redact_url(self.url)} is no longer the one this process opened: {what}. "
+            "Nothing more is read from it or written to it (fail closed). Restore the catalog, or check "
+            "that the database now behind the URL is the one you mean, then open it again (a new "
+            "GovernanceCatalog.open or governed session)"
+        )
+        self.engine.dispose()
+        raise CatalogError(self._lost)
+
+    def _stamp(self, conn: Connection) -> dict[str, str]:
+        """The revision and catalog id, in one read; a changed or vanished id loses the store."""
+        try:
+            rows = conn.execute(select(meta.c.key, meta.c.value).where(meta.c.key.in_(_STAMP_KEYS)))
+            found = {str(k): str(v) for k, v in rows}
+        except (OperationalError, ProgrammingError) as exc:
+            if self.catalog_id is not None and _no_table(exc):
+                self._lose("the database no longer holds a catalog")
+            raise
+        if self.catalog_id is not None and found.get(CATALOG_ID) != self.catalog_id:
+            now = found.get(CATALOG_ID)
+            self._lose(
+                f"the database was replaced or re-created (catalog id {self.catalog_id} when opened, "
+                f"now {now or 'none'})"
+            )
+        return found
 
     # --- schema -------------------------------------------------------------------------
 
@@ -241,8 +220,8 @@ class Store:
         row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         return int(row[0]) if row else 1
 
-    def migrate(self, target: int = LATEST_VERSION) -> None:
-        """Bring the schema forward to ``target``; never backwards."""
+    def migrate(self, target: int = LATEST_VERSION) -> int:
+        """Bring the schema forward to ``target``; never backwards. Returns the version found (0: created)."""
         with self.write() as conn:
             current = self._version(conn)
             if current > LATEST_VERSION:
@@ -253,6 +232,7 @@ class Store:
             for version in range(current, target):
                 MIGRATIONS[version](conn)
                 self._set_meta(conn, "schema_version", str(version + 1))
+            return current
 
     def _set_meta(self, conn: Connection, key: str, value: str) -> None:
         done = conn.execute(update(meta).where(meta.c.key == key).values(value=value))
@@ -262,11 +242,15 @@ class Store:
     # --- revision -----------------------------------------------------------------------
 
     def revision(self, conn: Connection | None = None) -> int:
-        """The revision: it grows with every change that a snapshot would see."""
+        """The revision: it grows with every change that a snapshot would see.
+
+        The same read checks the catalog's id (see :class:`Store`), so every snapshot check
+        notices a replaced catalog.
+        """
         if conn is None:
             with self.read() as c:
                 return self.revision(c)
-        return int(conn.execute(select(meta.c.value).where(meta.c.key == "revision")).scalar_one())
+        return int(self._stamp(conn)["revision"])
 
     def bump(self, conn: Connection) -> int:
         """Increase the revision inside a write transaction."""
@@ -463,36 +447,21 @@ class Store:
                 )
             )
         if limit is not None:
-            out = out[-limit:]
+            if limit < 0:
+                raise CatalogError(f"an audit limit must be 0 or more, not {limit}")
+            out = out[-limit:] if limit else []
         return out
 
 
-def _sqlite_events(engine: Engine) -> None:
-    """Take transaction control from pysqlite so that writers can BEGIN IMMEDIATE."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 60000")
-        cur.execute("PRAGMA journal_mode = WAL")
-        # WAL with NORMAL sync never corrupts the file; a power cut may lose the last commits.
-        # That keeps the per-query audit append off the fsync path.
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+def _no_table(exc: SQLAlchemyError) -> bool:
+    """Whether a database error says the catalog's tables are not there."""
+    orig = getattr(exc, "orig", None)
+    return "no such table" in str(orig) or getattr(orig, "sqlstate", None) == "42P01"
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without a password, for messages."""
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as a placeholder
         return "<catalog URL>"

@@ -15,10 +15,22 @@ from immuta_spark.errors import SourceNotFound
 from immuta_spark.model import Governance, Permission
 from immuta_spark.store import Store
 
-__all__ = ["SOURCE_SECRETS", "GovernanceCatalog"]
+__all__ = ["SOURCE_SECRETS", "GovernanceCatalog", "load_policy_file"]
 
 #: Secrets each source and project gets when it is first applied.
 SOURCE_SECRETS = ("hash_salt", "token_key", "fpe_key")
+
+
+def load_policy_file(
+    path: str | Path,
+    *,
+    sql_checker: checkers.SqlChecker | str | None = "default",
+    regex_checker: checkers.RegexChecker | str | None = "default",
+) -> Governance:
+    """Validate a policy-as-code file (with the registered checkers by default) without a catalog."""
+    checker = checkers.default_sql_checker() if sql_checker == "default" else sql_checker
+    regex = checkers.default_regex_checker() if regex_checker == "default" else regex_checker
+    return policyfile.load_file(path, sql_checker=checker, regex_checker=regex)  # type: ignore[arg-type]
 
 
 class GovernanceCatalog(SubscriptionWorkflow):
@@ -30,10 +42,21 @@ class GovernanceCatalog(SubscriptionWorkflow):
 
     @classmethod
     def open(
-        cls, url: str | None = None, *, identity: str | None = None, act_as: str | None = None
+        cls,
+        url: str | None = None,
+        *,
+        identity: str | None = None,
+        act_as: str | None = None,
+        create: bool = False,
     ) -> GovernanceCatalog:
-        """Open (creating and migrating as needed) the catalog at ``url``."""
-        return cls(Store(url or default_catalog_url()), identity=identity, act_as=act_as)
+        """Open the catalog at ``url`` (default: :func:`default_catalog_url`), migrating it forward.
+
+        Opening never creates: a missing SQLite file or a database without the catalog's tables
+        is a :class:`CatalogError` naming the URL. ``create=True`` creates an empty catalog
+        there if there is none (``immuta-spark init``, and the CLI's ``apply``); an existing one
+        is opened as it is (``catalog.store.created`` tells which happened).
+        """
+        return cls(Store(url or default_catalog_url(), create=create), identity=identity, act_as=act_as)
 
     # --- policy as code -----------------------------------------------------------------
 
@@ -56,9 +79,7 @@ class GovernanceCatalog(SubscriptionWorkflow):
         raises :class:`PolicyFileError` and changes nothing. The first apply on an empty
         catalog bootstraps it; after that the actor needs ``GOVERNANCE``.
         """
-        checker = checkers.default_sql_checker() if sql_checker == "default" else sql_checker
-        regex = checkers.default_regex_checker() if regex_checker == "default" else regex_checker
-        governance = policyfile.load_file(path, sql_checker=checker, regex_checker=regex)  # type: ignore[arg-type]
+        governance = load_policy_file(path, sql_checker=sql_checker, regex_checker=regex_checker)
         return self.apply_governance(governance, file=str(path), dry_run=dry_run)
 
     def apply_governance(self, governance: Governance, *, file: str = "", dry_run: bool = False) -> ApplyResult:

@@ -150,7 +150,9 @@ class Enforcer:
                     owner=owner,
                 )
                 return
-            entry = self.shared.enforced(source, plan, (self.catalog.store.url, snap.revision), self._secret)
+            # The catalog's id too: a catalog re-created at the same URL restarts its revisions.
+            catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
+            entry = self.shared.enforced(source, plan, (catalog, snap.revision), self._secret)
             self._secret_values.update(entry.secrets)
             self.governor.enforce(name, entry.template, owner=owner)
 

@@ -31,7 +31,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.engine import Plan
-from immuta_spark.errors import ImmutaSparkError, ImpersonationDenied
+from immuta_spark.errors import CatalogError, ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
 from immuta_spark.spark.catalog_api import GovernedCatalogAPI
 from immuta_spark.spark.dataframe import GovernedDataFrame, adopt
@@ -46,6 +46,7 @@ from immuta_spark.spark.statements import check_frame, guard, statement
 
 __all__ = [
     "ALLOWED_SETTINGS",
+    "ALLOW_EMPTY_CATALOG_KEY",
     "GovernedCatalogAPI",
     "GovernedConf",
     "GovernedReader",
@@ -53,6 +54,27 @@ __all__ = [
     "ImmutaSparkSession",
     "name_parts",
 ]
+
+
+#: Spark setting (on the SparkSession a governed session wraps): ``true`` if an empty catalog is intended.
+ALLOW_EMPTY_CATALOG_KEY = "spark.immuta.allowEmptyCatalog"
+
+
+def _refuse_empty(spark: SparkSession, catalog: GovernanceCatalog) -> None:
+    """A catalog without sources governs nothing: refuse it unless the deployment says it is intended."""
+    if catalog.snapshot().governance.sources:
+        return
+    value = spark.conf.get(ALLOW_EMPTY_CATALOG_KEY, None) or spark.sparkContext.getConf().get(
+        ALLOW_EMPTY_CATALOG_KEY, None
+    )
+    if str(value or "").strip().lower() == "true":
+        return
+    raise CatalogError(
+        f"the catalog at {catalog.store.display_url} holds no data sources, so a governed session on it "
+        "would govern nothing (was it re-created, or is the URL mistyped?); apply your policy file "
+        f"(`immuta-spark --catalog URL apply FILE`), or, if an empty catalog is intended, set "
+        f"{ALLOW_EMPTY_CATALOG_KEY}=true on the SparkSession you wrap"
+    )
 
 
 class _BuilderDescriptor:
@@ -114,6 +136,7 @@ class ImmutaSparkSession:
         identity = hadoop_user(spark)
         if catalog.identity != identity:
             catalog = GovernanceCatalog(catalog.store, identity=identity)
+        _refuse_empty(spark, catalog)
         self._root = spark
         self._spark = user_session(spark)
         self._catalog = catalog

@@ -67,7 +67,7 @@ def secret_values(url: str) -> dict[tuple[str, str, str], str]:
 @pytest.fixture
 def catalog(catalog_url: str) -> GovernanceCatalog:
     """A PostgreSQL catalog holding conf/governance.yaml, acting as the governor alice."""
-    cat = GovernanceCatalog.open(catalog_url, identity="alice")
+    cat = GovernanceCatalog.open(catalog_url, identity="alice", create=True)
     cat.apply(CONF, sql_checker=None)
     return cat
 
@@ -121,14 +121,18 @@ def at_once(statement: str, argvs: list[tuple[str, ...]], tmp_path: Path) -> lis
 
 
 def test_a_new_catalog_is_at_the_latest_schema_version_and_records_it(catalog_url: str) -> None:
-    store = Store(catalog_url)
-    assert store.version() == LATEST_VERSION == 2
-    assert raw_rows(catalog_url, "meta") == [("revision", "0"), ("schema_version", "2")]
+    store = Store(catalog_url, create=True)
+    assert store.version() == LATEST_VERSION == 3
+    assert raw_rows(catalog_url, "meta") == [
+        ("catalog_id", store.catalog_id),
+        ("revision", "0"),
+        ("schema_version", "3"),
+    ]
     assert {*TABLES, "audit_append_only"} <= schema_objects(catalog_url)
 
 
 def test_a_version_1_catalog_is_migrated_forward_keeping_its_data(catalog_url: str) -> None:
-    old = Store(catalog_url, target_version=1)
+    old = Store(catalog_url, create=True, target_version=1)
     assert old.version() == 1
     assert "fingerprints" not in schema_objects(catalog_url)
     with old.write() as conn:
@@ -138,35 +142,46 @@ def test_a_version_1_catalog_is_migrated_forward_keeping_its_data(catalog_url: s
     new = Store(catalog_url)
     assert new.version() == LATEST_VERSION
     assert {"fingerprints", "audit_append_only"} <= schema_objects(catalog_url)
-    assert raw_rows(catalog_url, "meta") == [("revision", "1"), ("schema_version", "2")]
+    assert raw_rows(catalog_url, "meta") == [("catalog_id", new.catalog_id), ("revision", "1"), ("schema_version", "3")]
+    assert new.catalog_id is not None and len(new.catalog_id) == 32  # migration 3 gave it an identity
     assert [(r.user, r.action) for r in new.audit_records()] == [("bob", "query")]
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         raw_execute(catalog_url, "UPDATE audit SET outcome = 'ok'")
 
 
 def test_migrating_twice_is_harmless(catalog_url: str) -> None:
-    Store(catalog_url)
+    first = Store(catalog_url, create=True)
     Store(catalog_url).migrate()
     assert Store(catalog_url).version() == LATEST_VERSION
-    assert raw_rows(catalog_url, "meta") == [("revision", "0"), ("schema_version", "2")]
+    assert raw_rows(catalog_url, "meta") == [
+        ("catalog_id", first.catalog_id),
+        ("revision", "0"),
+        ("schema_version", "3"),
+    ]
 
 
 def test_a_catalog_from_a_newer_release_is_refused_and_left_untouched(catalog_url: str) -> None:
-    Store(catalog_url)
+    first = Store(catalog_url, create=True)
     raw_execute(catalog_url, "UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(CatalogError, match="schema version 99, newer than this release understands"):
         Store(catalog_url)
-    assert raw_rows(catalog_url, "meta") == [("revision", "0"), ("schema_version", "99")]
+    assert raw_rows(catalog_url, "meta") == [
+        ("catalog_id", first.catalog_id),
+        ("revision", "0"),
+        ("schema_version", "99"),
+    ]
 
 
 def test_processes_opening_a_new_catalog_at_once_all_migrate_it(catalog_url: str, tmp_path: Path) -> None:
-    versions = at_once("print(Store(sys.argv[1]).version())", [(catalog_url,)] * 6, tmp_path)
-    assert versions == [str(LATEST_VERSION)] * len(versions)
-    assert raw_rows(catalog_url, "meta") == [("revision", "0"), ("schema_version", "2")]
+    code = "s = Store(sys.argv[1], create=True); print(s.version(), s.catalog_id)"
+    found = at_once(code, [(catalog_url,)] * 6, tmp_path)
+    (catalog_id,) = {line.split()[1] for line in found}  # one catalog, created once
+    assert [line.split()[0] for line in found] == [str(LATEST_VERSION)] * len(found)
+    assert raw_rows(catalog_url, "meta") == [("catalog_id", catalog_id), ("revision", "0"), ("schema_version", "3")]
 
 
 def test_a_read_transaction_sees_one_consistent_view(catalog_url: str) -> None:
-    store = Store(catalog_url)
+    store = Store(catalog_url, create=True)
     with store.read() as conn:
         before = store.revision(conn)
         with store.write() as other:  # another transaction commits meanwhile
@@ -186,7 +201,7 @@ def test_an_unreachable_server_is_a_catalog_error_that_hides_the_password() -> N
 
 
 def test_a_failed_write_transaction_leaves_nothing(catalog_url: str) -> None:
-    store = Store(catalog_url)
+    store = Store(catalog_url, create=True)
     with pytest.raises(RuntimeError), store.write() as conn:
         store.append_audit(conn, user="bob", action="query", outcome="ok")
         store.bump(conn)
@@ -199,7 +214,7 @@ def test_a_failed_write_transaction_leaves_nothing(catalog_url: str) -> None:
 
 
 def test_the_example_file_exports_exactly_as_on_sqlite(catalog: GovernanceCatalog, tmp_path: Path) -> None:
-    on_sqlite = GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="alice")
+    on_sqlite = GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="alice", create=True)
     on_sqlite.apply(CONF, sql_checker=None)
     assert catalog.export() == on_sqlite.export()
     assert catalog.snapshot().governance == on_sqlite.snapshot().governance
@@ -349,7 +364,7 @@ def test_secrets_are_generated_once_and_identical_across_reopening(
 
 
 def test_processes_asking_for_a_new_secret_at_once_get_the_same_bytes(catalog_url: str, tmp_path: Path) -> None:
-    Store(catalog_url)
+    Store(catalog_url, create=True)
     values = at_once("print(Store(sys.argv[1]).secret('source', 'L', 'k').hex())", [(catalog_url,)] * 6, tmp_path)
     assert len(set(values)) == 1
     assert len(bytes.fromhex(values[0])) == 32

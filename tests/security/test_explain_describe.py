@@ -35,7 +35,7 @@ sources:
 def secret_catalog(tmp_path_factory: pytest.TempPathFactory, sample_spark: Any) -> GovernanceCatalog:
     root: Path = tmp_path_factory.mktemp("secrets")
     (root / "secrets.yaml").write_text(SECRETS)
-    catalog = GovernanceCatalog.open(f"sqlite:///{root / 'secrets.db'}", identity=SPARK_IDENTITY)
+    catalog = GovernanceCatalog.open(f"sqlite:///{root / 'secrets.db'}", identity=SPARK_IDENTITY, create=True)
     catalog.apply(root / "secrets.yaml")
     return catalog
 

@@ -32,8 +32,11 @@ def record_of(catalog: GovernanceCatalog, user: str, marker: str) -> Any:
 def test_a_service_without_impersonate_cannot_act_as_a_user(sample_spark: Any, tmp_path: Path) -> None:
     from immuta_spark.spark import ImmutaSparkSession
 
-    (tmp_path / "p.yaml").write_text("version: 1\nusers:\n  - {name: svc_notebook}\n  - {name: bob}\n")
-    catalog = GovernanceCatalog.open(f"sqlite:///{tmp_path / 'c.db'}", identity=SPARK_IDENTITY)
+    (tmp_path / "p.yaml").write_text(
+        "version: 1\nusers:\n  - {name: svc_notebook}\n  - {name: bob}\n"
+        "sources:\n  - {name: Medical, table: claims.medical, owners: [svc_notebook]}\n"  # not empty
+    )
+    catalog = GovernanceCatalog.open(f"sqlite:///{tmp_path / 'c.db'}", identity=SPARK_IDENTITY, create=True)
     catalog.apply(tmp_path / "p.yaml")
     with pytest.raises(ImpersonationDenied, match="IMPERSONATE"):
         ImmutaSparkSession.wrap(sample_spark, catalog=catalog, user="bob")

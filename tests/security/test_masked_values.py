@@ -42,7 +42,7 @@ def ann(sample_spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     root: Path = tmp_path_factory.mktemp("masks")
     (root / "masks.yaml").write_text(MASKS)
-    catalog = GovernanceCatalog.open(f"sqlite:///{root / 'masks.db'}", identity=SPARK_IDENTITY)
+    catalog = GovernanceCatalog.open(f"sqlite:///{root / 'masks.db'}", identity=SPARK_IDENTITY, create=True)
     catalog.apply(root / "masks.yaml")
     yield ImmutaSparkSession.wrap(sample_spark, catalog=catalog, user="ann")
 

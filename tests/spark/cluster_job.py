@@ -32,7 +32,7 @@ def main(master: str, workdir: str) -> int:
     try:
         create_sample_tables(spark)
         conf = Path(__file__).resolve().parents[2] / "conf" / "governance.yaml"
-        catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook")
+        catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity="svc_notebook", create=True)
         catalog.apply(conf)
         out: dict[str, object] = {}
         query = "SELECT claim_id, ssn, ip, state FROM claims.medical"

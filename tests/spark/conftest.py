@@ -30,7 +30,7 @@ def sample_spark(spark: Any) -> Any:
 def example_catalog(sample_spark: Any, tmp_path_factory: pytest.TempPathFactory) -> GovernanceCatalog:
     """A catalog holding conf/governance.yaml (policy SQL checked by the live session's parser)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'example.db'}"
-    catalog = GovernanceCatalog.open(url, identity=SPARK_IDENTITY)
+    catalog = GovernanceCatalog.open(url, identity=SPARK_IDENTITY, create=True)
     catalog.apply(CONF)
     return catalog
 
@@ -64,7 +64,7 @@ def governed(sample_spark: Any, tmp_path: Path) -> Callable[..., Any]:
         path = tmp_path / f"policies-{next(_counter)}.yaml"
         path.write_text(body)
         url = f"sqlite:///{tmp_path / f'catalog-{next(_counter)}.db'}"
-        catalog = GovernanceCatalog.open(url, identity=SPARK_IDENTITY)
+        catalog = GovernanceCatalog.open(url, identity=SPARK_IDENTITY, create=True)
         catalog.apply(path)
 
         def session(user: str, project: str | None = None) -> Any:

@@ -45,7 +45,7 @@ def document(local_row: str = FINE, local_mask: str = FINE, global_row: str = FI
 @pytest.fixture
 def catalog(tmp_path: Path, spark: Any) -> GovernanceCatalog:
     """An empty catalog; the Spark session is active, so apply parses SQL with it."""
-    return GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="gov")
+    return GovernanceCatalog.open(f"sqlite:///{tmp_path / 'catalog.db'}", identity="gov", create=True)
 
 
 @pytest.mark.parametrize(

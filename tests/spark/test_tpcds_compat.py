@@ -96,7 +96,7 @@ def tpcds(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Tpcds:
     plain.catalog.setCurrentDatabase(DATABASE)
     policies = work / "tpcds.yaml"
     policies.write_text(governance_yaml(SPARK_IDENTITY))
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity=SPARK_IDENTITY)
+    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'catalog.db'}", identity=SPARK_IDENTITY, create=True)
     catalog.apply(policies)
     governed = []
     for user in (UNRESTRICTED_USER, RESTRICTED_USER):

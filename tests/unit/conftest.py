@@ -23,7 +23,7 @@ def catalog(catalog_url: str) -> GovernanceCatalog:
 
     SQL predicates are not parsed here (that needs Spark's parser, tested in tests/spark).
     """
-    cat = GovernanceCatalog.open(catalog_url, identity="alice")
+    cat = GovernanceCatalog.open(catalog_url, identity="alice", create=True)
     cat.apply(CONF, sql_checker=None, regex_checker=None)
     return cat
 

@@ -44,7 +44,7 @@ def write(directory: Path, text: str, name: str = "governance.yaml") -> Path:
 
 def open_catalog(url: str, directory: Path, text: str, *, identity: str = "gov") -> GovernanceCatalog:
     """A catalog at ``url`` bootstrapped from ``text`` by ``identity``."""
-    cat = GovernanceCatalog.open(url, identity=identity)
+    cat = GovernanceCatalog.open(url, identity=identity, create=True)
     cat.apply(write(directory, text, "bootstrap.yaml"), sql_checker=None)
     return cat
 
@@ -73,6 +73,6 @@ def catalog_state(cat: GovernanceCatalog, url: str) -> dict[str, object]:
 def applied_catalog(directory: Path, conf: Path) -> tuple[GovernanceCatalog, str]:
     """A catalog in ``directory`` holding ``conf`` (SQL unchecked), and its URL."""
     url = f"sqlite:///{directory / 'catalog.db'}"
-    cat = GovernanceCatalog.open(url, identity="alice")
+    cat = GovernanceCatalog.open(url, identity="alice", create=True)
     cat.apply(conf, sql_checker=None)
     return cat, url

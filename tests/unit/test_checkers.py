@@ -57,7 +57,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> CheckerRegistry:
 
 
 def apply(tmp_path: Path, url: str, pattern: str = r"\d+$") -> None:
-    GovernanceCatalog.open(url, identity="gov").apply(write(tmp_path, DOC.replace("PATTERN", pattern)))
+    GovernanceCatalog.open(url, identity="gov", create=True).apply(write(tmp_path, DOC.replace("PATTERN", pattern)))
 
 
 def test_apply_checks_sql_with_the_registered_checker(

@@ -49,7 +49,7 @@ def as_(cat: GovernanceCatalog, user: str) -> GovernanceCatalog:
 
 
 def test_apply_prints_what_changed_and_a_second_apply_nothing(catalog_url: str, tmp_path: Path) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     file = write(tmp_path, SMALL)
     code, out = run(cat, "apply", str(file))
     assert code == 0
@@ -186,7 +186,7 @@ sources:
 
 def test_apply_and_explain_work_without_spark_when_a_columns_type_is_unknown(catalog_url: str, tmp_path: Path) -> None:
     # Issue 8, deliverable 7: no dictionary type, no Spark; the type is shown as unknown.
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     assert run(cat, "apply", str(write(tmp_path, UNTYPED)))[0] == 0
     code, out = run(cat, "explain", "--source", "Claims")
     assert code == 0
@@ -215,7 +215,7 @@ def test_apply_and_explain_work_without_spark_when_a_columns_type_is_unknown(cat
 
 
 def test_the_subscription_workflow_through_the_cli(catalog_url: str, tmp_path: Path) -> None:
-    gov = GovernanceCatalog.open(catalog_url, identity="gov")
+    gov = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     gov.apply(write(tmp_path, SMALL), sql_checker=None)
     bob, ann = as_(gov, "bob"), as_(gov, "ann")
     code, out = run(bob, "subscription", "request", "--source", "Claims", "--reason", "audit", "--format", "json")
@@ -244,7 +244,7 @@ def test_the_subscription_workflow_through_the_cli(catalog_url: str, tmp_path: P
 def test_a_refused_subscription_command_exits_1_with_the_reason(
     catalog_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    gov = GovernanceCatalog.open(catalog_url, identity="gov")
+    gov = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     gov.apply(write(tmp_path, SMALL), sql_checker=None)
     run(as_(gov, "bob"), "subscription", "request", "--source", "Claims")
     assert run(as_(gov, "bob"), "subscription", "approve", "--source", "Claims", "--user", "bob") == (1, "")
@@ -363,7 +363,7 @@ def test_the_console_script_with_catalog_option(catalog_url: str, tmp_path: Path
 def test_the_console_script_with_the_environment_variable_acts_as_hadoop_user_name(
     catalog_url: str, tmp_path: Path
 ) -> None:
-    GovernanceCatalog.open(catalog_url, identity="gov").apply(write(tmp_path, SMALL), sql_checker=None)
+    GovernanceCatalog.open(catalog_url, identity="gov", create=True).apply(write(tmp_path, SMALL), sql_checker=None)
     env = {"IMMUTA_CATALOG_URL": catalog_url, "HADOOP_USER_NAME": "bob"}
     refused = script("explain", "--source", "Claims", "--user", "ann", env=env)
     assert refused.returncode == 1
@@ -373,7 +373,7 @@ def test_the_console_script_with_the_environment_variable_acts_as_hadoop_user_na
 
 
 def test_the_console_script_reports_a_bad_file_and_changes_nothing(catalog_url: str, tmp_path: Path) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     cat.apply(write(tmp_path, SMALL), sql_checker=None)
     before = cat.export()
     bad = write(tmp_path, SMALL.replace("mask: hash", "mask: blur"), "bad.yaml")
@@ -385,5 +385,5 @@ def test_the_console_script_reports_a_bad_file_and_changes_nothing(catalog_url: 
 
 
 def test_the_example_configuration_applies_through_main(catalog_url: str) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="alice")
+    cat = GovernanceCatalog.open(catalog_url, identity="alice", create=True)
     assert run(cat, "apply", str(CONF))[0] == 0

@@ -175,7 +175,7 @@ def test_the_first_apply_bootstraps_an_empty_catalog_then_governance_is_needed(
     catalog_url: str, tmp_path: Path
 ) -> None:
     file = write(tmp_path, DOC)
-    first = as_(catalog_url, "bob").apply(file, sql_checker=None)
+    first = GovernanceCatalog.open(catalog_url, identity="bob", create=True).apply(file, sql_checker=None)
     assert not first.is_noop
     with pytest.raises(NotAuthorized, match="'bob' may not apply policy as code: that needs the GOVERNANCE"):
         as_(catalog_url, "bob").apply(file, sql_checker=None)
@@ -193,13 +193,17 @@ def test_a_catalog_with_no_users_or_sources_is_not_empty_once_it_holds_policies(
     policies:
       - {name: research, type: purpose, purposes: [Research]}
     """
-    as_(catalog_url, "bob").apply(write(tmp_path, only_policies), sql_checker=None)
+    GovernanceCatalog.open(catalog_url, identity="bob", create=True).apply(
+        write(tmp_path, only_policies), sql_checker=None
+    )
     with pytest.raises(NotAuthorized):
         as_(catalog_url, "mallory").apply(write(tmp_path, DOC), sql_checker=None)
 
 
 def test_a_settings_only_apply_leaves_the_catalog_empty(catalog_url: str, tmp_path: Path) -> None:
-    as_(catalog_url, "bob").apply(write(tmp_path, "version: 1\n"), sql_checker=None)
+    GovernanceCatalog.open(catalog_url, identity="bob", create=True).apply(
+        write(tmp_path, "version: 1\n"), sql_checker=None
+    )
     assert not as_(catalog_url, "gov").apply(write(tmp_path, DOC), sql_checker=None).is_noop
 
 

@@ -48,7 +48,7 @@ sources:
     ],
 )
 def test_apply_export_apply_changes_nothing(catalog_url: str, tmp_path: Path, policy: str) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     cat.apply(write(tmp_path, HEAD + f"      - {policy}\n"), sql_checker=None)
     exported = cat.export()
     assert cat.apply(write(tmp_path, exported, "exported.yaml"), sql_checker=None).is_noop

@@ -584,6 +584,6 @@ def test_a_missing_file_is_a_policy_file_error(catalog: GovernanceCatalog, tmp_p
 
 
 def test_the_base_document_of_these_cases_is_itself_valid(tmp_path: Path, catalog_url: str) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     result = cat.apply(write(tmp_path, BASE), sql_checker=None)
     assert "source:Claims" in result.added

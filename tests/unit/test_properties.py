@@ -316,7 +316,7 @@ def test_apply_is_idempotent_and_apply_is_the_whole_desired_state(
         a, b = directory / "a.yaml", directory / "b.yaml"
         a.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
         b.write_text(yaml.safe_dump(second, sort_keys=False), encoding="utf-8")
-        cat = GovernanceCatalog.open(f"sqlite:///{directory / 'catalog.db'}", identity="gov")
+        cat = GovernanceCatalog.open(f"sqlite:///{directory / 'catalog.db'}", identity="gov", create=True)
         cat.apply(a, sql_checker=None)
         exported = cat.export()
         revision = cat.store.revision()

@@ -33,13 +33,18 @@ def tables(url: str) -> set[str]:
 
 
 def test_a_new_catalog_is_at_the_latest_schema_version(catalog_url: str) -> None:
-    store = Store(catalog_url)
-    assert store.version() == LATEST_VERSION == 2
-    assert raw_rows(catalog_url, "meta") == [("revision", "0"), ("schema_version", "2")]
+    store = Store(catalog_url, create=True)
+    assert store.created
+    assert store.version() == LATEST_VERSION == 3
+    assert raw_rows(catalog_url, "meta") == [
+        ("catalog_id", store.catalog_id),
+        ("revision", "0"),
+        ("schema_version", "3"),
+    ]
 
 
 def test_a_version_1_catalog_is_migrated_forward_keeping_its_data(catalog_url: str) -> None:
-    old = Store(catalog_url, target_version=1)
+    old = Store(catalog_url, create=True, target_version=1)
     assert old.version() == 1
     assert "fingerprints" not in tables(catalog_url)
     with old.write() as conn:
@@ -51,17 +56,20 @@ def test_a_version_1_catalog_is_migrated_forward_keeping_its_data(catalog_url: s
     assert new.version() == LATEST_VERSION
     assert {"fingerprints", "audit_no_update", "audit_no_delete"} <= tables(catalog_url)
     assert new.revision() == 1
+    assert not new.created
+    assert new.catalog_id is not None and re.fullmatch(r"[0-9a-f]{32}", new.catalog_id)  # migration 3 gave one
     assert [(r.user, r.action) for r in new.audit_records()] == [("bob", "query")]
 
 
 def test_migrating_twice_is_harmless(catalog_url: str) -> None:
-    Store(catalog_url)
+    first = Store(catalog_url, create=True)
     Store(catalog_url).migrate()
     assert Store(catalog_url).version() == LATEST_VERSION
+    assert Store(catalog_url).catalog_id == first.catalog_id
 
 
 def test_a_catalog_from_a_newer_release_is_refused(catalog_url: str) -> None:
-    Store(catalog_url)
+    Store(catalog_url, create=True)
     with sqlite3.connect(db_path(catalog_url)) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(CatalogError, match="schema version 99, newer than this release understands"):
@@ -76,6 +84,9 @@ def test_a_catalog_from_a_newer_release_is_refused(catalog_url: str) -> None:
 def test_a_catalog_that_cannot_be_opened_is_a_catalog_error(url: str) -> None:
     with pytest.raises(CatalogError, match="catalog"):
         Store(url)
+    with pytest.raises(CatalogError, match="catalog"):
+        Store(url, create=True)
+    assert not Path("/nonexistent-directory").exists()
 
 
 def test_a_password_in_the_url_is_not_repeated_in_errors() -> None:
@@ -85,7 +96,7 @@ def test_a_password_in_the_url_is_not_repeated_in_errors() -> None:
 
 
 def test_a_failed_write_transaction_leaves_nothing(catalog_url: str) -> None:
-    store = Store(catalog_url)
+    store = Store(catalog_url, create=True)
     with pytest.raises(RuntimeError), store.write() as conn:
         store.append_audit(conn, user="bob", action="query", outcome="ok")
         store.bump(conn)
@@ -146,7 +157,7 @@ def test_two_processes_writing_at_once_lose_nothing_and_corrupt_nothing(
 
 def test_two_processes_opening_a_new_catalog_at_once_both_migrate_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    code = "import sys; from immuta_spark.store import Store; print(Store(sys.argv[1]).version())"
+    code = "import sys; from immuta_spark.store import Store; print(Store(sys.argv[1], create=True).version())"
     procs = [
         subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -189,7 +200,7 @@ def test_the_catalog_resolves_a_secret_reference_to_its_bytes(catalog: Governanc
 
 
 def test_a_secret_used_before_any_apply_is_created_once(catalog_url: str) -> None:
-    store = Store(catalog_url)
+    store = Store(catalog_url, create=True)
     first = store.secret("source", "Later", "hash_salt")
     assert len(first) == 32
     assert store.secret("source", "Later", "hash_salt") == first

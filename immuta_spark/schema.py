@@ -1,0 +1,186 @@
+"""The catalog's tables, the forward migrations between schema versions, and one audit record.
+
+Entry ``i`` of :data:`MIGRATIONS` moves a catalog from version ``i`` to ``i + 1``; version 0 is
+a database without the catalog's tables. :class:`immuta_spark.store.Store` runs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
+
+__all__ = [
+    "CATALOG_ID",
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "AuditRecord",
+    "application_id",
+    "audit",
+    "entities",
+    "fingerprints",
+    "meta",
+    "new_catalog_id",
+    "secrets_table",
+    "subscriptions",
+]
+
+metadata = MetaData()
+
+meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
+entities = Table(
+    "entities",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+)
+secrets_table = Table(
+    "secrets",
+    metadata,
+    Column("scope", String(32), primary_key=True),
+    Column("owner", String(512), primary_key=True),
+    Column("purpose", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+)
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("source", String(512), primary_key=True),
+    Column("user", String(512), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("approvals", Text, nullable=False),
+    Column("added", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", String(40), nullable=False),
+)
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", String(40), nullable=False),
+    Column("user", String(512), nullable=False),
+    Column("impersonator", String(512)),
+    Column("project", String(512)),
+    Column("purposes", Text, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("policies", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+fingerprints = Table(
+    "fingerprints",
+    metadata,
+    Column("source", String(512), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("computed_at", String(40), nullable=False),
+)
+audit_ts_index = Index("audit_ts", audit.c.ts)
+
+#: The meta key holding the catalog's identity (a random id written once, when it is created).
+CATALOG_ID = "catalog_id"
+
+
+def new_catalog_id() -> str:
+    """A fresh random catalog id."""
+    return uuid.uuid4().hex
+
+
+def application_id(catalog_id: str) -> int:
+    """The SQLite header's application id for a catalog id (31 bits of it, never 0)."""
+    return (int(catalog_id[:8], 16) & 0x7FFF_FFFF) or 1
+
+
+def _v1(conn: Connection) -> None:
+    """Version 1: settings, entities, secrets, subscriptions, audit."""
+    for t in (meta, entities, secrets_table, subscriptions, audit):
+        t.create(conn, checkfirst=True)
+    conn.execute(insert(meta).values(key="revision", value="0"))
+
+
+def _v2(conn: Connection) -> None:
+    """Version 2: fingerprints, an audit time index, and audit made append-only in the database."""
+    fingerprints.create(conn, checkfirst=True)
+    audit_ts_index.create(conn, checkfirst=True)
+    if conn.dialect.name == "sqlite":
+        for op in ("UPDATE", "DELETE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS audit_no_{op.lower()} BEFORE {op} ON audit "
+                "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"
+            )
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$ LANGUAGE plpgsql"
+        )
+        # Per statement, so that TRUNCATE (which fires no row triggers) is refused as well.
+        conn.exec_driver_sql(
+            "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"
+        )
+
+
+def _v3(conn: Connection) -> None:
+    """Version 3: the catalog's identity (``meta.catalog_id``), so that a replaced database is noticed."""
+    found = conn.execute(select(meta.c.value).where(meta.c.key == CATALOG_ID)).scalar()
+    if found is None:
+        found = new_catalog_id()
+        conn.execute(insert(meta).values(key=CATALOG_ID, value=found))
+    if conn.dialect.name == "sqlite":
+        # Also in the file's header, which a copy over the file changes even under a live WAL.
+        conn.exec_driver_sql(f"PRAGMA application_id = {application_id(str(found))}")
+
+
+#: Forward migrations: entry i moves a catalog from version i to version i + 1.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
+LATEST_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """One append-only audit record (section 7)."""
+
+    id: int
+    time: str
+    user: str
+    impersonator: str | None
+    project: str | None
+    purposes: tuple[str, ...]
+    sources: tuple[str, ...]
+    policies: tuple[str, ...]
+    action: str
+    outcome: str
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        return {
+            "id": self.id,
+            "time": self.time,
+            "user": self.user,
+            "impersonator": self.impersonator,
+            "project": self.project,
+            "purposes": list(self.purposes),
+            "sources": list(self.sources),
+            "policies": list(self.policies),
+            "action": self.action,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
