@@ -258,7 +258,7 @@ def test_the_deepest_conditions_allowed_apply_export_and_reapply_unchanged(tmp_p
     text = HEAD + f"policies: [{{name: p, type: row, where: 'a > 0', except: {_nested(16)}}}]\n"
     file = tmp_path / "deep.yaml"
     file.write_text(text, encoding="utf-8")
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     assert not cat.apply(file, sql_checker=None).is_noop
     exported = cat.export()
     again = tmp_path / "export.yaml"

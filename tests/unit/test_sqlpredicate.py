@@ -78,7 +78,7 @@ policies:
 def test_apply_refuses_a_bare_identity_name_in_a_global_policy_but_reads_a_declared_column(
     tmp_path: Path, catalog_url: str
 ) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     with pytest.raises(PolicyFileError) as info:
         cat.apply(
             write(tmp_path, DOC.replace("WHERE", "current_user = 'gov'")), sql_checker=sqlpredicate.check_predicate
@@ -92,7 +92,7 @@ def test_apply_refuses_a_bare_identity_name_in_a_global_policy_but_reads_a_decla
 
 
 def test_the_size_limits_hold_even_with_the_sql_check_switched_off(tmp_path: Path, catalog_url: str) -> None:
-    cat = GovernanceCatalog.open(catalog_url, identity="gov")
+    cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
     where = " OR ".join(f"amount = {i}" for i in range(5000))
     started = time.perf_counter()
     with pytest.raises(PolicyFileError) as info:
