@@ -20,10 +20,6 @@ from sqlalchemy.engine import URL, make_url
 
 __all__ = ["FileWatch", "SqliteFile", "sqlite_events", "sqlite_file"]
 
-#: Where the SQLite header keeps the application id (4 bytes, big-endian).
-_APPLICATION_ID_OFFSET = 68
-
-
 @dataclass(frozen=True, slots=True)
 class SqliteFile:
     """The database file of a ``sqlite:///`` URL (an absolute path)."""
@@ -43,16 +39,24 @@ class SqliteFile:
         return (st.st_dev, st.st_ino)
 
     def header_application_id(self) -> int | None:
-        """The application id in the file's header as it is on disk (None: no header)."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
+        """The application id in the file's header as it is on disk (None: no readable header).
+
+        Read through SQLite (``immutable=1``: the file's own bytes, no WAL, no locks), never with
+        ``os.open``: closing a descriptor of the database file drops every POSIX lock this process
+        holds on it, so another process's last connection would then delete the WAL under our
+        open connections (SQLite's "how to corrupt" 2.2). SQLite's own VFS defers such closes.
+        """
+        if not self.exists():
             return None
         try:
-            raw = os.pread(fd, 4, _APPLICATION_ID_OFFSET)
-        finally:
-            os.close(fd)
-        return int.from_bytes(raw, "big") if len(raw) == 4 else None
+            conn = sqlite3.connect(self._uri("ro") + "&immutable=1", uri=True)
+            try:
+                row = conn.execute("PRAGMA application_id").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return None
+        return int(row[0]) if row is not None else None
 
     def has_table(self, name: str) -> bool:
         """Whether the database has table ``name``, read without changing the file (read-only)."""

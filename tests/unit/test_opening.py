@@ -11,6 +11,8 @@ import io
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -224,6 +226,23 @@ def test_a_catalog_untouched_keeps_working(governed: GovernanceCatalog, catalog_
 
 
 # --- the CLI -----------------------------------------------------------------------------------
+
+
+def test_watching_the_file_keeps_this_process_locks_so_no_other_process_removes_the_wal(
+    governed: GovernanceCatalog, catalog_url: str
+) -> None:
+    # Closing a descriptor of the database file would drop this process's POSIX locks: another
+    # process's last close would then think it was alone and delete the WAL under our connection.
+    governed.snapshot()  # a pooled connection, idle, holding its shared lock
+    for _ in range(3):
+        governed.export()  # each read checks the file behind the URL
+    child = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('SELECT count(*) FROM meta').fetchall(); c.close()"
+    )
+    subprocess.run([sys.executable, "-c", child, db_path(catalog_url)], check=True, timeout=60)
+    assert Path(db_path(catalog_url) + "-wal").exists()
+    assert governed.export() == GovernanceCatalog.open(catalog_url).export()
 
 
 def test_init_creates_once_and_a_second_init_changes_nothing(
