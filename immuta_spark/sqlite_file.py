@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 
 __all__ = ["FileWatch", "SqliteFile", "sqlite_events", "sqlite_file"]
 
+
 @dataclass(frozen=True, slots=True)
 class SqliteFile:
     """The database file of a ``sqlite:///`` URL (an absolute path)."""
