@@ -1,4 +1,4 @@
-"""Spark benchmarks: enforcement overhead on 5M rows (p1) and policy work per query (p2)."""
+"""Spark benchmarks: enforcement overhead on 5M rows (p1), policy work per query (p2), a held catalog lock (p3)."""
 
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     }
 
 
-def run(*, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "p2")) -> dict[str, float]:
+def run(*, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "p2", "p3")) -> dict[str, float]:
     """The Spark benchmarks in one Spark session."""
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,10 +228,14 @@ def run(*, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "
                 results.update(_p1(spark, work, runs))
             if "p2" in parts:
                 results.update(_p2(spark, work, queries))
+            if "p3" in parts:
+                from bench.audit_bench import locked_audit
+
+                results.update(locked_audit(spark, work))
         finally:
             spark.stop()
     return results
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(run(parts=tuple(sys.argv[1:]) or ("p1", "p2")))
+    print(run(parts=tuple(sys.argv[1:]) or ("p1", "p2", "p3")))

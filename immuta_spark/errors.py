@@ -24,7 +24,16 @@ class ImmutaSparkError(Exception):
 
 
 class CatalogError(ImmutaSparkError):
-    """The governance catalog could not be opened, migrated or written."""
+    """The governance catalog could not be opened, migrated or written.
+
+    ``transient`` is true when the database was busy (its write lock held past the wait) or
+    could not be reached: trying again later may succeed. A catalog that is missing, replaced
+    or not a catalog is not transient.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class PolicyFileError(ImmutaSparkError):

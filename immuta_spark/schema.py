@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     insert,
+    inspect,
     select,
 )
 
@@ -84,6 +85,7 @@ audit = Table(
     Column("action", String(64), nullable=False),
     Column("outcome", String(32), nullable=False),
     Column("detail", Text, nullable=False),
+    Column("record_id", String(32)),
 )
 fingerprints = Table(
     "fingerprints",
@@ -93,6 +95,7 @@ fingerprints = Table(
     Column("computed_at", String(40), nullable=False),
 )
 audit_ts_index = Index("audit_ts", audit.c.ts)
+audit_record_id_index = Index("audit_record_id", audit.c.record_id, unique=True)
 
 #: The meta key holding the catalog's identity (a random id written once, when it is created).
 CATALOG_ID = "catalog_id"
@@ -148,8 +151,15 @@ def _v3(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA application_id = {application_id(str(found))}")
 
 
+def _v4(conn: Connection) -> None:
+    """Version 4: a unique random id per audit record, so that a spooled record is stored once."""
+    if "record_id" not in {c["name"] for c in inspect(conn).get_columns("audit")}:
+        conn.exec_driver_sql("ALTER TABLE audit ADD COLUMN record_id VARCHAR(32)")
+    audit_record_id_index.create(conn, checkfirst=True)
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
 LATEST_VERSION = len(MIGRATIONS)
 
 

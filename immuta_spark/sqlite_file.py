@@ -153,5 +153,8 @@ def sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        options = conn.get_execution_options()
+        mode = options.get("sqlite_begin", "DEFERRED")
+        # Per transaction: a query's audit append waits for the write lock only briefly.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(options.get('sqlite_busy_ms') or 60000)}")
         conn.exec_driver_sql(f"BEGIN {mode}")

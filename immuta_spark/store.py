@@ -15,12 +15,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
+from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, insert_rows
 from immuta_spark.errors import CatalogError
 from immuta_spark.schema import (
     CATALOG_ID,
@@ -28,7 +30,6 @@ from immuta_spark.schema import (
     MIGRATIONS,
     AuditRecord,
     application_id,
-    audit,
     entities,
     fingerprints,
     meta,
@@ -59,7 +60,14 @@ class Store:
     or re-created, every later read and write fails closed until the catalog is opened again.
     """
 
-    def __init__(self, url: str, *, create: bool = False, target_version: int = LATEST_VERSION) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = False,
+        target_version: int = LATEST_VERSION,
+        audit_spool: Path | None = None,
+    ) -> None:
         self.url = url
         #: Whether this open created the catalog (an empty database or no file before).
         self.created = False
@@ -107,6 +115,12 @@ class Store:
             self.catalog_id = self._stamp(conn).get(CATALOG_ID)
         if self._watch is not None and self.catalog_id is not None:
             self._watch.expect(application_id(self.catalog_id))
+        spool = audit_spool or default_spool_directory(
+            url, self._file.path if self._file else None, self.catalog_id or "no-catalog-id"
+        )
+        #: The audit records: appended with a bounded wait, spooled locally when the lock is held.
+        self.audit_log = AuditLog(self, spool)
+        self.audit_log.drain(wait_ms=self.audit_log.wait_ms)  # what a process that died left spooled
 
     def _missing(self, why: str) -> str:
         shown = redact_url(self.url)
@@ -140,12 +154,18 @@ class Store:
         except DBAPIError as exc:
             raise CatalogError(
                 f"the catalog at {redact_url(self.url)} could not be read: {exc.orig}; "
-                "check that the database is reachable and is a catalog, then try again"
+                "check that the database is reachable and is a catalog, then try again",
+                transient=isinstance(exc, OperationalError),
             ) from exc
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A serialised write transaction: all of it commits, or none of it."""
+    def write(self, *, wait_ms: int | None = None, lock: bool = True) -> Iterator[Connection]:
+        """A serialised write transaction: all of it commits, or none of it.
+
+        ``wait_ms`` bounds the wait for the write lock (default: a minute). ``lock=False`` is for
+        appends that need no serialisation (audit records): PostgreSQL then takes no advisory
+        lock; SQLite has one writer at a time whatever is written.
+        """
         self._check_file()
         try:
             with self.engine.connect() as raw:
@@ -153,17 +173,22 @@ class Store:
                     # Read committed: after the lock, each statement sees what earlier writers committed.
                     conn = raw.execution_options(isolation_level="READ COMMITTED")
                 else:
-                    conn = raw.execution_options(sqlite_begin="IMMEDIATE")
+                    conn = raw.execution_options(sqlite_begin="IMMEDIATE", sqlite_busy_ms=wait_ms)
                 with conn.begin():
                     if conn.dialect.name == "postgresql":
-                        # A transaction-scoped advisory lock, not a row lock: it also serialises the
-                        # first migration of an empty database, which has no row to lock yet.
-                        conn.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+                        if wait_ms is not None:
+                            for name in ("lock_timeout", "statement_timeout"):
+                                conn.execute(select(func.set_config(name, f"{int(wait_ms)}ms", True)))
+                        if lock:
+                            # A transaction-scoped advisory lock, not a row lock: it also serialises
+                            # the first migration of an empty database, which has no row to lock yet.
+                            conn.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
                     yield conn
         except (OperationalError, ProgrammingError) as exc:
             raise CatalogError(
                 f"the catalog at {redact_url(self.url)} could not be written: {exc.orig}; "
-                "check that the database is reachable and writable, then try again"
+                "check that the database is reachable and writable, then try again",
+                transient=isinstance(exc, OperationalError),
             ) from exc
 
     @staticmethod
@@ -222,6 +247,9 @@ class Store:
 
     def migrate(self, target: int = LATEST_VERSION) -> int:
         """Bring the schema forward to ``target``; never backwards. Returns the version found (0: created)."""
+        found = self.version()
+        if 0 < found <= LATEST_VERSION and found >= target:
+            return found  # nothing to do: no write lock (opening never waits for another writer)
         with self.write() as conn:
             current = self._version(conn)
             if current > LATEST_VERSION:
@@ -365,92 +393,13 @@ class Store:
 
     # --- audit --------------------------------------------------------------------------
 
-    def append_audit(
-        self,
-        conn: Connection,
-        *,
-        user: str,
-        action: str,
-        outcome: str,
-        impersonator: str | None = None,
-        project: str | None = None,
-        purposes: tuple[str, ...] | list[str] = (),
-        sources: tuple[str, ...] | list[str] = (),
-        policies: tuple[str, ...] | list[str] = (),
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one audit record inside the caller's transaction."""
-        conn.execute(
-            insert(audit).values(
-                ts=_now(),
-                user=user,
-                impersonator=impersonator,
-                project=project,
-                purposes=json.dumps(list(purposes)),
-                sources=json.dumps(list(sources)),
-                policies=json.dumps(list(policies)),
-                action=action,
-                outcome=outcome,
-                detail=json.dumps(detail or {}, sort_keys=True, default=str),
-            )
-        )
+    def append_audit(self, conn: Connection, **fields: Any) -> None:
+        """Append one audit record inside the caller's transaction (fields: see :func:`audit_row`)."""
+        insert_rows(conn, [audit_row(**fields)])
 
-    def audit_records(
-        self,
-        *,
-        user: str | None = None,
-        action: str | None = None,
-        outcome: str | None = None,
-        source: str | None = None,
-        project: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        limit: int | None = None,
-    ) -> list[AuditRecord]:
-        """Audit records, oldest first, filtered."""
-        q = select(audit).order_by(audit.c.id)
-        if user is not None:
-            q = q.where(audit.c.user == user)
-        if action is not None:
-            # Only * is a wildcard (% and _ are literal), and case is ignored on every backend:
-            # SQLite's LIKE ignores ASCII case, PostgreSQL's does not, so both sides are lowered.
-            pattern = "".join("%" if c == "*" else "\\" + c if c in "%_\\" else c for c in action.lower())
-            q = q.where(func.lower(audit.c.action).like(pattern, escape="\\"))
-        if outcome is not None:
-            q = q.where(audit.c.outcome == outcome)
-        if project is not None:
-            q = q.where(audit.c.project == project)
-        if since is not None:
-            q = q.where(audit.c.ts >= since)
-        if until is not None:
-            q = q.where(audit.c.ts < until)
-        with self.read() as conn:
-            rows = list(conn.execute(q).mappings())
-        out = []
-        for r in rows:
-            srcs = tuple(json.loads(r["sources"]))
-            if source is not None and source not in srcs:
-                continue
-            out.append(
-                AuditRecord(
-                    id=r["id"],
-                    time=r["ts"],
-                    user=r["user"],
-                    impersonator=r["impersonator"],
-                    project=r["project"],
-                    purposes=tuple(json.loads(r["purposes"])),
-                    sources=srcs,
-                    policies=tuple(json.loads(r["policies"])),
-                    action=r["action"],
-                    outcome=r["outcome"],
-                    detail=json.loads(r["detail"]),
-                )
-            )
-        if limit is not None:
-            if limit < 0:
-                raise CatalogError(f"an audit limit must be 0 or more, not {limit}")
-            out = out[-limit:] if limit else []
-        return out
+    def audit_records(self, **filters: Any) -> list[AuditRecord]:
+        """Audit records, oldest first, filtered (see :meth:`AuditLog.records`)."""
+        return self.audit_log.records(**filters)
 
 
 def _no_table(exc: SQLAlchemyError) -> bool:

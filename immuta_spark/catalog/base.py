@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from immuta_spark.auditlog import audit_row
 from immuta_spark.catalog.entities import assemble
 from immuta_spark.engine import Snapshot, Subject, SubscriptionState, make_subject
 from immuta_spark.errors import NotAuthorized
@@ -95,10 +96,13 @@ class CatalogBase:
         detail: dict[str, Any] | None = None,
         impersonator: str | None = None,
     ) -> None:
-        """Append an audit record in its own transaction."""
-        with self.store.write() as conn:
-            self.store.append_audit(
-                conn,
+        """Append an audit record of its own; durable when this returns, or :class:`CatalogError`.
+
+        It waits for the catalog's write lock only briefly, then goes to the local audit spool,
+        which drains into the catalog later (see :class:`immuta_spark.auditlog.AuditLog`).
+        """
+        self.store.audit_log.record(
+            audit_row(
                 user=user or self.actor,
                 impersonator=impersonator if impersonator is not None else self._impersonator(),
                 action=action,
@@ -109,6 +113,7 @@ class CatalogBase:
                 policies=list(policies),
                 detail=detail,
             )
+        )
 
     def _audit_in(self, conn: Any, action: str, outcome: str, source: str, detail: dict[str, Any]) -> None:
         self.store.append_audit(

@@ -131,3 +131,58 @@ def test_table_and_path_reads_are_audited(
     collect(bob.read.parquet(medical_location))
     after = example_catalog.store.audit_records(user="bob")[before:]
     assert [(r.outcome, r.sources) for r in after] == [("ok", ("Medical Claims",))]
+
+
+_AUDITED_YAML = """
+users:
+  - {name: svc_notebook, permissions: [IMPERSONATE]}
+  - {name: owner}
+  - {name: ann}
+sources:
+  - name: Audited
+    table: rules.audited
+    owners: [owner]
+    subscription: {anyone: {}}
+    policies:
+      - {name: ohio, type: row, where: "state = 'Ohio'"}
+"""
+
+
+def test_a_query_while_another_process_holds_the_catalog_write_lock_answers_and_is_audited_once(
+    governed: Any, sample_spark: Any
+) -> None:
+    from tests.spark.conftest import table
+    from tests.unit.support import write_lock_held
+
+    table(sample_spark, "rules.audited", [(1, "Ohio"), (2, "Iowa")], "id int, state string")
+    sessions = governed(_AUDITED_YAML)
+    catalog: GovernanceCatalog = sessions.catalog  # type: ignore[attr-defined]
+    ann = sessions("ann")
+    marker = probe()
+    with write_lock_held(catalog.store.url) as holder:
+        assert collect(ann.sql(f"SELECT id, state FROM rules.audited {marker}")) == [(1, "Ohio")]
+        assert holder.poll() is None  # answered while the lock is still held: the record was spooled
+        assert catalog.store.audit_log.spool.pending() >= 1
+    catalog.store.audit_log.drain()
+    record = record_of(catalog, "ann", marker)
+    assert (record.outcome, record.sources, record.policies) == ("ok", ("Audited",), ("ohio",))
+
+
+def test_a_query_whose_audit_record_cannot_be_made_durable_returns_no_data(
+    governed: Any, sample_spark: Any, tmp_path: Path
+) -> None:
+    from immuta_spark.errors import CatalogError
+    from immuta_spark.spark import ImmutaSparkSession
+    from immuta_spark.store import Store
+    from tests.spark.conftest import table
+    from tests.unit.support import write_lock_held
+
+    table(sample_spark, "rules.audited", [(1, "Ohio"), (2, "Iowa")], "id int, state string")
+    sessions = governed(_AUDITED_YAML)
+    url = sessions.catalog.store.url  # type: ignore[attr-defined]
+    (tmp_path / "file").write_text("")
+    store = Store(url, audit_spool=tmp_path / "file" / "spool")  # a spool that cannot be written
+    ann = ImmutaSparkSession.wrap(sample_spark, catalog=GovernanceCatalog(store, identity=SPARK_IDENTITY), user="ann")
+    with write_lock_held(url), pytest.raises(CatalogError, match="refused"):
+        ann.sql("SELECT id, state FROM rules.audited")
+    assert collect(ann.sql("SELECT id, state FROM rules.audited")) == [(1, "Ohio")]  # the lock is free again

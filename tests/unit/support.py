@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from immuta_spark import policyfile
@@ -76,3 +79,29 @@ def applied_catalog(directory: Path, conf: Path) -> tuple[GovernanceCatalog, str
     cat = GovernanceCatalog.open(url, identity="alice", create=True)
     cat.apply(conf, sql_checker=None)
     return cat, url
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    print("locked", flush=True)
+    sys.stdin.readline()
+    conn.execute("ROLLBACK")
+    """
+)
+
+
+@contextmanager
+def write_lock_held(url: str) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds a SQLite catalog's write lock (``BEGIN IMMEDIATE``) until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, db_path(url)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        if holder.poll() is None:
+            holder.communicate("\n", timeout=30)
