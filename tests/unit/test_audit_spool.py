@@ -80,7 +80,7 @@ def test_draining_a_record_the_catalog_already_has_stores_nothing_twice(
     with catalog.store.write() as conn:
         insert_rows(conn, [row])
     spool = spool_of(catalog)
-    spool.mkdir()
+    spool.mkdir(parents=True)
     (spool / "999999-deadbeef.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
     assert catalog.store.audit_log.drain() == 2
     assert notes(catalog_url) == [("bob", '{"i": 7}')]
@@ -89,7 +89,7 @@ def test_draining_a_record_the_catalog_already_has_stores_nothing_twice(
 
 def test_a_torn_last_line_is_ignored_and_the_rest_is_stored(catalog: GovernanceCatalog, catalog_url: str) -> None:
     spool = spool_of(catalog)
-    spool.mkdir()
+    spool.mkdir(parents=True)
     good = audit_row(user="bob", action="worker.note", outcome="ok", detail={"i": 1})
     (spool / "1-torn.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(good)[:40])
     catalog.store.audit_log.drain()
