@@ -10,7 +10,6 @@ catalog written by a newer release is refused.
 from __future__ import annotations
 
 import json
-import secrets as _secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, insert_rows
+from immuta_spark.entity_store import EntityRows
 from immuta_spark.errors import CatalogError
 from immuta_spark.schema import (
     CATALOG_ID,
@@ -30,7 +30,6 @@ from immuta_spark.schema import (
     MIGRATIONS,
     AuditRecord,
     application_id,
-    entities,
     fingerprints,
     meta,
     secrets_table,
@@ -50,7 +49,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-class Store:
+class Store(EntityRows):
     """Transactions, migrations and the few queries the catalog needs.
 
     Opening never creates: a SQLite file that does not exist, or a database without the
@@ -286,41 +285,7 @@ class Store:
         self._set_meta(conn, "revision", str(rev))
         return rev
 
-    # --- entities -----------------------------------------------------------------------
-
-    def entities(self, conn: Connection) -> dict[tuple[str, str], tuple[int, str]]:
-        """Every stored entity: (kind, name) -> (position, canonical JSON body)."""
-        rows = conn.execute(select(entities.c.kind, entities.c.name, entities.c.position, entities.c.body))
-        return {(k, n): (p, b) for k, n, p, b in rows}
-
-    def put_entity(self, conn: Connection, kind: str, name: str, position: int, body: str, *, new: bool) -> None:
-        """Insert or replace one entity."""
-        if new:
-            conn.execute(insert(entities).values(kind=kind, name=name, position=position, body=body))
-        else:
-            conn.execute(
-                update(entities)
-                .where(entities.c.kind == kind, entities.c.name == name)
-                .values(position=position, body=body)
-            )
-
-    def delete_entity(self, conn: Connection, kind: str, name: str) -> None:
-        """Remove one entity."""
-        conn.execute(delete(entities).where(entities.c.kind == kind, entities.c.name == name))
-
-    # --- secrets ------------------------------------------------------------------------
-
-    def ensure_secret(self, conn: Connection, scope: str, owner: str, purpose: str) -> None:
-        """Generate a secret if it does not exist yet (secrets outlive their entities)."""
-        found = conn.execute(
-            select(secrets_table.c.value).where(
-                secrets_table.c.scope == scope, secrets_table.c.owner == owner, secrets_table.c.purpose == purpose
-            )
-        ).first()
-        if found is None:
-            conn.execute(
-                insert(secrets_table).values(scope=scope, owner=owner, purpose=purpose, value=_secrets.token_hex(32))
-            )
+    # --- secrets (entity rows and ensure_secret(s): immuta_spark.entity_store) ----------
 
     def secret(self, scope: str, owner: str, purpose: str) -> bytes:
         """A secret's bytes, created on first use."""

@@ -81,6 +81,15 @@ class CatalogBase:
         self._snapshot = Snapshot(governance, subscriptions=states, fingerprints=prints, revision=revision)
         return self._snapshot
 
+    def _people(self, conn: Any, names: set[str]) -> Snapshot:
+        """A snapshot of only the named users' entries, read in the caller's transaction.
+
+        Enough for :func:`make_subject` without a project (who a user is, what it may do, whom
+        it may impersonate), which reads nothing else; parsed by the same reader as a full
+        snapshot, so a user's groups and permissions are exactly what one would hold.
+        """
+        return Snapshot(assemble(self.store.named_entities(conn, "user", names)))
+
     # --- audit --------------------------------------------------------------------------
 
     def record(

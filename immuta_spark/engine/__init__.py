@@ -8,13 +8,15 @@ explainable; the Spark layer lowers it and never decides anything itself.
 
 Modules: :mod:`.subjects` (who asks, the catalog snapshot), :mod:`.plan` (the result),
 :mod:`.subscriptions` (visibility, subscriptions, purposes), :mod:`.masking` (columns),
-:mod:`.rows` (row filters, differential privacy) and :mod:`.compiler` (all of it together).
+:mod:`.rows` (row filters, differential privacy), :mod:`.index` (policies by what they target),
+:mod:`.conflicts` (masking conflicts) and :mod:`.compiler` (all of it together).
 """
 
 from __future__ import annotations
 
 from immuta_spark.engine.compiler import compile_plan
-from immuta_spark.engine.masking import UNFINGERPRINTED_K, rank_masking_policies
+from immuta_spark.engine.conflicts import rank_masking_policies
+from immuta_spark.engine.masking import UNFINGERPRINTED_K
 from immuta_spark.engine.plan import ColumnPlan, DPPlan, Override, Plan, RowPolicyApplied
 from immuta_spark.engine.subjects import Snapshot, Subject, SubscriptionState, make_subject
 from immuta_spark.engine.subscriptions import subscription_requirements

@@ -10,7 +10,7 @@ from immuta_spark.engine.rows import plan_differential_privacy, plan_rows
 from immuta_spark.engine.subjects import Snapshot, Subject
 from immuta_spark.engine.subscriptions import purposes_required, subscription_status
 from immuta_spark.errors import SourceNotFound
-from immuta_spark.model import Source
+from immuta_spark.model import PolicyType, Source
 
 __all__ = ["compile_plan"]
 
@@ -49,11 +49,12 @@ def compile_plan(
                 subscribed=False,
                 denied_reason=f"not a source of project '{subject.project}'",
             )
-    policies = snapshot.policies_for(source)
-    visible, subscribed, why = subscription_status(snapshot, subject, source, policies)
+    policies = snapshot.source_policies(source)
+    visible, subscribed, why = subscription_status(snapshot, subject, source, policies.all)
     if not visible:
         return Plan(**base, visible=False, subscribed=False, denied_reason=why)
-    required, purpose_ok = purposes_required(subject, policies)
+    # Each step filters its own policy type anyway; it is handed only that type's policies.
+    required, purpose_ok = purposes_required(subject, policies.of(PolicyType.PURPOSE))
     denied = why
     if denied is None and not purpose_ok:
         denied = f"purpose required: act under a project with one of {', '.join(required)} (or a sub-purpose)"
@@ -61,7 +62,7 @@ def compile_plan(
     resolve = {c.lower(): c for c, _ in columns}
     column_plans = tuple(plan_columns(snapshot, subject, source, policies, columns, resolve))
     row_filter, row_policies = plan_rows(subject, source, policies, resolve)
-    dp = plan_differential_privacy(subject, source, policies)
+    dp = plan_differential_privacy(subject, source, policies.of(PolicyType.DIFFERENTIAL_PRIVACY))
     return Plan(
         **base,
         visible=True,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from immuta_spark.conditions import tag_matches
+from immuta_spark.engine.conflicts import decide, rank_masking_policies, with_own
+from immuta_spark.engine.index import SourcePolicies, column_specificity, column_tags
 from immuta_spark.engine.plan import ColumnPlan, Override
 from immuta_spark.engine.subjects import Snapshot, Subject
 from immuta_spark.errors import PolicyBindError
 from immuta_spark.expr import Cast, Column, If, NullAs, SecretRef, SqlPredicate, Term
 from immuta_spark.masks import MaskContext, build_mask
-from immuta_spark.model import MASK_RESTRICTIVENESS, KAnonymizeMask, Policy, PolicyType, Source
+from immuta_spark.model import KAnonymizeMask, Policy, Source
 
 __all__ = ["UNFINGERPRINTED_K", "plan_columns", "rank_masking_policies"]
 
@@ -20,86 +21,34 @@ __all__ = ["UNFINGERPRINTED_K", "plan_columns", "rank_masking_policies"]
 UNFINGERPRINTED_K = 10
 
 
-def rank_masking_policies(
-    candidates: Sequence[tuple[Policy, int]],
-) -> tuple[Policy, tuple[Override, ...]]:
-    """Pick the one masking policy for a column (section 5.1) and say why each other lost.
-
-    ``candidates`` pairs each policy with its target specificity (a named column beats every
-    tag; a deeper tag beats a shallower one). The order: priority, specificity, local over
-    global, restrictiveness of the mask, and last the policy name so the choice is stable.
-    """
-
-    def restrictiveness(p: Policy) -> int:
-        kinds = [a.kind for a in p.actions()]
-        ranks = [MASK_RESTRICTIVENESS.index(k) for k in kinds if k in MASK_RESTRICTIVENESS]
-        return len(MASK_RESTRICTIVENESS) - min(ranks, default=len(MASK_RESTRICTIVENESS))
-
-    def key(item: tuple[Policy, int]) -> tuple[int, int, int, int]:
-        p, spec = item
-        return (p.priority, spec, int(p.is_local), restrictiveness(p))
-
-    ordered = sorted(candidates, key=lambda it: (tuple(-x for x in key(it)), it[0].name))
-    winner, wspec = ordered[0]
-    wkey = key((winner, wspec))
-    losers = []
-    labels = ("lower priority", "less specific target", "global policy loses to local", "less restrictive mask")
-    for p, spec in ordered[1:]:
-        lkey = key((p, spec))
-        reason = f"same rank as '{winner.name}'; the name decides"
-        for i, label in enumerate(labels):
-            if lkey[i] != wkey[i]:
-                detail = ""
-                if i == 0:
-                    detail = f" ({p.priority} < {winner.priority})"
-                elif i == 3:
-                    detail = f" ({_strictest(p)} < {_strictest(winner)})"
-                reason = f"{label}{detail} than '{winner.name}'"
-                break
-        losers.append(Override(policy=p.name, reason=reason))
-    return winner, tuple(losers)
-
-
-def _strictest(p: Policy) -> str:
-    kinds = [a.kind for a in p.actions() if a.kind in MASK_RESTRICTIVENESS]
-    return min(kinds, key=MASK_RESTRICTIVENESS.index) if kinds else "none"
-
-
-def _targets(policy: Policy, source: Source, column: str) -> int | None:
-    """The specificity with which ``policy`` targets ``column``, or None if it does not."""
-    target = policy.columns
-    if target is None:
-        return None
-    if target.names is not None:
-        return 1000 if column.lower() in (n.lower() for n in target.names) else None
-    depth = None
-    for tag in _column_tags(source, column):
-        if tag_matches(tag, target.tagged or ""):
-            depth = (target.tagged or "").count(".") + 1
-    return depth
-
-
-def _column_tags(source: Source, column: str) -> tuple[str, ...]:
-    tags = source.column_tags.get(column)
-    if tags is None:
-        for name, t in source.column_tags.items():
-            if name.lower() == column.lower():
-                return t
-        return ()
-    return tags
+def _ranking(policies: SourcePolicies, source: Source, column: str) -> tuple[Policy, tuple[Override, ...]] | None:
+    """A column's masking conflict (None: no policy targets it), decided once per snapshot."""
+    if column not in policies.rankings:
+        tags = column_tags(source, column)
+        if policies.scan:  # the reference: every candidate ranked together, nothing shared
+            candidates = policies.block.masking_candidates(column, tags)
+            found = rank_masking_policies(candidates) if candidates else None
+        else:
+            shared = policies.block.column(column, tags, decide)
+            found = with_own(shared, *policies.own_masking_candidates(column, tags))
+        policies.rankings[column] = found
+    return policies.rankings[column]
 
 
 def plan_columns(
     snapshot: Snapshot,
     subject: Subject,
     source: Source,
-    policies: Sequence[Policy],
+    policies: SourcePolicies,
     columns: Sequence[tuple[str, str | None]],
     resolve: Mapping[str, str],
 ) -> Iterable[ColumnPlan]:
-    """What the subject sees of each column: the winning masking policy's term, or the raw column."""
-    masking = [p for p in policies if p.type is PolicyType.MASKING]
-    for p in masking:
+    """What the subject sees of each column: the winning masking policy's term, or the raw column.
+
+    Each column's conflict is decided once per snapshot (who wins does not depend on who asks),
+    among the policies the index finds targeting it; only the winner's rule is chosen per subject.
+    """
+    for p in policies.masking:
         if p.is_local and p.columns is not None and p.columns.names is not None:
             for n in p.columns.names:
                 if n.lower() not in resolve:
@@ -111,13 +60,13 @@ def plan_columns(
     salt_scope = ("project", project.name) if project is not None and project.masked_joins else ("source", source.name)
     types = dict(columns)
     for name, ctype in columns:
-        candidates = [(p, s) for p in masking if (s := _targets(p, source, name)) is not None]
-        if not candidates:
+        ranked = _ranking(policies, source, name)
+        if ranked is None:
             yield ColumnPlan(
                 name=name, type=ctype, source_type=ctype, mask=None, policy=None, overridden=(), term=Column(name)
             )
             continue
-        winner, losers = rank_masking_policies(candidates)
+        winner, losers = ranked
         action = winner.action_for(subject)
         if action is None:
             yield ColumnPlan(
@@ -133,7 +82,7 @@ def plan_columns(
         k_group: tuple[str, ...] = ()
         k = 2
         if isinstance(action, KAnonymizeMask):
-            k_group = tuple(c for c, _ in columns if _targets(winner, source, c) is not None)
+            k_group = tuple(c for c, _ in columns if column_specificity(winner, c, column_tags(source, c)) is not None)
             k = action.k if action.k is not None else _fingerprint_k(snapshot, source, winner)
         ctx = MaskContext(
             source=source.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from immuta_spark.engine.index import SourcePolicies
 from immuta_spark.engine.plan import DPPlan, RowPolicyApplied
 from immuta_spark.engine.subjects import Subject
 from immuta_spark.errors import PolicyBindError
@@ -45,47 +46,71 @@ def _bind(column: str, resolve: Mapping[str, str], source: Source, policy: Polic
 
 
 def plan_rows(
-    subject: Subject, source: Source, policies: Iterable[Policy], resolve: Mapping[str, str]
+    subject: Subject, source: Source, policies: SourcePolicies, resolve: Mapping[str, str]
 ) -> tuple[Predicate, tuple[RowPolicyApplied, ...]]:
     """The row filter (every applicable row policy, ANDed) and the policies behind it."""
+    if policies.scan:
+        return _plan_rows_scan(subject, source, policies.of(PolicyType.ROW), resolve)
+    # Equal actions give equal predicates for one subject on one source (and the same error,
+    # raised at the first policy with it): each distinct action is bound once. A source may
+    # have hundreds of row policies, often sharing an action (one attribute match under
+    # different scopes or exemptions), and each compile asks all of them.
+    built: dict[int, Predicate] = {}
+    applied: list[RowPolicyApplied] = []
+    for p, rules in policies.rows:
+        for who, action, number, entry in rules:
+            if who.holds(subject):  # the first rule that holds decides (Policy.action_for)
+                if action is not None and entry is not None:
+                    if number not in built:
+                        built[number] = _row_predicate(subject, source, p, action, resolve)
+                    applied.append(entry)
+                break
+    # Several policies may demand the same predicate; A AND A is A, so each is applied once.
+    return and_(*dict.fromkeys(built.values())), tuple(applied)
+
+
+def _plan_rows_scan(
+    subject: Subject, source: Source, policies: Iterable[Policy], resolve: Mapping[str, str]
+) -> tuple[Predicate, tuple[RowPolicyApplied, ...]]:
+    """:func:`plan_rows` policy by policy, every predicate built (the reference for the index)."""
     preds: list[Predicate] = []
     applied: list[RowPolicyApplied] = []
     for p in policies:
-        if p.type is not PolicyType.ROW:
-            continue
         action = p.action_for(subject)
-        if action is None:
-            continue
-        pred: Predicate
-        if isinstance(action, MatchAttribute):
-            col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
-            pred = in_(col, subject.attributes.get(action.attribute, frozenset()))
-        elif isinstance(action, MatchGroups):
-            col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
-            pred = in_(col, subject.groups)
-        elif isinstance(action, WhereFilter):
-            pred = NullAs(SqlPredicate(action.sql), False)
-        elif isinstance(action, TimeWindow):
-            if source.event_time is None:
-                raise PolicyBindError(
-                    f"policy '{p.name}' is a time window, but '{source.name}' has no event_time column; "
-                    "set the source's event_time"
-                )
-            pred = NullAs(
-                GreaterOrEqual(Column(_bind(source.event_time, resolve, source, p)), NowMinus(action.seconds)), False
-            )
-        elif isinstance(action, Minimize):
-            if source.high_cardinality_column is None:
-                raise PolicyBindError(
-                    f"policy '{p.name}' minimizes, but '{source.name}' has no high_cardinality_column; set it"
-                )
-            pred = HashBucketBelow(Column(_bind(source.high_cardinality_column, resolve, source, p)), action.percent)
-        else:  # pragma: no cover - the reader admits nothing else
-            raise PolicyBindError(f"policy '{p.name}': unknown row action {action!r}")
-        preds.append(pred)
-        applied.append(RowPolicyApplied(policy=p.name, kind=action.kind))
-    # Several policies may demand the same predicate; A AND A is A, so each is applied once.
+        if action is not None:
+            preds.append(_row_predicate(subject, source, p, action, resolve))
+            applied.append(RowPolicyApplied(policy=p.name, kind=action.kind))
     return and_(*dict.fromkeys(preds)), tuple(applied)
+
+
+def _row_predicate(
+    subject: Subject, source: Source, p: Policy, action: object, resolve: Mapping[str, str]
+) -> Predicate:
+    """The predicate of one row policy's action for the subject."""
+    if isinstance(action, MatchAttribute):
+        col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
+        return in_(col, subject.attributes.get(action.attribute, frozenset()))
+    if isinstance(action, MatchGroups):
+        col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
+        return in_(col, subject.groups)
+    if isinstance(action, WhereFilter):
+        return NullAs(SqlPredicate(action.sql), False)
+    if isinstance(action, TimeWindow):
+        if source.event_time is None:
+            raise PolicyBindError(
+                f"policy '{p.name}' is a time window, but '{source.name}' has no event_time column; "
+                "set the source's event_time"
+            )
+        return NullAs(
+            GreaterOrEqual(Column(_bind(source.event_time, resolve, source, p)), NowMinus(action.seconds)), False
+        )
+    if isinstance(action, Minimize):
+        if source.high_cardinality_column is None:
+            raise PolicyBindError(
+                f"policy '{p.name}' minimizes, but '{source.name}' has no high_cardinality_column; set it"
+            )
+        return HashBucketBelow(Column(_bind(source.high_cardinality_column, resolve, source, p)), action.percent)
+    raise PolicyBindError(f"policy '{p.name}': unknown row action {action!r}")  # pragma: no cover
 
 
 def plan_differential_privacy(subject: Subject, source: Source, policies: Iterable[Policy]) -> DPPlan | None:

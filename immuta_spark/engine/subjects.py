@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from immuta_spark.conditions import tag_matches
+from immuta_spark.engine.index import PolicyBlock, ScopeIndex, SourcePolicies
 from immuta_spark.errors import ImpersonationDenied, NotAuthorized
-from immuta_spark.model import Governance, Permission, Policy, Project, Source, User
+from immuta_spark.model import Governance, OwnerRef, Permission, Policy, Project, Source, User
 
 __all__ = ["Snapshot", "Subject", "SubscriptionState", "make_subject"]
 
@@ -40,7 +40,11 @@ class SubscriptionState:
 
 
 class Snapshot:
-    """An immutable view of the catalog at one revision, indexed for fast compiles."""
+    """An immutable view of the catalog at one revision, indexed for fast compiles.
+
+    Policies are found through :mod:`immuta_spark.engine.index`; ``scan=True`` finds them by
+    scanning every policy instead (the reference the index is tested against).
+    """
 
     def __init__(
         self,
@@ -49,6 +53,7 @@ class Snapshot:
         subscriptions: Mapping[tuple[str, str], SubscriptionState] | None = None,
         fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
         revision: int = 0,
+        scan: bool = False,
     ) -> None:
         self.governance = governance
         self.revision = revision
@@ -59,18 +64,10 @@ class Snapshot:
         self.by_table: dict[str, Source] = {s.table_key: s for s in governance.sources}
         self.projects: dict[str, Project] = {p.name: p for p in governance.projects}
         self.purposes = {p.name: p for p in governance.purposes}
-        self._by_name: dict[str, list[Policy]] = {}
-        self._by_tag: list[Policy] = []
-        self._everywhere: list[Policy] = []
-        for p in governance.policies:
-            if p.scope.names is not None:
-                for n in p.scope.names:
-                    self._by_name.setdefault(n, []).append(p)
-            elif p.scope.tagged is not None:
-                self._by_tag.append(p)
-            else:
-                self._everywhere.append(p)
-        self._policy_cache: dict[str, tuple[Policy, ...]] = {}
+        self.scan = scan
+        self._scopes = ScopeIndex(governance.policies)
+        self._blocks: dict[tuple[frozenset[str], tuple[OwnerRef, ...] | None], PolicyBlock] = {}
+        self._policy_cache: dict[str, SourcePolicies] = {}
 
     def source(self, name_or_table: str) -> Source | None:
         """A source by its name, or by the table it governs (case-insensitive, as Spark)."""
@@ -78,14 +75,25 @@ class Snapshot:
 
     def policies_for(self, source: Source) -> tuple[Policy, ...]:
         """Every policy that applies to ``source``: local, global and restricted global."""
+        return self.source_policies(source).all
+
+    def source_policies(self, source: Source) -> SourcePolicies:
+        """The policies that apply to ``source``, by type and column target (built once per source)."""
         cached = self._policy_cache.get(source.name)
         if cached is not None:
             return cached
-        candidates = [*self._by_name.get(source.name, ()), *self._everywhere]
-        candidates += [p for p in self._by_tag if any(tag_matches(t, p.scope.tagged or "") for t in source.tags)]
-        found = [p for p in candidates if not p.owners or self._owned_by(source, p)]
-        found.extend(source.policies)
-        result = tuple(found)
+        if self.scan:
+            found = [p for p in self._scopes.scan(source) if not p.owners or self._owned_by(source, p)]
+            result = SourcePolicies((), PolicyBlock([*found, *source.policies], scan=True), ())
+        else:
+            key = self._scopes.block_key(source)
+            block = self._blocks.get(key)
+            if block is None:  # the first source alike: the tagged and "every source" policies
+                shared = self._scopes.shared(key[0])
+                block = PolicyBlock([p for p in shared if not p.owners or self._owned_by(source, p)])
+                self._blocks[key] = block
+            named = [p for p in self._scopes.named(source) if not p.owners or self._owned_by(source, p)]
+            result = SourcePolicies(named, block, source.policies)
         self._policy_cache[source.name] = result
         return result
 

@@ -18,7 +18,7 @@ def subscription_requirements(snapshot: Snapshot, subject: Subject, source: Sour
     """
     local = source.subscription or Subscription(kind=SubscriptionKind.INDIVIDUALS)
     specs: list[tuple[Subscription, bool]] = [(local, True)]
-    for p in snapshot.policies_for(source):
+    for p in snapshot.source_policies(source).of(PolicyType.SUBSCRIPTION):
         if p.type is PolicyType.SUBSCRIPTION:
             action = p.action_for(subject)
             if isinstance(action, Subscription):
