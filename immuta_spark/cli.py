@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog_url
-from immuta_spark.catalog.service import load_policy_file
+from immuta_spark.catalog.service import describe_paths, load_policy_file
 from immuta_spark.engine import Plan
 from immuta_spark.errors import CatalogError, ImmutaSparkError, PolicyFileError
 
@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("init", help="create a new, empty catalog (no other command but apply creates one)")
     i.add_argument("url", nargs="?", metavar="URL", help="where (default: --catalog, IMMUTA_CATALOG_URL, the default)")
 
-    a = sub.add_parser("apply", help="make the catalog match a policy-as-code file (the first apply creates it)")
-    a.add_argument("file")
+    a = sub.add_parser("apply", help="make the catalog match policy-as-code files, merged (the first apply creates it)")
+    a.add_argument("file", nargs="+", metavar="PATH", help="a policy file or a directory of them; several are merged")
     a.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     a.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None, catalog: GovernanceCatalog | None = 
             # Only apply creates (the bootstrap), and only once the file is valid.
             governance = load_policy_file(args.file)
             cat = GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as, create=True)
-            return _print_applied(args, cat.apply_governance(governance, file=args.file), stdout)
+            return _print_applied(args, cat.apply_governance(governance, file=describe_paths(args.file)), stdout)
         cat = catalog or GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as)
         return _run(args, cat, stdout)
     except PolicyFileError as exc:

@@ -21,16 +21,33 @@ __all__ = ["SOURCE_SECRETS", "GovernanceCatalog", "load_policy_file"]
 SOURCE_SECRETS = ("hash_salt", "token_key", "fpe_key")
 
 
+#: One policy file or directory, or several (merged: see :mod:`immuta_spark.policyfile.merge`).
+PolicyPaths = str | Path | Sequence[str | Path]
+
+
+def _paths(path: PolicyPaths) -> list[str | Path]:
+    return [path] if isinstance(path, str | Path) else list(path)
+
+
 def load_policy_file(
-    path: str | Path,
+    path: PolicyPaths,
     *,
     sql_checker: checkers.SqlChecker | str | None = "default",
     regex_checker: checkers.RegexChecker | str | None = "default",
 ) -> Governance:
-    """Validate a policy-as-code file (with the registered checkers by default) without a catalog."""
+    """Validate policy-as-code files (with the registered checkers by default) without a catalog.
+
+    ``path`` is a file, a directory of them, or a list of either: they are merged into one
+    document (a name defined twice is an error naming both places).
+    """
     checker = checkers.default_sql_checker() if sql_checker == "default" else sql_checker
     regex = checkers.default_regex_checker() if regex_checker == "default" else regex_checker
-    return policyfile.load_file(path, sql_checker=checker, regex_checker=regex)  # type: ignore[arg-type]
+    return policyfile.load_files(_paths(path), sql_checker=checker, regex_checker=regex)  # type: ignore[arg-type]
+
+
+def describe_paths(path: PolicyPaths) -> str:
+    """The files of an apply, as its audit record and messages name them."""
+    return ", ".join(str(p) for p in _paths(path))
 
 
 class GovernanceCatalog(SubscriptionWorkflow):
@@ -62,13 +79,13 @@ class GovernanceCatalog(SubscriptionWorkflow):
 
     def apply(
         self,
-        path: str | Path,
+        path: PolicyPaths,
         *,
         dry_run: bool = False,
         sql_checker: checkers.SqlChecker | str | None = "default",
         regex_checker: checkers.RegexChecker | str | None = "default",
     ) -> ApplyResult:
-        """Make the catalog match a policy-as-code file, in one transaction.
+        """Make the catalog match a policy-as-code file (or several, merged), in one transaction.
 
         By default policy SQL and regex patterns are checked by the checkers an engine layer
         registered (:mod:`immuta_spark.checkers`): with the ``spark`` extra installed, Spark's
@@ -80,7 +97,7 @@ class GovernanceCatalog(SubscriptionWorkflow):
         catalog bootstraps it; after that the actor needs ``GOVERNANCE``.
         """
         governance = load_policy_file(path, sql_checker=sql_checker, regex_checker=regex_checker)
-        return self.apply_governance(governance, file=str(path), dry_run=dry_run)
+        return self.apply_governance(governance, file=describe_paths(path), dry_run=dry_run)
 
     def apply_governance(self, governance: Governance, *, file: str = "", dry_run: bool = False) -> ApplyResult:
         """Apply an already validated model (see :meth:`apply`)."""

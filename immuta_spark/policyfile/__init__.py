@@ -8,7 +8,8 @@ prints; reading it back gives an equal model, so applying an export changes noth
 One module per part of the document: :mod:`.common` (the path-carrying helpers),
 :mod:`.people` (settings, users, purposes), :mod:`.sources`, :mod:`.subscriptions`,
 :mod:`.conditions`, :mod:`.policies`, :mod:`.actions` (masks, row filters, ...),
-:mod:`.projects`, :mod:`.document` (the whole file) and :mod:`.dump` (writing).
+:mod:`.projects`, :mod:`.document` (the whole file), :mod:`.merge` (several files as one)
+and :mod:`.dump` (writing).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from immuta_spark.policyfile.dump import (
     dump_user,
     dump_yaml,
 )
+from immuta_spark.policyfile.merge import expand_paths, load_files
 
 __all__ = [
     "ROUND_UNITS",
@@ -45,7 +47,9 @@ __all__ = [
     "dump_subscription",
     "dump_user",
     "dump_yaml",
+    "expand_paths",
     "load_file",
+    "load_files",
     "load_text",
     "parse_document",
 ]

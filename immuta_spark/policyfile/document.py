@@ -15,9 +15,9 @@ from immuta_spark.policyfile.projects import parse_project
 from immuta_spark.policyfile.sources import parse_source
 from immuta_spark.policyfile.strict import load_yaml, read_file
 
-__all__ = ["load_file", "load_text", "parse_document"]
+__all__ = ["TOP_KEYS", "load_file", "load_text", "parse_document"]
 
-_TOP = ("version", "settings", "users", "purposes", "sources", "policies", "projects")
+TOP_KEYS = ("version", "settings", "users", "purposes", "sources", "policies", "projects")
 
 
 def load_file(
@@ -55,7 +55,7 @@ def parse_document(
     query time and patterns with Python's ``re``.
     """
     root = At("", file)
-    doc = expect_mapping(data, root, allowed=_TOP, required=("version",))
+    doc = expect_mapping(data, root, allowed=TOP_KEYS, required=("version",))
     if doc["version"] != 1 or isinstance(doc["version"], bool):
         root.key("version").fail(f"unsupported version {doc['version']!r}; this release reads version 1")
     ctx = Context(sql_checker, regex_checker)
