@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog_url
 from immuta_spark.catalog.service import describe_paths, load_policy_file
+from immuta_spark.cli_projects import add_project_commands, run_project
 from immuta_spark.engine import Plan
 from immuta_spark.errors import CatalogError, ImmutaSparkError, PolicyFileError
 
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--user")
     for q in (r, lst, *[ssub.choices[n] for n in ("approve", "deny", "revoke", "add")]):
         q.add_argument("--format", choices=("text", "json"), default="text")
+
+    add_project_commands(sub)
 
     au = sub.add_parser("audit", help="list audit records")
     au.add_argument("--user")
@@ -151,6 +154,8 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
         return 0
     if args.command == "subscription":
         return _subscription(args, cat, out)
+    if args.command == "project":
+        return run_project(args, cat, out)
     records = cat.audit(
         user=args.user,
         action=args.action,

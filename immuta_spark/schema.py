@@ -33,6 +33,7 @@ __all__ = [
     "AuditRecord",
     "application_id",
     "audit",
+    "current_projects",
     "entities",
     "fingerprints",
     "meta",
@@ -86,6 +87,14 @@ audit = Table(
     Column("outcome", String(32), nullable=False),
     Column("detail", Text, nullable=False),
     Column("record_id", String(32)),
+)
+#: The project each user acts under (seed: the user's own setting, followed by all their sessions).
+current_projects = Table(
+    "current_projects",
+    metadata,
+    Column("user", String(512), primary_key=True),
+    Column("project", String(512), nullable=False),
+    Column("set_at", String(40), nullable=False),
 )
 fingerprints = Table(
     "fingerprints",
@@ -158,8 +167,13 @@ def _v4(conn: Connection) -> None:
     audit_record_id_index.create(conn, checkfirst=True)
 
 
+def _v5(conn: Connection) -> None:
+    """Version 5: the project each user acts under (``current_projects``; no row: no project)."""
+    current_projects.create(conn, checkfirst=True)
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -30,6 +30,7 @@ from immuta_spark.schema import (
     MIGRATIONS,
     AuditRecord,
     application_id,
+    current_projects,
     fingerprints,
     meta,
     secrets_table,
@@ -305,6 +306,17 @@ class Store(EntityRows):
         return bytes.fromhex(found[0])
 
     # --- subscriptions ------------------------------------------------------------------
+
+    def current_project(self, conn: Connection, user: str) -> str | None:
+        """The project ``user`` acts under (None: no project)."""
+        row = conn.execute(select(current_projects.c.project).where(current_projects.c.user == user)).first()
+        return None if row is None else str(row[0])
+
+    def set_current_project(self, conn: Connection, user: str, project: str | None) -> None:
+        """Make ``user`` act under ``project`` (None: no project), inside the caller's write transaction."""
+        conn.execute(delete(current_projects).where(current_projects.c.user == user))
+        if project is not None:
+            conn.execute(insert(current_projects).values(user=user, project=project, set_at=_now()))
 
     def subscriptions(self, conn: Connection) -> list[dict[str, Any]]:
         """Every subscription record."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from immuta_spark import checkers, policyfile
 from immuta_spark.catalog.base import default_catalog_url
+from immuta_spark.catalog.context import ProjectContext
 from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
@@ -50,7 +51,7 @@ def describe_paths(path: PolicyPaths) -> str:
     return ", ".join(str(p) for p in _paths(path))
 
 
-class GovernanceCatalog(SubscriptionWorkflow):
+class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
     """The governance catalog, acting for one authenticated identity.
 
     ``identity`` is who is authenticated (by default the Hadoop rules of section 2);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from immuta_spark.engine.masking import plan_columns
 from immuta_spark.engine.plan import Plan
@@ -40,16 +41,18 @@ def compile_plan(
         "project": subject.project,
         "revision": snapshot.revision,
     }
-    if subject.project is not None:
-        project = snapshot.projects[subject.project]
-        if source.name not in project.sources:
-            return Plan(
-                **base,
-                visible=False,
-                subscribed=False,
-                denied_reason=f"not a source of project '{subject.project}'",
-            )
     policies = snapshot.source_policies(source)
+    if subject.project is not None and source.name not in snapshot.projects[subject.project].sources:
+        # Outside the project the user may see it: then its existence is no secret to them,
+        # and the error says why it cannot be used here (seed: only the project's sources).
+        outside = replace(subject, project=None, purposes=frozenset())
+        visible_outside = subscription_status(snapshot, outside, source, policies.all)[0]
+        reason = (
+            f"data source '{source.name}' is not in project '{subject.project}', which you act under: only "
+            "the project's sources are usable there; ask the project's owner to add it, or act under no "
+            "project (`immuta-spark project switch --none`)"
+        )
+        return Plan(**base, visible=visible_outside, subscribed=False, denied_reason=reason)
     visible, subscribed, why = subscription_status(snapshot, subject, source, policies.all)
     if not visible:
         return Plan(**base, visible=False, subscribed=False, denied_reason=why)

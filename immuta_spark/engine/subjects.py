@@ -144,7 +144,8 @@ def make_subject(
             raise NotAuthorized(f"there is no project '{project}'; list projects with `immuta-spark export`")
         if user != proj.owner and user not in proj.members:
             raise NotAuthorized(
-                f"user '{user}' is not a member of project '{project}'; ask its owner '{proj.owner}' to add you"
+                f"user '{user}' is not a member of project '{project}'; ask its owner '{proj.owner}' to add you, "
+                "or act under no project (`immuta-spark project switch --none`)"
             )
         purposes = frozenset(proj.purposes)
     return Subject(

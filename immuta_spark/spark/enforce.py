@@ -90,22 +90,27 @@ class Enforcer:
         if self._pinned and self._snapshot is not None:
             return self._snapshot
         snap = self.catalog.snapshot()
-        changed = snap.revision != self._revision
+        # The project is the user's setting in the catalog: a switch made anywhere (another
+        # session, the CLI) takes effect here at the next statement.
+        project = self.catalog.current_project(self.user)
+        changed = snap.revision != self._revision or project != self.project
         if changed:
             self._reset()
             self._revision = snap.revision
+            self.project = project
         self._snapshot = snap
         if changed:
             self._push(snap)
         return snap
 
     def set_project(self, project: str | None) -> None:
-        """Act under ``project`` (None: no project). Checked against membership now."""
-        snap = self.snapshot()
-        make_subject(snap, self.user, project=project, authenticated=self.identity)
-        self.project = project
-        self._reset()
-        self._push(snap)
+        """Make the user act under ``project`` (None: no project), in every session of theirs.
+
+        Checked against membership now and audited (see
+        :meth:`immuta_spark.catalog.GovernanceCatalog.switch_project`).
+        """
+        self.catalog.switch_project(project, user=self.user)
+        self.snapshot()
 
     def subject(self) -> Subject:
         """Who is asking, under the current project."""

@@ -172,18 +172,22 @@ class ImmutaSparkSession:
 
     @property
     def project(self) -> str | None:
-        """The project the session acts under, if any."""
-        return self._enforcer.project
+        """The project the user acts under, if any (the user's setting in the catalog)."""
+        with self._lock:
+            self._enforcer.snapshot()
+            return self._enforcer.project
 
     def set_project(self, name: str | None) -> None:
-        """Act under project ``name`` (its purposes; only its sources are visible); None to leave it."""
+        """Make the user act under project ``name``; None to leave it.
+
+        The current project is the user's own setting in the catalog (seed: all their queries
+        reflect it), so every governed session of this user follows it from its next statement,
+        as does ``immuta-spark project switch``. Under a project the user's purposes are the
+        project's and only its sources are usable. Membership is checked now; the switch or its
+        refusal is audited.
+        """
         with self._lock:
-            try:
-                self._enforcer.set_project(name)
-            except ImmutaSparkError as exc:
-                self._audit("project.switch", "denied", detail={"project": name, "error": str(exc)})
-                raise
-            self._audit("project.switch", "ok", detail={"project": name})
+            self._enforcer.set_project(name)
 
     # --- reading ------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +36,22 @@ def example_catalog(sample_spark: Any, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture
-def as_user(sample_spark: Any, example_catalog: GovernanceCatalog) -> Callable[..., Any]:
+def as_user(sample_spark: Any, example_catalog: GovernanceCatalog) -> Iterator[Callable[..., Any]]:
     """A governed session on the example catalog for a user (and project)."""
     from immuta_spark.spark import ImmutaSparkSession
+
+    switched: list[Any] = []
 
     def make(user: str, project: str | None = None) -> Any:
         session = ImmutaSparkSession.wrap(sample_spark, catalog=example_catalog, user=user)
         if project is not None:
             session.set_project(project)
+            switched.append(session)
         return session
 
-    return make
+    yield make
+    for session in switched:  # the project is the user's setting in the catalog: leave it as found
+        session.set_project(None)
 
 
 @pytest.fixture
@@ -70,7 +75,7 @@ def governed(sample_spark: Any, tmp_path: Path) -> Callable[..., Any]:
         def session(user: str, project: str | None = None) -> Any:
             s = ImmutaSparkSession.wrap(sample_spark, catalog=catalog, user=user)
             if project is not None:
-                s.set_project(project)
+                s.set_project(project)  # a catalog of this test's own: nothing to reset
             return s
 
         session.catalog = catalog  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ import pytest
 from immuta_spark.auditlog import audit_row, insert_rows
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import CatalogError
-from immuta_spark.store import Store
+from immuta_spark.store import LATEST_VERSION, Store
 from tests.unit.support import db_path, raw_rows, write_lock_held
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,6 +206,6 @@ def test_an_old_catalog_gains_record_ids_and_keeps_its_records(catalog_url: str)
             "VALUES ('2026-01-01T00:00:00+00:00', 'bob', '[]', '[]', '[]', 'query', 'ok', '{}')"
         )
     new = Store(catalog_url)
-    assert new.version() == 4
+    assert new.version() == LATEST_VERSION
     new.audit_log.record(audit_row(user="carol", action="query", outcome="ok"))
     assert [(r.user, r.action) for r in new.audit_records()] == [("bob", "query"), ("carol", "query")]

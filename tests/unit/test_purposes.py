@@ -122,10 +122,13 @@ def test_an_unknown_project_is_refused() -> None:
         plan(SNAP, "bob", "Patients", project="Nope")
 
 
-def test_under_a_project_only_its_sources_are_visible() -> None:
+def test_under_a_project_a_source_outside_it_is_refused_saying_so() -> None:
     result = plan(SNAP, "bob", "Elsewhere", project="Study")
-    assert (result.visible, result.denied_reason) == (False, "not a source of project 'Study'")
-    assert plan(SNAP, "bob", "Elsewhere").visible
+    assert (result.visible, result.allowed) == (True, False)  # bob sees it outside: no secret to him
+    assert result.denied_reason is not None
+    assert "data source 'Elsewhere' is not in project 'Study', which you act under" in result.denied_reason
+    assert "immuta-spark project switch --none" in result.denied_reason
+    assert plan(SNAP, "bob", "Elsewhere").allowed
 
 
 def test_a_purpose_condition_exempts_members_acting_under_that_purpose() -> None:
