@@ -79,6 +79,17 @@ def main(workdir: Path | None = None) -> int:
                 print(f"  {label:<36} READ (this is a bug)")
             except Exception as exc:  # noqa: BLE001 - the refusal is what the demo shows
                 print(f"  {label:<36} refused: {str(exc).splitlines()[0][:90]}...")
+        print("\n--- bob switches project (his own setting in the catalog: every session of his follows it):")
+        for project in (None, "Fraud Prevention"):
+            if project is not None:
+                bob.set_project(project)
+            for table in ("claims.medical", "transport.rides"):
+                try:
+                    answer = f"{bob.table(table).count()} rows"
+                except Exception as exc:  # noqa: BLE001 - the refusal is what the demo shows
+                    answer = "refused: " + str(exc).splitlines()[0].split(": ", 1)[-1][:80] + "..."
+                print(f"  under {project or 'no project':<16} {table:<16} {answer}")
+        bob.set_project(None)
         print("\naudit (newest 5):")
         for record in catalog.store.audit_records(limit=5):
             print(f"  {record.time[:19]}  {record.user:<6} via {record.impersonator or '-':<13} {record.action:<8} "
