@@ -64,10 +64,15 @@ class CatalogBase:
 
     def snapshot(self) -> Snapshot:
         """The catalog as of now; cached until the revision moves."""
+        return self.snapshot_for(None)[0]
+
+    def snapshot_for(self, user: str | None) -> tuple[Snapshot, str | None]:
+        """The snapshot and the project ``user`` acts under, read in one transaction (one per statement)."""
         with self.store.read() as conn:
             revision = self.store.revision(conn)
+            project = self.store.current_project(conn, user) if user is not None else None
             if self._snapshot is not None and self._snapshot.revision == revision:
-                return self._snapshot
+                return self._snapshot, project
             rows = self.store.entities(conn)
             subs = self.store.subscriptions(conn)
             prints = self.store.fingerprints(conn)
@@ -79,7 +84,7 @@ class CatalogBase:
             for r in subs
         }
         self._snapshot = Snapshot(governance, subscriptions=states, fingerprints=prints, revision=revision)
-        return self._snapshot
+        return self._snapshot, project
 
     def _people(self, conn: Any, names: set[str]) -> Snapshot:
         """A snapshot of only the named users' entries, read in the caller's transaction.

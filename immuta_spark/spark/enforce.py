@@ -89,10 +89,9 @@ class Enforcer:
         """The catalog snapshot; a new revision resets every cached plan and the JVM rules' decisions."""
         if self._pinned and self._snapshot is not None:
             return self._snapshot
-        snap = self.catalog.snapshot()
         # The project is the user's setting in the catalog: a switch made anywhere (another
         # session, the CLI) takes effect here at the next statement.
-        project = self.catalog.current_project(self.user)
+        snap, project = self.catalog.snapshot_for(self.user)
         changed = snap.revision != self._revision or project != self.project
         if changed:
             self._reset()

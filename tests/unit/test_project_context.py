@@ -97,3 +97,12 @@ def test_the_cli_switches_and_shows_the_current_project(catalog: GovernanceCatal
     assert (code, json.loads(text)) == (0, {"user": "bob", "project": "Fraud Prevention"})
     assert cli_run(bob, "project", "switch", "--none") == (0, "bob acts under no project\n")
     assert bob.current_project() is None
+
+
+def test_one_read_gives_the_snapshot_and_the_users_project(catalog: GovernanceCatalog) -> None:
+    bob = as_(catalog, "bob")
+    assert bob.snapshot_for("bob")[1] is None
+    bob.switch_project("Fraud Prevention")
+    snapshot, project = catalog.snapshot_for("bob")
+    assert (project, snapshot.revision) == ("Fraud Prevention", catalog.snapshot().revision)
+    assert catalog.snapshot_for(None)[1] is None
