@@ -15,7 +15,6 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,9 +22,9 @@ from sqlalchemy import Connection, func, insert, select
 
 from immuta_spark.auditspool import DEFAULT_AUDIT_WAIT_MS, AuditSpool
 from immuta_spark.errors import CatalogError
-from immuta_spark.schema import AuditRecord, audit
+from immuta_spark.schema import AuditRecord, audit, now
 
-__all__ = ["AUDIT_SPOOL_ENV", "AuditLog", "audit_row", "insert_rows"]
+__all__ = ["AUDIT_SPOOL_ENV", "AuditLog", "audit_row", "insert_new", "insert_rows"]
 
 #: Environment variable naming the audit spool directory (default: beside a SQLite catalog, or
 #: under ``$XDG_STATE_HOME/immuta-spark/audit-spool/`` for a server catalog).
@@ -40,10 +39,6 @@ class _Transactions(Protocol):
     def read(self) -> AbstractContextManager[Connection]: ...
 
     def write(self, *, wait_ms: int | None = None, lock: bool = True) -> AbstractContextManager[Connection]: ...
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def audit_row(
@@ -61,7 +56,7 @@ def audit_row(
     """One audit record as stored (its time is now; its ``record_id`` is fresh and random)."""
     return {
         "record_id": uuid.uuid4().hex,
-        "ts": _now(),
+        "ts": now(),
         "user": user,
         "impersonator": impersonator,
         "project": project,
@@ -72,6 +67,11 @@ def audit_row(
         "outcome": outcome,
         "detail": json.dumps(detail or {}, sort_keys=True, default=str),
     }
+
+
+def insert_new(conn: Connection, row: dict[str, Any]) -> None:
+    """Insert a record just made by :func:`audit_row` (its random id is new: nothing to look up)."""
+    conn.execute(insert(audit).values(**_columns(row)))
 
 
 def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -94,7 +94,7 @@ def _columns(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in (*names, "action", "outcome", "detail")}
 
 
-def default_spool_directory(url: str, sqlite_path: Path | None, catalog_id: str) -> Path:
+def default_spool_directory(sqlite_path: Path | None, catalog_id: str) -> Path:
     """Where a catalog's audit spool lives: a directory of its own, named by the catalog's id.
 
     The base is :data:`AUDIT_SPOOL_ENV` when set, else beside a SQLite catalog's file, else
@@ -129,7 +129,8 @@ class AuditLog:
         """
         try:
             with self._store.write(wait_ms=self.wait_ms, lock=False) as conn:
-                insert_rows(conn, [row])
+                # Even if this commit took but reported failure, the spooled copy drains as a no-op.
+                insert_new(conn, row)
             return True
         except CatalogError as exc:
             if not exc.transient:

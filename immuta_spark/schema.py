@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +39,7 @@ __all__ = [
     "fingerprints",
     "meta",
     "new_catalog_id",
+    "now",
     "secrets_table",
     "subscriptions",
 ]
@@ -108,6 +110,11 @@ audit_record_id_index = Index("audit_record_id", audit.c.record_id, unique=True)
 
 #: The meta key holding the catalog's identity (a random id written once, when it is created).
 CATALOG_ID = "catalog_id"
+
+
+def now() -> str:
+    """The current time as every table stores it (UTC, ISO 8601, microseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def new_catalog_id() -> str:

@@ -13,7 +13,6 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
-from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, insert_rows
+from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, insert_new
 from immuta_spark.entity_store import EntityRows
 from immuta_spark.errors import CatalogError
 from immuta_spark.schema import (
@@ -33,6 +32,7 @@ from immuta_spark.schema import (
     current_projects,
     fingerprints,
     meta,
+    now,
     secrets_table,
     subscriptions,
 )
@@ -44,10 +44,6 @@ __all__ = ["LATEST_VERSION", "MIGRATIONS", "AuditRecord", "Store", "redact_url"]
 _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
 #: The meta keys one revision check reads.
 _STAMP_KEYS = ("revision", CATALOG_ID)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 class Store(EntityRows):
@@ -116,7 +112,7 @@ class Store(EntityRows):
         if self._watch is not None and self.catalog_id is not None:
             self._watch.expect(application_id(self.catalog_id))
         spool = audit_spool or default_spool_directory(
-            url, self._file.path if self._file else None, self.catalog_id or "no-catalog-id"
+            self._file.path if self._file else None, self.catalog_id or "no-catalog-id"
         )
         #: The audit records: appended with a bounded wait, spooled locally when the lock is held.
         self.audit_log = AuditLog(self, spool)
@@ -225,10 +221,10 @@ class Store(EntityRows):
                 self._lose("the database no longer holds a catalog")
             raise
         if self.catalog_id is not None and found.get(CATALOG_ID) != self.catalog_id:
-            now = found.get(CATALOG_ID)
+            found_id = found.get(CATALOG_ID)
             self._lose(
                 f"the database was replaced or re-created (catalog id {self.catalog_id} when opened, "
-                f"now {now or 'none'})"
+                f"now {found_id or 'none'})"
             )
         return found
 
@@ -316,7 +312,7 @@ class Store(EntityRows):
         """Make ``user`` act under ``project`` (None: no project), inside the caller's write transaction."""
         conn.execute(delete(current_projects).where(current_projects.c.user == user))
         if project is not None:
-            conn.execute(insert(current_projects).values(user=user, project=project, set_at=_now()))
+            conn.execute(insert(current_projects).values(user=user, project=project, set_at=now()))
 
     def subscriptions(self, conn: Connection) -> list[dict[str, Any]]:
         """Every subscription record."""
@@ -349,7 +345,7 @@ class Store(EntityRows):
             "approvals": json.dumps(sorted(approvals)),
             "added": added,
             "reason": reason,
-            "updated_at": _now(),
+            "updated_at": now(),
         }
         done = conn.execute(
             update(subscriptions).where(subscriptions.c.source == source, subscriptions.c.user == user).values(**values)
@@ -366,13 +362,13 @@ class Store(EntityRows):
     def put_fingerprint(self, conn: Connection, source: str, body: dict[str, Any]) -> None:
         """Store (replace) a source's fingerprint."""
         conn.execute(delete(fingerprints).where(fingerprints.c.source == source))
-        conn.execute(insert(fingerprints).values(source=source, body=json.dumps(body), computed_at=_now()))
+        conn.execute(insert(fingerprints).values(source=source, body=json.dumps(body), computed_at=now()))
 
     # --- audit --------------------------------------------------------------------------
 
     def append_audit(self, conn: Connection, **fields: Any) -> None:
         """Append one audit record inside the caller's transaction (fields: see :func:`audit_row`)."""
-        insert_rows(conn, [audit_row(**fields)])
+        insert_new(conn, audit_row(**fields))
 
     def audit_records(self, **filters: Any) -> list[AuditRecord]:
         """Audit records, oldest first, filtered (see :meth:`AuditLog.records`)."""

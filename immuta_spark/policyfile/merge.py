@@ -26,8 +26,13 @@ from immuta_spark.policyfile.strict import load_yaml, read_file
 __all__ = ["expand_paths", "load_files"]
 
 #: The list sections, and what one of their entries is called in messages.
-_LISTS = {"users": "user", "purposes": "purpose", "sources": "data source", "policies": "global policy"}
-_LISTS["projects"] = "project"
+_LISTS = {
+    "users": "user",
+    "purposes": "purpose",
+    "sources": "data source",
+    "policies": "global policy",
+    "projects": "project",
+}
 #: A top-level entry named in a path or a message (not ``sources[3].policies[0]``'s local list).
 _INDEXED = re.compile(r"(?<![.\]\w])(users|purposes|sources|policies|projects)\[(\d+)\]")
 
@@ -108,14 +113,14 @@ def load_files(
 def _in_its_file(exc: PolicyFileError, origin: dict[str, list[tuple[str, int]]], default: str) -> PolicyFileError:
     """The error of the merged document, told of the file it comes from and the path there."""
     first = _INDEXED.match(exc.path)
-    file = origin[first.group(1)][int(first.group(2))][0] if first else default
+    path, file = exc.path, default
+    if first is not None:
+        file, index = origin[first.group(1)][int(first.group(2))]
+        path = f"{first.group(1)}[{index}]{exc.path[first.end() :]}"
 
     def local(match: re.Match[str]) -> str:
         where, i = origin[match.group(1)][int(match.group(2))]
         text = f"{match.group(1)}[{i}]"
         return text if where == file else f"{text} of {where}"
 
-    path = exc.path if first is None else f"{first.group(1)}[{origin[first.group(1)][int(first.group(2))][1]}]"
-    return PolicyFileError(
-        path + exc.path[first.end() :] if first else exc.path, _INDEXED.sub(local, exc.reason), file=file
-    )
+    return PolicyFileError(path, _INDEXED.sub(local, exc.reason), file=file)
