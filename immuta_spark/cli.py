@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("apply", help="make the catalog match policy-as-code files, merged (the first apply creates it)")
     a.add_argument("file", nargs="+", metavar="PATH", help="a policy file or a directory of them; several are merged")
     a.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    a.add_argument(
+        "--prune-runtime",
+        action="store_true",
+        help="delete runtime state the files orphan (members, acknowledgements of removed projects or users), audited",
+    )
     a.add_argument("--format", choices=("text", "json"), default="text")
 
     e = sub.add_parser("export", help="print the catalog as policy-as-code YAML (no secrets)")
@@ -95,7 +100,8 @@ def main(argv: Sequence[str] | None = None, catalog: GovernanceCatalog | None = 
             # Only apply creates (the bootstrap), and only once the file is valid.
             governance = load_policy_file(args.file)
             cat = GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as, create=True)
-            return _print_applied(args, cat.apply_governance(governance, file=describe_paths(args.file)), stdout)
+            applied = cat.apply_governance(governance, file=describe_paths(args.file), prune_runtime=args.prune_runtime)
+            return _print_applied(args, applied, stdout)
         cat = catalog or GovernanceCatalog.open(args.catalog or default_catalog_url(), act_as=args.act_as)
         return _run(args, cat, stdout)
     except PolicyFileError as exc:
@@ -136,7 +142,8 @@ def _init(args: argparse.Namespace, catalog: GovernanceCatalog | None, out: Text
 
 def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
     if args.command == "apply":
-        return _print_applied(args, cat.apply(args.file, dry_run=args.dry_run), out)
+        applied = cat.apply(args.file, dry_run=args.dry_run, prune_runtime=args.prune_runtime)
+        return _print_applied(args, applied, out)
     if args.command == "export":
         text = cat.export()
         if args.output:

@@ -1,4 +1,9 @@
-"""``immuta-spark project ...``: the project a user acts under (``switch``, ``current``)."""
+"""``immuta-spark project ...``: projects as living entities, acknowledgements, and the project you act under.
+
+``create | show | list | delete | add-source | remove-source | set-purposes | set-description |
+members | add-member | remove-member | acknowledge | switch | current``, each with text or
+JSON output (``--format json``).
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,181 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.catalog import GovernanceCatalog, ProjectRecord
+from immuta_spark.errors import ProjectError
 
 __all__ = ["add_project_commands", "run_project"]
 
 
 def add_project_commands(sub: Any) -> None:
     """Add the ``project`` command and its actions to the CLI's subparsers."""
-    p = sub.add_parser("project", help="the project you act under (switch, current)")
+    p = sub.add_parser("project", help="projects: create, show, members, acknowledge, switch, ...")
     psub = p.add_subparsers(dest="action", required=True)
-    sw = psub.add_parser("switch", help="act under a project from your next statement on, in every session")
+    formatted = []
+
+    def action(name: str, help_text: str, *, project: bool = True) -> argparse.ArgumentParser:
+        q = psub.add_parser(name, help=help_text)
+        if project:
+            q.add_argument("name", metavar="NAME", help="the project")
+        formatted.append(q)
+        return q
+
+    cr = action("create", "create a project you own (needs CREATE_PROJECT)")
+    cr.add_argument("--purpose", action="append", default=[], help="a purpose (repeat for several)")
+    cr.add_argument("--source", action="append", default=[], help="a data source (repeat for several)")
+    cr.add_argument("--description", default="")
+    cr.add_argument(
+        "--statement",
+        action="append",
+        default=[],
+        metavar="PURPOSE=TEXT",
+        help="the acknowledgement statement of a custom purpose (when governors allow custom purposes)",
+    )
+    action("show", "one project (sources and members if you are in it or govern)")
+    action("list", "every project", project=False)
+    action("delete", "delete a project created at run time (owners, governors)")
+    for verb, what in (("add-source", "add a data source"), ("remove-source", "remove a data source")):
+        action(verb, f"{what} (owners, governors; runtime projects)").add_argument("source", metavar="SOURCE")
+    sp = action("set-purposes", "change the purposes (only the creator, if governors allow it)")
+    sp.add_argument("purposes", nargs="*", metavar="PURPOSE")
+    sp.add_argument("--statement", action="append", default=[], metavar="PURPOSE=TEXT")
+    action("set-description", "change the description (owners, governors)").add_argument("description")
+    action("members", "the project's owners and members, with their acknowledgement status")
+    am = action("add-member", "add a member (owners, governors); they acknowledge before acting under it")
+    am.add_argument("user", metavar="USER")
+    am.add_argument("--owner", action="store_true", help="add as an owner")
+    action("remove-member", "remove a member added at run time (owners, governors)").add_argument("user")
+    ack = action("acknowledge", "show the purpose statements; accept or reject them with --accept / --reject")
+    decide = ack.add_mutually_exclusive_group()
+    decide.add_argument("--accept", action="store_true", help="accept every statement: become a member")
+    decide.add_argument("--reject", action="store_true", help="reject: you may not act under the project")
+    ack.add_argument("--user", help="for another user (needs IMPERSONATE)")
+    sw = action("switch", "act under a project from your next statement on, in every session", project=False)
     target = sw.add_mutually_exclusive_group(required=True)
     target.add_argument("name", nargs="?", metavar="NAME", help="the project to act under")
     target.add_argument("--none", action="store_true", help="act under no project")
-    cur = psub.add_parser("current", help="the project you act under")
+    cur = action("current", "the project you act under", project=False)
     for q in (sw, cur):
         q.add_argument("--user", help="for another user (needs IMPERSONATE)")
+    for q in formatted:
         q.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
     """Run one ``project`` action."""
+    act = args.action
+    if act in ("switch", "current"):
+        return _context(args, cat, out)
+    if act == "list":
+        records = cat.projects()
+        if args.format == "json":
+            return _json(out, [r.to_json() for r in records])
+        for r in records:
+            purposes = ", ".join(p for p, _ in r.purposes) or "no purpose"
+            print(f"{r.name}\towner {r.owner}\t{purposes}\t{r.origin}", file=out)
+        if not records:
+            print("no projects", file=out)
+        return 0
+    if act == "acknowledge":
+        return _acknowledge(args, cat, out)
+    if act == "delete":
+        cat.delete_project(args.name)
+        return _done(args, out, {"project": args.name, "deleted": True}, f"deleted project {args.name!r}")
+    record = _change(args, cat)
+    if act == "members":
+        members = record.members or ()
+        if args.format == "json":
+            return _json(out, [m.to_json() for m in members])
+        for m in members:
+            print(f"{m.user}\t{m.role}\t{m.origin}\tacknowledgement {m.acknowledgement}", file=out)
+        return 0
+    if args.format == "json":
+        return _json(out, record.to_json())
+    print(record.text(), file=out)
+    if act == "create" and record.purposes:
+        print(f"next: read and accept its purposes: immuta-spark project acknowledge {args.name!r}", file=out)
+    return 0
+
+
+def _change(args: argparse.Namespace, cat: GovernanceCatalog) -> ProjectRecord:
+    """Carry out a change (or a read) that answers with the project's record."""
+    act, name = args.action, args.name
+    if act == "create":
+        return cat.create_project(
+            name,
+            purposes=args.purpose,
+            sources=args.source,
+            description=args.description,
+            statements=_statements(args.statement),
+        )
+    if act == "add-source":
+        return cat.add_project_source(name, args.source)
+    if act == "remove-source":
+        return cat.remove_project_source(name, args.source)
+    if act == "set-purposes":
+        return cat.set_project_purposes(name, args.purposes, statements=_statements(args.statement))
+    if act == "set-description":
+        return cat.set_project_description(name, args.description)
+    if act == "add-member":
+        return cat.add_project_member(name, args.user, role="owner" if args.owner else "member")
+    if act == "remove-member":
+        return cat.remove_project_member(name, args.user)
+    return cat.project(name)  # show, members
+
+
+def _acknowledge(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
+    if not (args.accept or args.reject):
+        statements = cat.project_statements(args.name)
+        if args.format == "json":
+            return _json(out, [{"purpose": p, "statement": s} for p, s in statements])
+        if not statements:
+            print(f"project {args.name!r} has no purposes: there is nothing to acknowledge", file=out)
+        for purpose, text in statements:
+            print(f"[{purpose}] {text}", file=out)
+        if statements:
+            print(f"accept: immuta-spark project acknowledge {args.name!r} --accept  (or --reject)", file=out)
+        return 0
+    decided = cat.acknowledge_project(args.name, accept=args.accept, user=args.user)
+    decision = "accepted" if args.accept else "rejected"
+    statements = [{"purpose": p, "statement": s} for p, s in decided]
+    data = {"project": args.name, "decision": decision, "statements": statements}
+    who = args.user or cat.actor
+    text = f"{who} {decision} the purpose statements of project {args.name!r} ({len(decided)})"
+    return _done(args, out, data, text)
+
+
+def _context(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
     user = args.user or cat.actor
     if args.action == "switch":
         cat.switch_project(None if args.none else args.name, user=args.user)
     project = cat.current_project(user)
     if args.format == "json":
-        json.dump({"user": user, "project": project}, out, indent=2)
-        out.write("\n")
-    elif project is None:
+        return _json(out, {"user": user, "project": project})
+    if project is None:
         print(f"{user} acts under no project", file=out)
     else:
         print(f"{user} acts under project {project!r}", file=out)
+    return 0
+
+
+def _statements(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        purpose, sep, text = pair.partition("=")
+        if not sep or not purpose:
+            raise ProjectError(f"--statement takes PURPOSE=TEXT (a purpose, '=', its statement), not {pair!r}")
+        out[purpose] = text
+    return out
+
+
+def _done(args: argparse.Namespace, out: TextIO, data: Any, text: str) -> int:
+    if args.format == "json":
+        return _json(out, data)
+    print(text, file=out)
+    return 0
+
+
+def _json(out: TextIO, data: Any) -> int:
+    json.dump(data, out, indent=2)
+    out.write("\n")
     return 0

@@ -79,8 +79,22 @@ def main(workdir: Path | None = None) -> int:
                 print(f"  {label:<36} READ (this is a bug)")
             except Exception as exc:  # noqa: BLE001 - the refusal is what the demo shows
                 print(f"  {label:<36} refused: {str(exc).splitlines()[0][:90]}...")
+        print("\n--- projects: alice creates one at run time and adds bob; he accepts its purpose first:")
+        alice = GovernanceCatalog(catalog.store, identity="alice")
+        alice.create_project("Ride Study", purposes=["Research"], sources=["Taxi Rides"], description="fares")
+        alice.add_project_member("Ride Study", "bob")
+        try:
+            bob.set_project("Ride Study")
+        except Exception as exc:  # noqa: BLE001 - the refusal is what the demo shows
+            print("  switch before accepting: " + str(exc).split(";")[0])
+        for purpose, statement in bob.acknowledge_project("Ride Study"):
+            print(f"  bob accepts [{purpose}] {statement!r}")
+        bob.acknowledge_project("Fraud Prevention")
+        again = alice.apply(CONF).summary()  # the file is the whole state of what files declare, not of runtime state
+        kept = [m.user for m in alice.project("Ride Study").members or ()]
+        print(f"  alice re-applies {CONF.name}: {again}; 'Ride Study' is kept, with {', '.join(kept)}")
         print("\n--- bob switches project (his own setting in the catalog: every session of his follows it):")
-        for project in (None, "Fraud Prevention"):
+        for project in (None, "Fraud Prevention", "Ride Study"):
             if project is not None:
                 bob.set_project(project)
             for table in ("claims.medical", "transport.rides"):

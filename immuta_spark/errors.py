@@ -13,7 +13,9 @@ __all__ = [
     "NotAuthorized",
     "PolicyBindError",
     "PolicyFileError",
+    "ProjectError",
     "PurposeRequired",
+    "RuntimeStateConflict",
     "SourceNotFound",
     "SubscriptionError",
 ]
@@ -96,6 +98,14 @@ class PurposeRequired(AccessDenied):
             f"this source may only be used for the purpose(s) {needed} (or a sub-purpose); "
             "act under a project that has one of them (set_project / --project).",
         )
+
+
+class ProjectError(ImmutaSparkError):
+    """A project operation does not fit the project's state (a name taken, declared in a file, ...)."""
+
+
+class RuntimeStateConflict(ImmutaSparkError):
+    """An ``apply`` would collide with, or silently delete, state created at run time."""
 
 
 class SubscriptionError(ImmutaSparkError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from immuta_spark.conditions import Condition
 
 __all__ = [
+    "DEFAULT_ACKNOWLEDGEMENT",
     "MASK_RESTRICTIVENESS",
     "Approver",
     "ColumnDef",
@@ -73,12 +74,24 @@ class User:
     permissions: frozenset[Permission] = frozenset()
 
 
+#: The statement of a purpose that sets none (seed: "Immuta provides default acknowledgement statements").
+DEFAULT_ACKNOWLEDGEMENT = (
+    "I will use the data I access in this project only for the purpose '{purpose}', and I understand "
+    "that my access is audited with that purpose."
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Purpose:
     """A dotted hierarchical purpose and the statement members acknowledge."""
 
     name: str
     acknowledgement: str = ""
+
+    @property
+    def statement(self) -> str:
+        """The statement a project's members accept for this purpose (the default when none is set)."""
+        return self.acknowledgement or DEFAULT_ACKNOWLEDGEMENT.format(purpose=self.name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,7 +31,10 @@ __all__ = [
     "CATALOG_ID",
     "LATEST_VERSION",
     "MIGRATIONS",
+    "ORIGIN_FILE",
+    "ORIGIN_RUNTIME",
     "AuditRecord",
+    "acknowledgements",
     "application_id",
     "audit",
     "current_projects",
@@ -40,11 +43,17 @@ __all__ = [
     "meta",
     "new_catalog_id",
     "now",
+    "project_members",
     "secrets_table",
     "subscriptions",
 ]
 
 metadata = MetaData()
+
+#: ``entities.origin`` of what a policy file declares: ``apply`` adds, changes and removes it.
+ORIGIN_FILE = "file"
+#: ``entities.origin`` of what was created at run time (a project, a custom purpose): ``apply`` never touches it.
+ORIGIN_RUNTIME = "runtime"
 
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
 entities = Table(
@@ -54,6 +63,7 @@ entities = Table(
     Column("name", String(512), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("body", Text, nullable=False),
+    Column("origin", String(16), nullable=False, default=ORIGIN_FILE),
 )
 secrets_table = Table(
     "secrets",
@@ -97,6 +107,27 @@ current_projects = Table(
     Column("user", String(512), primary_key=True),
     Column("project", String(512), nullable=False),
     Column("set_at", String(40), nullable=False),
+)
+#: Members and owners added at run time (a policy file's ``members`` are in the project's entity row).
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("user", String(512), primary_key=True),
+    Column("role", String(16), nullable=False),  # "member" | "owner"
+    Column("added_by", String(512), nullable=False),
+    Column("added_at", String(40), nullable=False),
+)
+#: Each user's decision on each purpose statement of a project, with the text decided on.
+acknowledgements = Table(
+    "acknowledgements",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("user", String(512), primary_key=True),
+    Column("purpose", String(512), primary_key=True),
+    Column("statement", Text, nullable=False),
+    Column("decision", String(16), nullable=False),  # "accepted" | "rejected"
+    Column("decided_at", String(40), nullable=False),
 )
 fingerprints = Table(
     "fingerprints",
@@ -179,8 +210,16 @@ def _v5(conn: Connection) -> None:
     current_projects.create(conn, checkfirst=True)
 
 
+def _v6(conn: Connection) -> None:
+    """Version 6: runtime state beside the file's (``entities.origin``, project members, acknowledgements)."""
+    if "origin" not in {c["name"] for c in inspect(conn).get_columns("entities")}:
+        conn.exec_driver_sql(f"ALTER TABLE entities ADD COLUMN origin VARCHAR(16) NOT NULL DEFAULT '{ORIGIN_FILE}'")
+    project_members.create(conn, checkfirst=True)
+    acknowledgements.create(conn, checkfirst=True)
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 LATEST_VERSION = len(MIGRATIONS)
 
 

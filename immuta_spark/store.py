@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, insert_new
 from immuta_spark.entity_store import EntityRows
 from immuta_spark.errors import CatalogError
+from immuta_spark.project_store import ProjectRows
 from immuta_spark.schema import (
     CATALOG_ID,
     LATEST_VERSION,
@@ -46,7 +47,7 @@ _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
 _STAMP_KEYS = ("revision", CATALOG_ID)
 
 
-class Store(EntityRows):
+class Store(EntityRows, ProjectRows):
     """Transactions, migrations and the few queries the catalog needs.
 
     Opening never creates: a SQLite file that does not exist, or a database without the

@@ -6,13 +6,24 @@
 
 Modules: :mod:`.base` (identity, snapshots, audit, secrets), :mod:`.subscriptions` (the
 subscription workflow), :mod:`.service` (:class:`GovernanceCatalog`: apply, export, plan,
-explain), :mod:`.entities` (the model as stored rows) and :mod:`.records` (results).
+explain), :mod:`.context` (the project a user acts under), :mod:`.projects` (projects as
+living entities, acknowledgements), :mod:`.coexist` (policy files beside runtime state),
+:mod:`.entities` (the model as stored rows) and :mod:`.records` (results).
 """
 
 from __future__ import annotations
 
 from immuta_spark.catalog.base import default_catalog_url
+from immuta_spark.catalog.project_records import MemberRecord, ProjectRecord
 from immuta_spark.catalog.records import ApplyResult, SubscriptionRecord
 from immuta_spark.catalog.service import SOURCE_SECRETS, GovernanceCatalog
 
-__all__ = ["SOURCE_SECRETS", "ApplyResult", "GovernanceCatalog", "SubscriptionRecord", "default_catalog_url"]
+__all__ = [
+    "SOURCE_SECRETS",
+    "ApplyResult",
+    "GovernanceCatalog",
+    "MemberRecord",
+    "ProjectRecord",
+    "SubscriptionRecord",
+    "default_catalog_url",
+]

@@ -9,7 +9,7 @@ from typing import Any
 
 from immuta_spark.auditlog import audit_row
 from immuta_spark.catalog.entities import assemble
-from immuta_spark.engine import Snapshot, Subject, SubscriptionState, make_subject
+from immuta_spark.engine import Acknowledgement, Snapshot, Subject, SubscriptionState, make_subject
 from immuta_spark.errors import NotAuthorized
 from immuta_spark.expr import SecretRef
 from immuta_spark.identity import current_user
@@ -74,16 +74,32 @@ class CatalogBase:
             if self._snapshot is not None and self._snapshot.revision == revision:
                 return self._snapshot, project
             rows = self.store.entities(conn)
+            runtime = self.store.runtime_keys(conn)
             subs = self.store.subscriptions(conn)
             prints = self.store.fingerprints(conn)
+            added = self.store.project_members(conn)
+            acks = self.store.acknowledgements(conn)
         governance = assemble(rows)
+        members: dict[str, dict[str, str]] = {}
+        for m in added:
+            members.setdefault(m["project"], {})[m["user"]] = m["role"]
         states = {
             (r["source"], r["user"]): SubscriptionState(
                 status=r["status"], approvals=frozenset(r["approvals"]), added=bool(r["added"])
             )
             for r in subs
         }
-        self._snapshot = Snapshot(governance, subscriptions=states, fingerprints=prints, revision=revision)
+        self._snapshot = Snapshot(
+            governance,
+            subscriptions=states,
+            fingerprints=prints,
+            revision=revision,
+            project_members=members,
+            acknowledgements={
+                (a["project"], a["user"], a["purpose"]): Acknowledgement(a["decision"], a["statement"]) for a in acks
+            },
+            runtime=runtime,
+        )
         return self._snapshot, project
 
     def _people(self, conn: Any, names: set[str]) -> Snapshot:

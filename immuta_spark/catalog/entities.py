@@ -9,23 +9,24 @@ from immuta_spark import policyfile
 from immuta_spark.errors import CatalogError, ImmutaSparkError
 from immuta_spark.model import Governance
 
-__all__ = ["assemble", "entity_rows"]
+__all__ = ["assemble", "canonical_json", "entity_rows"]
 
 _KINDS = ("settings", "user", "purpose", "source", "policy", "project")
 _SECTION = {"user": "users", "purpose": "purposes", "source": "sources", "policy": "policies", "project": "projects"}
 
 
-def _canonical(data: Any) -> str:
+def canonical_json(data: Any) -> str:
+    """The one JSON form entity bodies are stored in (comparing bodies compares meaning)."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entity_rows(g: Governance) -> dict[tuple[str, str], tuple[int, str]]:
     """The entity rows a model is stored as: (kind, name) -> (position, canonical body)."""
     doc = policyfile.dump_document(g)
-    rows: dict[tuple[str, str], tuple[int, str]] = {("settings", "settings"): (0, _canonical(doc["settings"]))}
+    rows: dict[tuple[str, str], tuple[int, str]] = {("settings", "settings"): (0, canonical_json(doc["settings"]))}
     for kind, section in _SECTION.items():
         for i, item in enumerate(doc[section]):
-            rows[(kind, item["name"])] = (i, _canonical(item))
+            rows[(kind, item["name"])] = (i, canonical_json(item))
     return rows
 
 
@@ -34,7 +35,7 @@ def assemble(rows: dict[tuple[str, str], tuple[int, str]]) -> Governance:
     if not rows:
         return Governance()
     doc: dict[str, Any] = {"version": 1}
-    ordered = sorted(rows.items(), key=lambda kv: (_KINDS.index(kv[0][0]), kv[1][0]))
+    ordered = sorted(rows.items(), key=lambda kv: (_KINDS.index(kv[0][0]), kv[1][0], kv[0][1]))
     for (kind, _name), (_pos, body) in ordered:
         data = json.loads(body)
         if kind == "settings":

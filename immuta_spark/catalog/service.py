@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from immuta_spark import checkers, policyfile
 from immuta_spark.catalog.base import default_catalog_url
+from immuta_spark.catalog.coexist import Pruning, RuntimeState, plan_coexistence
 from immuta_spark.catalog.context import ProjectContext
 from immuta_spark.catalog.entities import entity_rows
+from immuta_spark.catalog.projects import ProjectAdmin
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.engine import Plan, Subject, compile_plan, make_subject
-from immuta_spark.errors import SourceNotFound
+from immuta_spark.errors import RuntimeStateConflict, SourceNotFound
 from immuta_spark.model import Governance, Permission
 from immuta_spark.store import Store
 
@@ -51,7 +54,7 @@ def describe_paths(path: PolicyPaths) -> str:
     return ", ".join(str(p) for p in _paths(path))
 
 
-class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
+class GovernanceCatalog(SubscriptionWorkflow, ProjectContext, ProjectAdmin):
     """The governance catalog, acting for one authenticated identity.
 
     ``identity`` is who is authenticated (by default the Hadoop rules of section 2);
@@ -83,6 +86,7 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
         path: PolicyPaths,
         *,
         dry_run: bool = False,
+        prune_runtime: bool = False,
         sql_checker: checkers.SqlChecker | str | None = "default",
         regex_checker: checkers.RegexChecker | str | None = "default",
     ) -> ApplyResult:
@@ -92,15 +96,22 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
         registered (:mod:`immuta_spark.checkers`): with the ``spark`` extra installed, Spark's
         parser and Java's regex, what runs them.
 
-        The file is the whole governance state: entities it does not name are removed
-        (subscriptions, secrets and audit are runtime state and are kept). An invalid file
-        raises :class:`PolicyFileError` and changes nothing. The first apply on an empty
-        catalog bootstraps it; after that the actor needs ``GOVERNANCE``.
+        The file is the whole state of what files declare: entities it does not name are removed.
+        Runtime state (projects and purposes created through the API, members added at run
+        time, acknowledgements, current projects, subscriptions, secrets, audit) is never
+        touched, and an apply that would collide with it or orphan it raises
+        :class:`RuntimeStateConflict` naming it, unless ``prune_runtime`` asks to delete the
+        orphans (audited; see :mod:`immuta_spark.catalog.coexist`). An invalid file raises
+        :class:`PolicyFileError` and changes nothing. The first apply on an empty catalog
+        bootstraps it; after that the actor needs ``GOVERNANCE``.
         """
         governance = load_policy_file(path, sql_checker=sql_checker, regex_checker=regex_checker)
-        return self.apply_governance(governance, file=describe_paths(path), dry_run=dry_run)
+        file = describe_paths(path)
+        return self.apply_governance(governance, file=file, dry_run=dry_run, prune_runtime=prune_runtime)
 
-    def apply_governance(self, governance: Governance, *, file: str = "", dry_run: bool = False) -> ApplyResult:
+    def apply_governance(
+        self, governance: Governance, *, file: str = "", dry_run: bool = False, prune_runtime: bool = False
+    ) -> ApplyResult:
         """Apply an already validated model (see :meth:`apply`)."""
         desired = entity_rows(governance)
         with self.store.read() as conn:
@@ -114,6 +125,9 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
             self._require(Permission.GOVERNANCE, "apply policy as code", people)
         with self.store.write() as conn:
             existing = self.store.entities(conn)
+            runtime_keys = self.store.runtime_keys(conn)
+            pruning = self._coexist(conn, governance, {k: existing[k][1] for k in runtime_keys}, prune_runtime)
+            existing = {k: v for k, v in existing.items() if k not in runtime_keys}
             added = [k for k in desired if k not in existing]
             removed = [k for k in existing if k not in desired]
             changed = [k for k in desired if k in existing and existing[k][1] != desired[k][1]]
@@ -125,8 +139,9 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
                 revision=self.store.revision(conn),
                 dry_run=dry_run,
             )
-            if dry_run or (result.is_noop and not moved):
+            if dry_run or (result.is_noop and not moved and not pruning.orphans):
                 return result
+            self._prune(conn, pruning)
             # In bulk (one executemany each): a statement per row made apply grow with the rows
             # changed several times over what the database itself spends on them.
             self.store.delete_entities(conn, removed)
@@ -148,13 +163,58 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext):
                     "added": list(result.added),
                     "changed": list(result.changed),
                     "removed": list(result.removed),
+                    **({"pruned_runtime_state": pruning.orphans} if pruning.orphans else {}),
                 },
             )
         return ApplyResult(added=result.added, changed=result.changed, removed=result.removed, revision=revision)
 
+    def _coexist(self, conn: Any, governance: Governance, runtime: dict[tuple[str, str], str], prune: bool) -> Pruning:
+        """What of the runtime state this apply collides with or orphans; refused unless it may prune."""
+        state = RuntimeState(
+            entities=runtime,
+            members=[(m["project"], m["user"]) for m in self.store.project_members(conn)],
+            acknowledgements=[(a["project"], a["user"]) for a in self.store.acknowledgements(conn)],
+            acting=self.store.current_projects(conn),
+        )
+        pruning = plan_coexistence(governance, state)
+        refused = pruning.collisions + pruning.blocking + ([] if prune else pruning.orphans)
+        if refused:
+            advice = (
+                "apply again with --prune-runtime (prune_runtime=True) to delete the orphaned runtime state, "
+                "audited; or change the file"
+                if pruning.orphans and not (pruning.collisions or pruning.blocking)
+                else "change the file or the runtime state named"
+            )
+            raise RuntimeStateConflict(
+                "this apply would collide with or silently delete state created at run time, so nothing was "
+                f"changed: {'; '.join(refused)}. {advice[0].upper()}{advice[1:]}"
+            )
+        return pruning
+
+    def _prune(self, conn: Any, pruning: Pruning) -> None:
+        """Delete the orphaned runtime state an apply with ``prune_runtime`` was allowed to delete."""
+        for name, body in pruning.rewrite.items():
+            self.store.put_runtime_entity(conn, "project", name, body, new=False)
+        for project in pruning.drop_projects:
+            self.store.delete_project_members(conn, project)
+            self.store.delete_acknowledgements(conn, project)
+            self.store.clear_current_project(conn, project)
+        for project, user in pruning.drop_users:
+            self.store.delete_project_members(conn, project, [user])
+            self.store.delete_acknowledgements(conn, project, [user])
+            self.store.clear_current_project(conn, project, [user])
+
     def export(self) -> str:
-        """The governance state as policy-as-code YAML (no secrets, no runtime state)."""
-        return policyfile.dump_yaml(policyfile.dump_document(self.snapshot().governance))
+        """What policy files declare, as policy-as-code YAML (no secrets, no runtime state).
+
+        Projects and purposes created at run time are not in it (``project list`` shows them):
+        re-applying the export keeps them, where exporting them would make them collide.
+        """
+        snapshot = self.snapshot()
+        doc = policyfile.dump_document(snapshot.governance)
+        for kind, section in (("project", "projects"), ("purpose", "purposes")):
+            doc[section] = [e for e in doc[section] if (kind, e["name"]) not in snapshot.runtime]
+        return policyfile.dump_yaml(doc)
 
     # --- decisions ----------------------------------------------------------------------
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from immuta_spark.engine.index import PolicyBlock, ScopeIndex, SourcePolicies
 from immuta_spark.errors import ImpersonationDenied, NotAuthorized
-from immuta_spark.model import Governance, OwnerRef, Permission, Policy, Project, Source, User
+from immuta_spark.model import Governance, OwnerRef, Permission, Policy, Project, Purpose, Source, User
 
-__all__ = ["Snapshot", "Subject", "SubscriptionState", "make_subject"]
+__all__ = ["Acknowledgement", "Snapshot", "Subject", "SubscriptionState", "make_subject"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +39,14 @@ class SubscriptionState:
     added: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A user's decision on one purpose statement of a project, and the text decided on."""
+
+    decision: str  # "accepted" | "rejected"
+    statement: str
+
+
 class Snapshot:
     """An immutable view of the catalog at one revision, indexed for fast compiles.
 
@@ -54,8 +62,17 @@ class Snapshot:
         fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
         revision: int = 0,
         scan: bool = False,
+        project_members: Mapping[str, Mapping[str, str]] | None = None,
+        acknowledgements: Mapping[tuple[str, str, str], Acknowledgement] | None = None,
+        runtime: Collection[tuple[str, str]] = (),
     ) -> None:
         self.governance = governance
+        #: Members and owners added at run time: project -> user -> role ("member" | "owner").
+        self.added_members = {p: dict(m) for p, m in (project_members or {}).items()}
+        #: Acknowledgement decisions by (project, user, purpose).
+        self.acknowledgements = dict(acknowledgements or {})
+        #: The (kind, name) of the entities created at run time (``apply`` leaves them alone).
+        self.runtime = frozenset(runtime)
         self.revision = revision
         self.subscriptions = dict(subscriptions or {})
         self.fingerprints = dict(fingerprints or {})
@@ -68,6 +85,33 @@ class Snapshot:
         self._scopes = ScopeIndex(governance.policies)
         self._blocks: dict[tuple[frozenset[str], tuple[OwnerRef, ...] | None], PolicyBlock] = {}
         self._policy_cache: dict[str, SourcePolicies] = {}
+
+    def project_owners(self, project: Project) -> frozenset[str]:
+        """Who owns ``project``: its creator (or declared owner) and the owners added at run time."""
+        added = self.added_members.get(project.name, {})
+        return frozenset({project.owner, *(u for u, role in added.items() if role == "owner")})
+
+    def project_members(self, project: Project) -> frozenset[str]:
+        """Everyone in ``project``: owners, the file's members and the members added at run time."""
+        return self.project_owners(project) | project.members | frozenset(self.added_members.get(project.name, {}))
+
+    def statement(self, purpose: str) -> str:
+        """The acknowledgement statement of a purpose."""
+        found = self.purposes.get(purpose)
+        return found.statement if found is not None else Purpose(name=purpose).statement
+
+    def unacknowledged(self, project: Project, user: str) -> list[tuple[str, str, Acknowledgement | None]]:
+        """The purposes of ``project`` whose current statement ``user`` has not accepted.
+
+        Each as (purpose, statement, the decision on record or None).
+        """
+        out = []
+        for purpose in project.purposes:
+            text = self.statement(purpose)
+            ack = self.acknowledgements.get((project.name, user, purpose))
+            if ack is None or ack.decision != "accepted" or ack.statement != text:
+                out.append((purpose, text, ack))
+        return out
 
     def source(self, name_or_table: str) -> Source | None:
         """A source by its name, or by the table it governs (case-insensitive, as Spark)."""
@@ -142,11 +186,14 @@ def make_subject(
         proj = snapshot.projects.get(project)
         if proj is None:
             raise NotAuthorized(f"there is no project '{project}'; list projects with `immuta-spark export`")
-        if user != proj.owner and user not in proj.members:
+        if user not in snapshot.project_members(proj):
             raise NotAuthorized(
                 f"user '{user}' is not a member of project '{project}'; ask its owner '{proj.owner}' to add you, "
                 "or act under no project (`immuta-spark project switch --none`)"
             )
+        pending = snapshot.unacknowledged(proj, user)
+        if pending:
+            raise NotAuthorized(_unacknowledged(user, project, pending))
         purposes = frozenset(proj.purposes)
     return Subject(
         user=user,
@@ -156,4 +203,24 @@ def make_subject(
         project=project,
         purposes=purposes,
         impersonator=impersonator,
+    )
+
+
+def _unacknowledged(user: str, project: str, pending: list[tuple[str, str, Acknowledgement | None]]) -> str:
+    """Why a member may not act under a project yet, and what to do."""
+    accept = f"`immuta-spark project acknowledge '{project}' --accept`"
+    rejected = [p for p, _, ack in pending if ack is not None and ack.decision == "rejected"]
+    if rejected:
+        return (
+            f"user '{user}' rejected the acknowledgement statement of purpose '{rejected[0]}' of project "
+            f"'{project}', so is not a member: a rejection denies access to the project. To join, read the "
+            f"statements (`immuta-spark project acknowledge '{project}'`) and accept them: {accept}"
+        )
+    changed = [p for p, _, ack in pending if ack is not None]
+    why = f" (the statement of {', '.join(changed)} changed since you accepted it)" if changed else ""
+    names = ", ".join(p for p, _, _ in pending)
+    return (
+        f"user '{user}' has not acknowledged the purpose statement of project '{project}' for {names}{why}; "
+        f"a member acts under a project only after accepting each of its purposes' statements. Read them "
+        f"(`immuta-spark project acknowledge '{project}'`) and accept: {accept}"
     )

@@ -31,11 +31,14 @@ from immuta_spark.policyfile.dump import (
     dump_yaml,
 )
 from immuta_spark.policyfile.merge import expand_paths, load_files
+from immuta_spark.policyfile.people import parse_purpose
+from immuta_spark.policyfile.projects import check_project
 
 __all__ = [
     "ROUND_UNITS",
     "RegexChecker",
     "SqlChecker",
+    "check_project",
     "dump_action",
     "dump_document",
     "dump_mask",
@@ -52,4 +55,5 @@ __all__ = [
     "load_files",
     "load_text",
     "parse_document",
+    "parse_purpose",
 ]

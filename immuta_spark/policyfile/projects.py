@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from immuta_spark.model import Project
+from immuta_spark.model import Project, Source
 from immuta_spark.policyfile.common import (
     At,
     Context,
@@ -16,7 +17,7 @@ from immuta_spark.policyfile.common import (
     expect_text,
 )
 
-__all__ = ["parse_project"]
+__all__ = ["check_project", "parse_project"]
 
 
 def parse_project(value: Any, at: At, ctx: Context) -> Project:
@@ -54,3 +55,14 @@ def parse_project(value: Any, at: At, ctx: Context) -> Project:
         workspace=expect_bool(m.get("workspace", False), at.key("workspace")),
         description=expect_text(m.get("description", ""), at.key("description")),
     )
+
+
+def check_project(
+    body: Any, *, users: Collection[str], purposes: Collection[str], sources: Mapping[str, Source], where: str
+) -> Project:
+    """Validate a project built at run time exactly as a policy file's entry (errors name ``where``)."""
+    ctx = Context(None)
+    ctx.users = set(users)
+    ctx.purposes = set(purposes)
+    ctx.sources = dict(sources)
+    return parse_project(body, At(where), ctx)

@@ -111,6 +111,12 @@ class Enforcer:
         self.catalog.switch_project(project, user=self.user)
         self.snapshot()
 
+    def acknowledge_project(self, project: str, *, accept: bool) -> list[tuple[str, str]]:
+        """The user accepts (or rejects) every purpose statement of ``project``; audited."""
+        statements = self.catalog.acknowledge_project(project, accept=accept, user=self.user)
+        self.snapshot()
+        return statements
+
     def subject(self) -> Subject:
         """Who is asking, under the current project."""
         snap = self.snapshot()

@@ -177,6 +177,16 @@ class ImmutaSparkSession:
             self._enforcer.snapshot()
             return self._enforcer.project
 
+    def acknowledge_project(self, name: str, *, accept: bool = True) -> list[tuple[str, str]]:
+        """Accept (or, with ``accept=False``, reject) every purpose statement of project ``name``.
+
+        A member acts under a project only after accepting each of its purposes' statements
+        (read them with ``catalog.project_statements(name)``); a rejection denies membership
+        until accepted. Returns the (purpose, statement) pairs decided on; audited.
+        """
+        with self._lock:
+            return self._enforcer.acknowledge_project(name, accept=accept)
+
     def set_project(self, name: str | None) -> None:
         """Make the user act under project ``name``; None to leave it.
 

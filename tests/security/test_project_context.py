@@ -47,6 +47,7 @@ def test_a_switch_in_one_session_reaches_the_users_other_sessions_at_their_next_
     first, second = sessions("bob"), sessions("bob")
     with pytest.raises(GovernedAccessDenied, match="purpose"):
         collect(second.sql("SELECT id FROM proj.studied"))
+    first.acknowledge_project("Study")
     first.set_project("Study")
     assert second.project == "Study"
     assert collect(second.sql("SELECT id FROM proj.studied")) == [(1,)]
@@ -56,6 +57,7 @@ def test_a_switch_in_one_session_reaches_the_users_other_sessions_at_their_next_
 def test_under_a_project_a_source_outside_it_is_refused_saying_so_not_as_missing(sessions: Any) -> None:
     bob = sessions("bob")
     assert collect(bob.sql("SELECT id FROM proj.outside")) == [(2,)]
+    bob.acknowledge_project("Study")
     bob.set_project("Study")
     with pytest.raises(GovernedAccessDenied, match="'Outside' is not in project 'Study', which you act under"):
         collect(bob.sql("SELECT id FROM proj.outside"))
@@ -65,6 +67,7 @@ def test_under_a_project_a_source_outside_it_is_refused_saying_so_not_as_missing
 
 def test_leaving_the_project_from_the_catalog_reaches_a_running_session(sessions: Any) -> None:
     bob = sessions("bob")
+    bob.acknowledge_project("Study")
     bob.set_project("Study")
     catalog: GovernanceCatalog = sessions.catalog
     GovernanceCatalog(catalog.store, identity=SPARK_IDENTITY).switch_project(None, user="bob")  # as the CLI does
@@ -76,9 +79,25 @@ def test_leaving_the_project_from_the_catalog_reaches_a_running_session(sessions
 
 def test_a_query_under_the_project_is_audited_with_it_and_its_purposes(sessions: Any) -> None:
     bob = sessions("bob")
+    bob.acknowledge_project("Study")
     bob.set_project("Study")
     collect(bob.sql("SELECT id FROM proj.studied /* audited-under-project */"))
     catalog: GovernanceCatalog = sessions.catalog
     records = catalog.store.audit_records(user="bob")
     (record,) = [r for r in records if "audited-under-project" in str(r.detail.get("sql", ""))]
     assert (record.project, record.purposes, record.sources) == ("Study", ("Research",), ("Studied",))
+
+
+def test_a_member_acts_under_the_project_only_after_accepting_and_a_rejection_reaches_running_sessions(
+    sessions: Any,
+) -> None:
+    bob, other = sessions("bob"), sessions("bob")
+    with pytest.raises(Exception, match="has not acknowledged the purpose statement of project 'Study'"):
+        bob.set_project("Study")
+    assert bob.acknowledge_project("Study") == [("Research", "Research only.")]
+    bob.set_project("Study")
+    assert collect(bob.sql("SELECT id FROM proj.studied")) == [(1,)]
+    other.acknowledge_project("Study", accept=False)  # in another session of bob's: his own decision
+    assert bob.project is None  # a rejection takes him out of the project at his next statement
+    with pytest.raises(GovernedAccessDenied, match="purpose"):
+        collect(bob.sql("SELECT id FROM proj.studied"))

@@ -45,6 +45,7 @@ def as_user(sample_spark: Any, example_catalog: GovernanceCatalog) -> Iterator[C
     def make(user: str, project: str | None = None) -> Any:
         session = ImmutaSparkSession.wrap(sample_spark, catalog=example_catalog, user=user)
         if project is not None:
+            session.acknowledge_project(project)  # members act under a project once they accept its purposes
             session.set_project(project)
             switched.append(session)
         return session
@@ -75,6 +76,7 @@ def governed(sample_spark: Any, tmp_path: Path) -> Callable[..., Any]:
         def session(user: str, project: str | None = None) -> Any:
             s = ImmutaSparkSession.wrap(sample_spark, catalog=catalog, user=user)
             if project is not None:
+                s.acknowledge_project(project)
                 s.set_project(project)  # a catalog of this test's own: nothing to reset
             return s
 

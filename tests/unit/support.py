@@ -12,7 +12,7 @@ from pathlib import Path
 
 from immuta_spark import policyfile
 from immuta_spark.catalog import GovernanceCatalog
-from immuta_spark.engine import Plan, Snapshot, compile_plan, make_subject
+from immuta_spark.engine import Acknowledgement, Plan, Snapshot, compile_plan, make_subject
 from immuta_spark.model import Governance
 
 
@@ -21,9 +21,27 @@ def load(text: str) -> Governance:
     return policyfile.load_text(textwrap.dedent(text), sql_checker=None)
 
 
-def snapshot(text: str, **kwargs: object) -> Snapshot:
-    """An in-memory catalog snapshot of a policy-as-code document."""
-    return Snapshot(load(text), **kwargs)  # type: ignore[arg-type]
+def snapshot(text: str, *, acknowledged: bool = True, **kwargs: object) -> Snapshot:
+    """An in-memory catalog snapshot of a policy-as-code document.
+
+    ``acknowledged``: every project member has accepted its purposes' statements (as members
+    must before acting under a project), so that tests of what a project shows need not.
+    """
+    governance = load(text)
+    if acknowledged and "acknowledgements" not in kwargs:
+        bare = Snapshot(governance)
+        kwargs["acknowledgements"] = {
+            (p.name, user, purpose): Acknowledgement("accepted", bare.statement(purpose))
+            for p in governance.projects
+            for user in bare.project_members(p)
+            for purpose in p.purposes
+        }
+    return Snapshot(governance, **kwargs)  # type: ignore[arg-type]
+
+
+def acknowledge(catalog: GovernanceCatalog, user: str, project: str) -> None:
+    """``user`` accepts every purpose statement of ``project`` (acting through ``catalog``'s identity)."""
+    GovernanceCatalog(catalog.store, identity=user).acknowledge_project(project)
 
 
 def plan(
@@ -65,7 +83,17 @@ def raw_rows(url: str, table: str) -> list[tuple[object, ...]]:
 
 
 #: Every table an apply could change.
-CATALOG_TABLES = ("entities", "meta", "secrets", "subscriptions", "audit", "fingerprints")
+CATALOG_TABLES = (
+    "entities",
+    "meta",
+    "secrets",
+    "subscriptions",
+    "audit",
+    "fingerprints",
+    "current_projects",
+    "project_members",
+    "acknowledgements",
+)
 
 
 def catalog_state(cat: GovernanceCatalog, url: str) -> dict[str, object]:

@@ -58,13 +58,18 @@ def edited(g: Governance) -> Governance:
     return dataclasses.replace(g, users=tuple(users), sources=tuple(sources), policies=tuple(policies))
 
 
+def stored(governance: Governance) -> list[tuple[str, str, int, str, str]]:
+    """The entity rows a model declared in a file is stored as (origin ``file``)."""
+    return sorted((k, n, p, b, "file") for (k, n), (p, b) in entity_rows(governance).items())
+
+
 def check_bulk_apply(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Apply, keep runtime state across a re-apply, and change nothing on a failed apply."""
     first = synthetic_governance(sources=60, policies=60, users=2000)
     cat = GovernanceCatalog.open(url, identity="admin", create=True)
     _, count = statements_of(cat, lambda: cat.apply_governance(first))
     assert count <= 30  # ~2,100 entities and 180 secrets: a few executemany, not one statement a row
-    assert sorted(raw(url, "entities")) == sorted((k, n, p, b) for (k, n), (p, b) in entity_rows(first).items())
+    assert sorted(raw(url, "entities")) == stored(first)
     assert len(raw(url, "secrets")) == 60 * 3
 
     # Runtime state that every apply keeps.
@@ -81,7 +86,7 @@ def check_bulk_apply(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len([c for c in result.changed if c.startswith("user:")]) == 100
     assert "user:user499" in result.removed and "source:source7" in result.removed
     assert "source:source-new" in result.added
-    assert sorted(raw(url, "entities")) == sorted((k, n, p, b) for (k, n), (p, b) in entity_rows(second).items())
+    assert sorted(raw(url, "entities")) == stored(second)
     assert cat.snapshot().governance == second
     now = raw(url, "secrets")
     assert set(secrets) < set(now)  # kept, values unchanged, the removed source's included

@@ -15,7 +15,7 @@ from immuta_spark import cli
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyBindError
 from tests.unit.conftest import CONF
-from tests.unit.support import write
+from tests.unit.support import acknowledge, write
 
 SMALL = """
 version: 1
@@ -113,6 +113,7 @@ def test_explain_json_has_the_stable_keys(catalog: GovernanceCatalog) -> None:
 
 
 def test_explain_accepts_the_table_name_and_a_project(catalog: GovernanceCatalog) -> None:
+    acknowledge(catalog, "bob", "Fraud Prevention")
     code, out = run(
         catalog, "explain", "--source", "claims.PATIENTS", "--user", "bob", "--project", "Fraud Prevention",
         "--format", "json",

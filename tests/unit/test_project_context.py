@@ -11,10 +11,18 @@ from immuta_spark import cli
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import ImpersonationDenied, NotAuthorized
 from tests.unit.conftest import CONF
+from tests.unit.support import acknowledge
 
 
 def as_(catalog: GovernanceCatalog, who: str) -> GovernanceCatalog:
     return GovernanceCatalog(catalog.store, identity=who)
+
+
+@pytest.fixture(autouse=True)
+def _members_acknowledged(catalog: GovernanceCatalog) -> None:
+    """The project's members accepted its purposes (acknowledgements: tests/unit/test_projects.py)."""
+    for member in ("bob", "carol"):
+        acknowledge(catalog, member, "Fraud Prevention")
 
 
 def test_by_default_no_project_is_selected(catalog: GovernanceCatalog) -> None:

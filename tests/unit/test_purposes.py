@@ -9,7 +9,7 @@ import pytest
 from immuta_spark.conditions import purpose_satisfies
 from immuta_spark.errors import NotAuthorized
 from immuta_spark.expr import Column
-from tests.unit.support import open_catalog, plan, snapshot
+from tests.unit.support import acknowledge, open_catalog, plan, snapshot
 
 DOC = """
 version: 1
@@ -143,6 +143,7 @@ def test_a_purpose_condition_exempts_members_acting_under_that_purpose() -> None
 def test_acting_under_a_project_records_its_purposes_in_the_audit(catalog_url: str, tmp_path: Path) -> None:
     governed = DOC.replace("- {name: owner}", "- {name: owner, permissions: [GOVERNANCE]}")
     cat = open_catalog(catalog_url, tmp_path, governed, identity="owner")
+    acknowledge(cat, "bob", "Customers")
     cat.explain("Patients", user="bob", project="Customers")
     (record,) = cat.audit(action="explain")
     assert (record.project, record.purposes) == ("Customers", ("Research.Onboarding.Customer",))

@@ -19,7 +19,7 @@ from immuta_spark.errors import CatalogError
 from immuta_spark.expr import SecretRef
 from immuta_spark.store import LATEST_VERSION, Store
 from tests.unit.conftest import CONF
-from tests.unit.support import db_path, raw_rows, write
+from tests.unit.support import acknowledge, db_path, raw_rows, write
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +35,11 @@ def tables(url: str) -> set[str]:
 def test_a_new_catalog_is_at_the_latest_schema_version(catalog_url: str) -> None:
     store = Store(catalog_url, create=True)
     assert store.created
-    assert store.version() == LATEST_VERSION == 5
+    assert store.version() == LATEST_VERSION == 6
     assert raw_rows(catalog_url, "meta") == [
         ("catalog_id", store.catalog_id),
         ("revision", "0"),
-        ("schema_version", "5"),
+        ("schema_version", "6"),
     ]
 
 
@@ -211,6 +211,7 @@ def test_no_command_ever_prints_a_secret(
 ) -> None:
     secrets = list(secret_values(catalog_url).values())
     printed: list[str] = []
+    acknowledge(catalog, "bob", "Fraud Prevention")
 
     def run(*argv: str) -> None:
         out = io.StringIO()

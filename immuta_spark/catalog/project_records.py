@@ -1,0 +1,113 @@
+"""What project operations return: :class:`ProjectRecord` (one project as its reader may see it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from immuta_spark.engine import Snapshot
+from immuta_spark.model import Project
+
+__all__ = ["MemberRecord", "ProjectRecord", "project_record"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberRecord:
+    """One person in a project: role, where the membership comes from, acknowledgement status."""
+
+    user: str
+    role: str  # "owner" | "member"
+    origin: str  # "file" | "runtime"
+    #: "accepted" (acts under the project), "rejected", "pending" (not yet, or a statement changed).
+    acknowledgement: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        return {"user": self.user, "role": self.role, "origin": self.origin, "acknowledgement": self.acknowledgement}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectRecord:
+    """A project as the asking user may see it.
+
+    Owners, members and governors see everything; anyone else sees what is needed to decide to
+    ask for membership (name, owners, purposes and their statements, description), not the
+    project's sources or members.
+    """
+
+    name: str
+    origin: str  # "file" (declared in a policy file) | "runtime" (created through the API)
+    owner: str
+    description: str
+    purposes: tuple[tuple[str, str], ...]  # (purpose, acknowledgement statement)
+    sources: tuple[str, ...] | None
+    members: tuple[MemberRecord, ...] | None
+    equalization: bool
+    masked_joins: bool
+    validation_frequency: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready mapping (sources and members are null when hidden from the reader)."""
+        return {
+            "name": self.name,
+            "origin": self.origin,
+            "owner": self.owner,
+            "description": self.description,
+            "purposes": [{"name": p, "statement": s} for p, s in self.purposes],
+            "sources": None if self.sources is None else list(self.sources),
+            "members": None if self.members is None else [m.to_json() for m in self.members],
+            "equalization": self.equalization,
+            "masked_joins": self.masked_joins,
+            "validation_frequency": self.validation_frequency,
+        }
+
+    def text(self) -> str:
+        """Several lines for people."""
+        origin = "created at run time" if self.origin == "runtime" else "from a policy file"
+        lines = [f"project {self.name!r} ({origin})"]
+        lines.append(f"  owner: {self.owner}")
+        if self.description:
+            lines.append(f"  description: {self.description}")
+        lines.append("  purposes: " + (", ".join(p for p, _ in self.purposes) or "none"))
+        if self.sources is not None:
+            lines.append("  sources: " + (", ".join(self.sources) or "none"))
+        flags = [f for f, on in (("equalization", self.equalization), ("masked joins", self.masked_joins)) if on]
+        lines.append("  settings: " + (", ".join(flags) or "none"))
+        if self.members is not None:
+            lines.append("  members:")
+            for m in self.members:
+                lines.append(f"    {m.user} ({m.role}, {m.origin}; acknowledgement {m.acknowledgement})")
+        return "\n".join(lines)
+
+
+def project_record(snapshot: Snapshot, project: Project, *, full: bool) -> ProjectRecord:
+    """The record of ``project``; ``full`` shows its sources and members."""
+    members = None
+    from_file = ("project", project.name) not in snapshot.runtime
+    if full:
+        owners = snapshot.project_owners(project)
+        rows = []
+        for user in sorted(snapshot.project_members(project)):
+            declared = from_file and (user == project.owner or user in project.members)
+            origin = "file" if declared else "runtime"
+            pending = snapshot.unacknowledged(project, user)
+            rejected = any(a is not None and a.decision == "rejected" for _, _, a in pending)
+            status = "rejected" if rejected else "pending" if pending else "accepted"
+            rows.append(
+                MemberRecord(
+                    user=user, role="owner" if user in owners else "member", origin=origin, acknowledgement=status
+                )
+            )
+        members = tuple(rows)
+    return ProjectRecord(
+        name=project.name,
+        origin="file" if from_file else "runtime",
+        owner=project.owner,
+        description=project.description,
+        purposes=tuple((p, snapshot.statement(p)) for p in project.purposes),
+        sources=tuple(project.sources) if full else None,
+        members=members,
+        equalization=project.equalization,
+        masked_joins=project.masked_joins,
+        validation_frequency=project.validation_frequency,
+    )

@@ -1,0 +1,401 @@
+"""Projects as living entities: create, show, list, delete, sources, purposes, members, acknowledgements.
+
+Seed ("Projects in Immuta"): users with ``CREATE_PROJECT`` create projects and own them;
+governors manage every project; a user becomes a member only after accepting every one of the
+project's purposes' acknowledgement statements (a rejection denies membership); owners
+acknowledge too. The governance settings bite here: a purpose required, more than one purpose,
+custom purposes, and a purpose that may change (only by the project's creator).
+
+A project created here is runtime state (``entities.origin = runtime``): ``apply`` never
+touches it (:mod:`immuta_spark.catalog.coexist`). A project declared in a policy file is the
+file's: its sources, purposes and settings change there; members may still be added to it here.
+Every action, allowed or refused, is an audit record; a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from immuta_spark import policyfile
+from immuta_spark.catalog.base import CatalogBase
+from immuta_spark.catalog.entities import canonical_json
+from immuta_spark.catalog.project_records import ProjectRecord, project_record
+from immuta_spark.engine import Snapshot, compile_plan, make_subject
+from immuta_spark.errors import ImmutaSparkError, NotAuthorized, PolicyFileError, ProjectError
+from immuta_spark.model import Permission, Project, Purpose
+from immuta_spark.policyfile.common import At
+
+__all__ = ["ProjectAdmin"]
+
+
+class ProjectAdmin(CatalogBase):
+    """The catalog's project operations (part of :class:`immuta_spark.catalog.GovernanceCatalog`)."""
+
+    # --- reading ------------------------------------------------------------------------
+
+    def project(self, name: str) -> ProjectRecord:
+        """One project; its sources and members only for its owners, members and governors."""
+        snapshot = self.snapshot()
+        return project_record(snapshot, self._project(snapshot, name), full=self._insider(snapshot, name))
+
+    def projects(self) -> list[ProjectRecord]:
+        """Every project, by name (sources and members only where the actor is inside or governs)."""
+        snapshot = self.snapshot()
+        return [project_record(snapshot, p, full=self._insider(snapshot, p.name)) for p in _by_name(snapshot)]
+
+    def project_statements(self, name: str) -> list[tuple[str, str]]:
+        """The (purpose, statement) pairs a member accepts to act under ``name``."""
+        snapshot = self.snapshot()
+        return [(p, snapshot.statement(p)) for p in self._project(snapshot, name).purposes]
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def create_project(
+        self,
+        name: str,
+        *,
+        purposes: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        description: str = "",
+        statements: Mapping[str, str] | None = None,
+    ) -> ProjectRecord:
+        """Create a project owned by the actor (needs ``CREATE_PROJECT``).
+
+        ``purposes`` must be declared by governors unless the custom-purposes setting is on:
+        then an unknown purpose is created with the statement given in ``statements`` (or the
+        default one). The actor must see every source named. The owner, like every member,
+        acknowledges the purposes before acting under the project.
+        """
+        snapshot = self.snapshot()
+        action = "project.create"
+        self._require(Permission.CREATE_PROJECT, f"create project '{name}'", snapshot)
+        if name in snapshot.projects:
+            self._refuse(action, name, f"a project named '{name}' already exists; choose another name")
+        custom = self._check_purposes(snapshot, action, name, purposes, statements or {})
+        for source in sources:
+            self._check_source_visible(snapshot, action, name, source)
+        body = {
+            "name": name,
+            "owner": self.actor,
+            "purposes": list(purposes),
+            "sources": list(sources),
+            "description": description,
+        }
+        project = self._validated(snapshot, action, name, body, extra_purposes=[p.name for p in custom])
+        with self.store.write() as conn:
+            if ("project", name) in self.store.named_entities(conn, "project", [name]):
+                raise ProjectError(f"a project named '{name}' already exists; choose another name")
+            self._put_purposes(conn, custom)
+            self.store.put_runtime_entity(
+                conn, "project", name, canonical_json(policyfile.dump_project(project)), new=True
+            )
+            self.store.ensure_secrets(conn, [("project", name, "hash_salt")])
+            self.store.bump(conn)
+            self._audit_project(
+                conn,
+                action,
+                name,
+                {"purposes": list(purposes), "sources": list(sources), "custom_purposes": [p.name for p in custom]},
+            )
+        return self.project(name)
+
+    def delete_project(self, name: str) -> None:
+        """Delete a project created at run time (its owners and governors), with its members and acknowledgements."""
+        snapshot = self.snapshot()
+        action = "project.delete"
+        self._runtime_project(snapshot, action, name, "delete it")
+        self._require_manager(snapshot, action, name)
+        with self.store.write() as conn:
+            members = self.store.delete_project_members(conn, name)
+            acks = self.store.delete_acknowledgements(conn, name)
+            acting = self.store.users_acting_under(conn, name)
+            self.store.clear_current_project(conn, name)
+            self.store.delete_entity(conn, "project", name)
+            self.store.bump(conn)
+            detail = {"members_removed": members, "acknowledgements_removed": acks, "users_switched_to_none": acting}
+            self._audit_project(conn, action, name, detail)
+
+    # --- sources, purposes, description --------------------------------------------------
+
+    def add_project_source(self, name: str, source: str) -> ProjectRecord:
+        """Add a source to a runtime project (its owners and governors; the actor must see it)."""
+        snapshot = self.snapshot()
+        action = "project.add_source"
+        project = self._runtime_project(snapshot, action, name, "add sources to it")
+        self._require_manager(snapshot, action, name)
+        src = self._check_source_visible(snapshot, action, name, source)
+        if src in project.sources:
+            raise ProjectError(f"data source '{src}' is already in project '{name}'; nothing to add")
+        return self._update(snapshot, action, replace(project, sources=(*project.sources, src)), {"source": src})
+
+    def remove_project_source(self, name: str, source: str) -> ProjectRecord:
+        """Take a source out of a runtime project (its owners and governors)."""
+        snapshot = self.snapshot()
+        action = "project.remove_source"
+        project = self._runtime_project(snapshot, action, name, "remove sources from it")
+        self._require_manager(snapshot, action, name)
+        if source not in project.sources:
+            raise ProjectError(f"data source '{source}' is not in project '{name}'; see `immuta-spark project show`")
+        kept = tuple(s for s in project.sources if s != source)
+        return self._update(snapshot, action, replace(project, sources=kept), {"source": source})
+
+    def set_project_purposes(
+        self, name: str, purposes: Sequence[str], *, statements: Mapping[str, str] | None = None
+    ) -> ProjectRecord:
+        """Change a runtime project's purposes: only its creator, only when the governance settings allow.
+
+        Members act under the new purposes only after accepting their statements.
+        """
+        snapshot = self.snapshot()
+        action = "project.set_purposes"
+        project = self._runtime_project(snapshot, action, name, "change its purposes")
+        if not snapshot.governance.settings.governance.purpose_can_change:
+            self._refuse(
+                action,
+                name,
+                "a project's purpose may not change: the governance setting purpose_can_change is off; "
+                "ask a governor to turn it on, or create a new project",
+            )
+        if self.actor != project.owner:
+            self._refuse(
+                action,
+                name,
+                f"only the user who created project '{name}' ('{project.owner}') may change its purposes",
+            )
+        custom = self._check_purposes(snapshot, action, name, purposes, statements or {})
+        new = replace(project, purposes=tuple(purposes))
+        detail = {"purposes": list(purposes), "previous": list(project.purposes)}
+        return self._update(snapshot, action, new, detail, custom=custom)
+
+    def set_project_description(self, name: str, description: str) -> ProjectRecord:
+        """Change a runtime project's description (its owners and governors)."""
+        snapshot = self.snapshot()
+        action = "project.set_description"
+        project = self._runtime_project(snapshot, action, name, "change its description")
+        self._require_manager(snapshot, action, name)
+        return self._update(snapshot, action, replace(project, description=description), {})
+
+    # --- members and acknowledgements ---------------------------------------------------
+
+    def add_project_member(self, name: str, user: str, *, role: str = "member") -> ProjectRecord:
+        """Add a member (or, with ``role="owner"``, an owner) to a project (its owners and governors).
+
+        The new member acts under the project once they accept its purposes' statements.
+        """
+        snapshot = self.snapshot()
+        action = "project.add_member"
+        project = self._project(snapshot, name)
+        self._require_manager(snapshot, action, name)
+        if role not in ("member", "owner"):
+            raise ProjectError(f"role must be 'member' or 'owner', not {role!r}")
+        if user not in snapshot.users:
+            self._refuse(action, name, f"there is no user '{user}' in the catalog; governors declare users")
+        if user == project.owner:
+            raise ProjectError(f"'{user}' already owns project '{name}'; nothing to add")
+        with self.store.write() as conn:
+            self.store.put_project_member(conn, name, user, role, self.actor)
+            self.store.bump(conn)
+            self._audit_project(conn, action, name, {"member": user, "role": role})
+        return self.project(name)
+
+    def remove_project_member(self, name: str, user: str) -> ProjectRecord:
+        """Remove a member added at run time (its owners and governors; file members leave through the file)."""
+        snapshot = self.snapshot()
+        action = "project.remove_member"
+        project = self._project(snapshot, name)
+        self._require_manager(snapshot, action, name)
+        runtime = ("project", name) in snapshot.runtime
+        if not runtime and (user == project.owner or user in project.members):
+            self._refuse(
+                action, name, f"'{user}' is a member of '{name}' in its policy file; remove them there and apply"
+            )
+        if user == project.owner:
+            self._refuse(action, name, f"'{user}' created project '{name}' and stays its owner")
+        if user not in snapshot.added_members.get(name, {}):
+            raise ProjectError(f"'{user}' is not a member of project '{name}'; nothing to remove")
+        with self.store.write() as conn:
+            self.store.delete_project_members(conn, name, [user])
+            self.store.delete_acknowledgements(conn, name, [user])
+            self.store.clear_current_project(conn, name, [user])
+            self.store.bump(conn)
+            self._audit_project(conn, action, name, {"member": user})
+        return self.project(name)
+
+    def acknowledge_project(self, name: str, *, accept: bool = True, user: str | None = None) -> list[tuple[str, str]]:
+        """Accept (or reject) every purpose statement of ``name``; the statements decided on.
+
+        ``user`` (default: the actor) decides; deciding for another user is what a service that
+        authenticated them does, and needs ``IMPERSONATE``. Only a member or owner may decide;
+        the statements and the decision are audited. After a rejection the user may not act
+        under the project until they accept.
+        """
+        snapshot = self.snapshot()
+        who = user or self.actor
+        make_subject(snapshot, who, authenticated=self.identity)  # acting for another needs IMPERSONATE
+        project = self._project(snapshot, name)
+        action = "project.acknowledge" if accept else "project.reject"
+        if who not in snapshot.project_members(project):
+            self._refuse(
+                action,
+                name,
+                f"'{who}' is not a member of project '{name}'; ask its owner '{project.owner}' to add you, "
+                "then acknowledge its purposes",
+            )
+        statements = [(p, snapshot.statement(p)) for p in project.purposes]
+        decision = "accepted" if accept else "rejected"
+        with self.store.write() as conn:
+            for purpose, text in statements:
+                self.store.put_acknowledgement(conn, name, who, purpose, text, decision)
+            if not accept:
+                self.store.clear_current_project(conn, name, [who])
+            self.store.bump(conn)
+            detail = {"decision": decision, "statements": [{"purpose": p, "statement": t} for p, t in statements]}
+            self.store.append_audit(
+                conn,
+                user=who,
+                impersonator=self.identity if who != self.identity else None,
+                action=action,
+                outcome="ok",
+                project=name,
+                purposes=list(project.purposes),
+                detail=detail,
+            )
+        return statements
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _project(self, snapshot: Snapshot, name: str) -> Project:
+        project = snapshot.projects.get(name)
+        if project is None:
+            raise ProjectError(f"there is no project '{name}'; list projects with `immuta-spark project list`")
+        return project
+
+    def _runtime_project(self, snapshot: Snapshot, action: str, name: str, what: str) -> Project:
+        project = self._project(snapshot, name)
+        if ("project", name) not in snapshot.runtime:
+            self._refuse(
+                action,
+                name,
+                f"project '{name}' is declared in a policy file, which owns it: to {what}, change the file and apply",
+            )
+        return project
+
+    def _insider(self, snapshot: Snapshot, name: str) -> bool:
+        me = self._actor_subject()
+        return me.has(Permission.GOVERNANCE) or me.user in snapshot.project_members(snapshot.projects[name])
+
+    def _require_manager(self, snapshot: Snapshot, action: str, name: str) -> None:
+        me = self._actor_subject()
+        if me.user in snapshot.project_owners(snapshot.projects[name]) or me.has(Permission.GOVERNANCE):
+            return
+        self._refuse(action, name, f"only an owner of project '{name}' or a governor may do this", NotAuthorized)
+
+    def _check_purposes(
+        self, snapshot: Snapshot, action: str, name: str, purposes: Sequence[str], statements: Mapping[str, str]
+    ) -> list[Purpose]:
+        """The governance settings on a project's purposes; the custom purposes to create."""
+        rules = snapshot.governance.settings.governance
+        if rules.purpose_required and not purposes:
+            self._refuse(
+                action, name, "a project needs a purpose (governance setting purpose_required); name one or more"
+            )
+        if not rules.multiple_purposes and len(purposes) > 1:
+            self._refuse(
+                action,
+                name,
+                f"a project may have only one purpose (governance setting multiple_purposes is off), not "
+                f"{len(purposes)}: {', '.join(purposes)}",
+            )
+        if len(set(purposes)) != len(purposes):
+            self._refuse(action, name, "a purpose is named twice; name each once")
+        custom = []
+        for purpose in purposes:
+            if purpose in snapshot.purposes:
+                continue
+            if not rules.custom_purposes:
+                self._refuse(
+                    action,
+                    name,
+                    f"unknown purpose '{purpose}': projects use purposes governors declare (custom purposes "
+                    "are off); pick one of " + (", ".join(sorted(snapshot.purposes)) or "none declared yet"),
+                )
+            try:
+                custom.append(
+                    policyfile.parse_purpose(
+                        {"name": purpose, "acknowledgement": statements.get(purpose, "")},
+                        At(f"purpose {purpose!r}"),
+                    )
+                )
+            except PolicyFileError as exc:
+                self._refuse(action, name, str(exc))
+        return custom
+
+    def _check_source_visible(self, snapshot: Snapshot, action: str, name: str, source: str) -> str:
+        src = snapshot.source(source)
+        if src is None or not compile_plan(snapshot, self._actor_subject(), src.name).visible:
+            # An invisible source looks exactly like a missing one (section 4).
+            self._refuse(action, name, f"there is no data source '{source}' that you can see")
+        return src.name  # type: ignore[union-attr]
+
+    def _validated(
+        self, snapshot: Snapshot, action: str, name: str, body: dict[str, Any], *, extra_purposes: Sequence[str] = ()
+    ) -> Project:
+        try:
+            return policyfile.check_project(
+                body,
+                users=snapshot.users,
+                purposes=[*snapshot.purposes, *extra_purposes],
+                sources=snapshot.sources,
+                where=f"project {name!r}",
+            )
+        except PolicyFileError as exc:
+            self._refuse(action, name, exc.reason + f" ({exc.path})")
+
+    def _update(
+        self,
+        snapshot: Snapshot,
+        action: str,
+        project: Project,
+        detail: dict[str, Any],
+        *,
+        custom: Sequence[Purpose] = (),
+    ) -> ProjectRecord:
+        body = policyfile.dump_project(project)
+        checked = self._validated(snapshot, action, project.name, body, extra_purposes=[p.name for p in custom])
+        with self.store.write() as conn:
+            self._put_purposes(conn, custom)
+            self.store.put_runtime_entity(
+                conn, "project", project.name, canonical_json(policyfile.dump_project(checked)), new=False
+            )
+            self.store.bump(conn)
+            self._audit_project(conn, action, project.name, detail)
+        return self.project(project.name)
+
+    def _put_purposes(self, conn: Any, custom: Sequence[Purpose]) -> None:
+        """Store custom purposes (runtime entities), unless another project created one meanwhile."""
+        found = self.store.named_entities(conn, "purpose", [p.name for p in custom])
+        for purpose in custom:
+            if ("purpose", purpose.name) not in found:
+                body = canonical_json(policyfile.dump_purpose(purpose))
+                self.store.put_runtime_entity(conn, "purpose", purpose.name, body, new=True)
+
+    def _audit_project(self, conn: Any, action: str, name: str, detail: dict[str, Any]) -> None:
+        self.store.append_audit(
+            conn,
+            user=self.actor,
+            impersonator=self._impersonator(),
+            action=action,
+            outcome="ok",
+            project=name,
+            detail={"project": name, **detail},
+        )
+
+    def _refuse(self, action: str, name: str, why: str, error: type[ImmutaSparkError] = ProjectError) -> Any:
+        self.record(action=action, outcome="denied", project=name, detail={"project": name, "error": why})
+        raise error(why)
+
+
+def _by_name(snapshot: Snapshot) -> list[Project]:
+    return sorted(snapshot.projects.values(), key=lambda p: p.name)
