@@ -14,9 +14,9 @@ from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.projects import ProjectAdmin
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
-from immuta_spark.engine import Plan, Subject, compile_plan, make_subject
-from immuta_spark.errors import RuntimeStateConflict, SourceNotFound
-from immuta_spark.model import Governance, Permission
+from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
+from immuta_spark.errors import PolicyFileError, RuntimeStateConflict, SourceNotFound
+from immuta_spark.model import Governance, Permission, PolicyType
 from immuta_spark.store import Store
 
 __all__ = ["SOURCE_SECRETS", "GovernanceCatalog", "load_policy_file"]
@@ -113,6 +113,7 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext, ProjectAdmin):
         self, governance: Governance, *, file: str = "", dry_run: bool = False, prune_runtime: bool = False
     ) -> ApplyResult:
         """Apply an already validated model (see :meth:`apply`)."""
+        _check_purpose_restrictions(governance, file)
         desired = entity_rows(governance)
         with self.store.read() as conn:
             self.store.revision(conn)  # checks the catalog's identity, as a snapshot read does
@@ -251,3 +252,19 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext, ProjectAdmin):
             detail={"explained_user": target},
         )
         return plan
+
+
+def _check_purpose_restrictions(governance: Governance, file: str) -> None:
+    """With ``all_sources_require_purpose`` on, every source needs a purpose policy that applies to it."""
+    if not governance.settings.governance.all_sources_require_purpose:
+        return
+    snapshot = Snapshot(governance)
+    bare = [s.name for s in governance.sources if not snapshot.source_policies(s).of(PolicyType.PURPOSE)]
+    if bare:
+        shown = ", ".join(bare[:10]) + (f" and {len(bare) - 10} more" if len(bare) > 10 else "")
+        raise PolicyFileError(
+            "settings.governance.all_sources_require_purpose",
+            f"every data source must have a purpose restriction, and these have none: {shown}; add a purpose "
+            "policy (local or global) that applies to each, or turn the setting off",
+            file=file or None,
+        )

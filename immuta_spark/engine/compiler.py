@@ -61,6 +61,12 @@ def compile_plan(
     denied = why
     if denied is None and not purpose_ok:
         denied = f"purpose required: act under a project with one of {', '.join(required)} (or a sub-purpose)"
+    restricted = bool(policies.of(PolicyType.PURPOSE))
+    if denied is None and not restricted and snapshot.governance.settings.governance.all_sources_require_purpose:
+        denied = (
+            f"data source '{source.name}' has no purpose restriction, and the governance setting "
+            "all_sources_require_purpose requires one (fail closed); ask a governor to add a purpose policy to it"
+        )
     columns = _schema(source, schema)
     resolve = {c.lower(): c for c, _ in columns}
     column_plans = tuple(plan_columns(snapshot, subject, source, policies, columns, resolve))

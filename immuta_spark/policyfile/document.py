@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from immuta_spark.checkers import RegexChecker, SqlChecker
-from immuta_spark.model import Governance, Policy, Source
+from immuta_spark.model import Governance, Policy, Project, Settings, Source
 from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
 from immuta_spark.policyfile.policies import parse_policy
@@ -70,6 +70,7 @@ def parse_document(
     policies = _unique(doc, "policies", root, lambda v, at: parse_policy(v, at, ctx, None))
     _check_local_names(sources, policies, root.key("sources"))
     projects = _unique(doc, "projects", root, lambda v, at: parse_project(v, at, ctx))
+    _check_project_purposes(settings, projects, root.key("projects"))
     return Governance(
         settings=settings,
         users=users,
@@ -94,6 +95,21 @@ def _unique(doc: Mapping[str, Any], key: str, root: At, parse: Callable[[Any, At
         seen[built.name] = i
         items.append(built)
     return tuple(items)
+
+
+def _check_project_purposes(settings: Settings, projects: tuple[Project, ...], at: At) -> None:
+    """The governance settings a declared project must meet (seed: purpose required, more than one)."""
+    rules = settings.governance
+    for i, project in enumerate(projects):
+        if rules.purpose_required and not project.purposes:
+            at.index(i).key("purposes").fail(
+                "the governance setting purpose_required asks every project for a purpose; name one"
+            )
+        if not rules.multiple_purposes and len(project.purposes) > 1:
+            count = len(project.purposes)
+            at.index(i).key("purposes").fail(
+                f"the governance setting multiple_purposes is off: a project has one purpose, not {count}"
+            )
 
 
 def _check_local_names(sources: tuple[Source, ...], policies: tuple[Policy, ...], at: At) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from immuta_spark import cli
 from immuta_spark.catalog import GovernanceCatalog
-from immuta_spark.errors import ImpersonationDenied, NotAuthorized, ProjectError
+from immuta_spark.errors import ImpersonationDenied, NotAuthorized, PolicyFileError, ProjectError
 from immuta_spark.model import DEFAULT_ACKNOWLEDGEMENT
-from tests.unit.support import catalog_state, open_catalog
+from tests.unit.support import catalog_state, load, open_catalog, plan, snapshot
 
 DOC = """
 version: 1
@@ -328,3 +328,45 @@ def test_the_cli_reports_a_refusal_and_exits_1(gov: GovernanceCatalog, capsys: p
     assert "needs the CREATE_PROJECT permission" in capsys.readouterr().err
     assert run(as_(gov, "olivia"), "project", "create", "X", "--statement", "oops")[0] == 1
     assert "--statement takes PURPOSE=TEXT" in capsys.readouterr().err
+
+
+# --- the governance settings in policy files and at query time ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "project", "message"),
+    [
+        ("{purpose_required: true}", "{name: P, owner: gov, sources: [Claims]}", "purpose_required asks every project"),
+        (
+            "{multiple_purposes: false}",
+            "{name: P, owner: gov, purposes: [Research, Fraud]}",
+            "multiple_purposes is off: a project has one purpose, not 2",
+        ),
+    ],
+)
+def test_a_declared_project_meets_the_governance_settings_too(settings: str, project: str, message: str) -> None:
+    text = DOC.replace("{purpose_can_change: true}", settings).replace(
+        "  - {name: Filed, owner: gov, members: [bob], purposes: [Research], sources: [Claims]}", f"  - {project}"
+    )
+    with pytest.raises(PolicyFileError, match=f"projects\\[0\\].purposes: .*{message}"):
+        load(text)
+
+
+def test_with_every_source_requiring_a_purpose_a_bare_source_is_refused_at_apply_and_at_query(
+    catalog_url: str, tmp_path: Path
+) -> None:
+    strict = DOC.replace("{purpose_can_change: true}", "{all_sources_require_purpose: true}")
+    with pytest.raises(PolicyFileError, match="these have none: Claims, Notes, Secret; add a purpose policy"):
+        open_catalog(catalog_url, tmp_path, strict)
+    policies = (
+        "policies:\n"
+        "  - {name: research, type: purpose, sources: {names: [Claims]}, purposes: [Research]}\n"
+        "  - {name: any, type: purpose, sources: {names: [Notes, Secret]}, purposes: [Fraud], except: {users: [bob]}}\n"
+    )
+    covered = strict.replace("projects:", policies + "projects:")
+    gov = open_catalog(catalog_url, tmp_path, covered)
+    assert gov.snapshot().governance.settings.governance.all_sources_require_purpose
+    snap = snapshot(strict)  # a catalog stored before the setting was turned on is refused at query time
+    assert "has no purpose restriction" in (plan(snap, "bob", "Notes").denied_reason or "")
+    snap = snapshot(covered)
+    assert plan(snap, "bob", "Notes").allowed  # exempt from the restriction, which still exists

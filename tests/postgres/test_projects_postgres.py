@@ -1,0 +1,45 @@
+"""Projects, acknowledgements and the coexistence rule on PostgreSQL (the same store code, another database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from immuta_spark.errors import NotAuthorized, RuntimeStateConflict
+from tests.unit.support import open_catalog
+from tests.unit.test_projects import DOC, as_, reapply, study
+
+
+def test_a_runtime_project_lives_beside_the_file_through_applies_on_postgres(catalog_url: str, tmp_path: Path) -> None:
+    gov = open_catalog(catalog_url, tmp_path, DOC)
+    study(gov)
+    bob = as_(gov, "bob")
+    with pytest.raises(NotAuthorized, match="has not acknowledged"):
+        bob.switch_project("Study")
+    bob.acknowledge_project("Study")
+    bob.switch_project("Study")
+    gov.add_project_member("Filed", "carol")
+    as_(gov, "carol").acknowledge_project("Filed", accept=False)
+
+    reapply(gov, tmp_path)  # the whole-state file again: every piece of runtime state is kept
+    snap = gov.snapshot()
+    assert snap.projects["Study"].owner == "olivia"
+    assert snap.added_members == {"Study": {"bob": "member"}, "Filed": {"carol": "member"}}
+    assert {k: a.decision for k, a in snap.acknowledgements.items()} == {
+        ("Study", "bob", "Research"): "accepted",
+        ("Filed", "carol", "Research"): "rejected",
+    }
+    assert bob.current_project() == "Study"
+
+    without_carol = DOC.replace("  - {name: carol}\n", "")
+    with pytest.raises(RuntimeStateConflict, match="runtime memberships or acknowledgements of carol"):
+        reapply(gov, tmp_path, without_carol)
+    assert "carol" in gov.snapshot().users
+    reapply(gov, tmp_path, without_carol, prune_runtime=True)
+    snap = gov.snapshot()
+    assert "carol" not in snap.users and "Filed" not in snap.added_members
+    assert ("Filed", "carol", "Research") not in snap.acknowledgements
+
+    as_(gov, "olivia").delete_project("Study")
+    assert "Study" not in gov.snapshot().projects and bob.current_project() is None
