@@ -1,8 +1,8 @@
-"""``immuta-spark project ...``: projects as living entities, acknowledgements, and the project you act under.
+"""``immuta-spark project ...``: projects as living entities, membership, acknowledgements, the project you act under.
 
 ``create | show | list | delete | add-source | remove-source | set-purposes | set-description |
-members | add-member | remove-member | acknowledge | switch | current``, each with text or
-JSON output (``--format json``).
+set-subscription | members | add-member | remove-member | join | approve | deny | revoke |
+acknowledge | switch | current``, each with text or JSON output (``--format json``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from immuta_spark.catalog import GovernanceCatalog, ProjectRecord
 from immuta_spark.errors import ProjectError
+from immuta_spark.policyfile.strict import load_yaml
 
 __all__ = ["add_project_commands", "run_project"]
 
@@ -35,6 +36,12 @@ def add_project_commands(sub: Any) -> None:
     cr.add_argument("--source", action="append", default=[], help="a data source (repeat for several)")
     cr.add_argument("--description", default="")
     cr.add_argument(
+        "--subscription",
+        metavar="YAML",
+        help="who may join, as in a policy file: '{anyone: {}}', '{approval: {approvers: [owner]}}' (default: "
+        "individuals you add)",
+    )
+    cr.add_argument(
         "--statement",
         action="append",
         default=[],
@@ -55,6 +62,14 @@ def add_project_commands(sub: Any) -> None:
     am.add_argument("user", metavar="USER")
     am.add_argument("--owner", action="store_true", help="add as an owner")
     action("remove-member", "remove a member added at run time (owners, governors)").add_argument("user")
+    action("join", "ask to join, as the project's subscription policy says").add_argument("--reason", default="")
+    action("approve", "give one approval to a request to join").add_argument("user", metavar="USER")
+    dn = action("deny", "deny a request to join")
+    dn.add_argument("user", metavar="USER")
+    dn.add_argument("--reason", default="")
+    action("revoke", "take a membership away (owners, governors)").add_argument("user", metavar="USER")
+    ss = action("set-subscription", "change who may join (owners, governors; locked while equalized)")
+    ss.add_argument("subscription", metavar="YAML", nargs="?", help="as in a policy file; omit for individuals")
     ack = action("acknowledge", "show the purpose statements; accept or reject them with --accept / --reject")
     decide = ack.add_mutually_exclusive_group()
     decide.add_argument("--accept", action="store_true", help="accept every statement: become a member")
@@ -117,7 +132,18 @@ def _change(args: argparse.Namespace, cat: GovernanceCatalog) -> ProjectRecord:
             sources=args.source,
             description=args.description,
             statements=_statements(args.statement),
+            subscription=_subscription(args.subscription),
         )
+    if act == "join":
+        return cat.join_project(name, reason=args.reason)
+    if act == "approve":
+        return cat.approve_project_member(name, args.user)
+    if act == "deny":
+        return cat.deny_project_member(name, args.user, reason=args.reason)
+    if act == "revoke":
+        return cat.revoke_project_member(name, args.user)
+    if act == "set-subscription":
+        return cat.set_project_subscription(name, _subscription(args.subscription))
     if act == "add-source":
         return cat.add_project_source(name, args.source)
     if act == "remove-source":
@@ -166,6 +192,16 @@ def _context(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> i
     else:
         print(f"{user} acts under project {project!r}", file=out)
     return 0
+
+
+def _subscription(text: str | None) -> dict[str, Any] | None:
+    """A subscription policy given on the command line, read as strict YAML (validated by the catalog)."""
+    if text is None:
+        return None
+    value = load_yaml(text, file="--subscription")
+    if not isinstance(value, dict):
+        raise ProjectError(f"--subscription takes a mapping such as '{{anyone: {{}}}}', not {text!r}")
+    return value
 
 
 def _statements(pairs: list[str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from immuta_spark.conditions import Condition
+from immuta_spark.conditions import AllOf, Condition, HasAttribute, InGroups
 
 __all__ = [
     "DEFAULT_ACKNOWLEDGEMENT",
@@ -20,6 +20,7 @@ __all__ = [
     "ColumnTarget",
     "ConstantMask",
     "DifferentialPrivacy",
+    "Entitlement",
     "FormatPreservingMask",
     "Governance",
     "GovernanceSettings",
@@ -280,7 +281,11 @@ class Approver:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subscription:
-    """A subscription policy body."""
+    """A subscription policy body.
+
+    ``approval`` may carry a ``condition`` as well: both must hold (seed: an equalized
+    project's "satisfy all of: is a member of group Accounting and is approved by ...").
+    """
 
     kind: SubscriptionKind
     approvers: tuple[Approver, ...] = ()
@@ -426,6 +431,37 @@ class Project:
     validation_frequency: int | None = None
     workspace: bool = False
     description: str = ""
+    #: Who may become a member (section 4's four kinds; None: individuals the owners add).
+    subscription: Subscription | None = None
+    #: The equalized entitlement (groups and attributes every member is evaluated as holding).
+    entitlement: Entitlement | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entitlement:
+    """Groups and attribute values (seed: "Equalized Entitlements"): what equalized members are evaluated as."""
+
+    groups: frozenset[str] = frozenset()
+    attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether it asks for nothing (seed: "No Entitlement")."""
+        return not self.groups and not any(self.attributes.values())
+
+    def condition(self) -> Condition:
+        """The condition "holds every group and every attribute value of this entitlement"."""
+        parts: list[Condition] = [InGroups(frozenset({g})) for g in sorted(self.groups)]
+        for name, values in sorted(self.attributes.items()):
+            parts += [HasAttribute(name, frozenset({v})) for v in sorted(values)]
+        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+    def missing(self, groups: frozenset[str], attributes: Mapping[str, frozenset[str]]) -> list[str]:
+        """What of this entitlement someone with ``groups`` and ``attributes`` lacks, for people."""
+        out = [f"group {g}" for g in sorted(self.groups - groups)]
+        for name, values in sorted(self.attributes.items()):
+            out += [f"attribute {name}={v}" for v in sorted(values - attributes.get(name, frozenset()))]
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

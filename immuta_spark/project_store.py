@@ -8,6 +8,7 @@ and each user's acknowledgement decisions. Every method runs inside the caller's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,20 +46,47 @@ class ProjectRows:
     # --- members ------------------------------------------------------------------------
 
     def project_members(self, conn: Connection) -> list[dict[str, Any]]:
-        """Every member and owner added at run time: project, user, role, added_by, added_at."""
-        return [dict(r) for r in conn.execute(select(members_table)).mappings()]
+        """Every runtime membership row: project, user, role, status, approvals (a list), reason, added_by, added_at."""
+        rows = conn.execute(select(members_table)).mappings()
+        return [{**r, "approvals": json.loads(r["approvals"])} for r in rows]
 
-    def put_project_member(self, conn: Connection, project: str, user: str, role: str, added_by: str) -> None:
-        """Add (or change the role of) a member added at run time."""
+    def project_member(self, conn: Connection, project: str, user: str) -> dict[str, Any] | None:
+        """One user's runtime membership row in a project, or None."""
+        row = (
+            conn.execute(select(members_table).where(members_table.c.project == project, members_table.c.user == user))
+            .mappings()
+            .first()
+        )
+        return None if row is None else {**row, "approvals": json.loads(row["approvals"])}
+
+    def put_project_member(
+        self,
+        conn: Connection,
+        project: str,
+        user: str,
+        role: str,
+        added_by: str,
+        *,
+        status: str = "member",
+        approvals: Iterable[str] = (),
+        reason: str = "",
+    ) -> None:
+        """Insert or replace a user's runtime membership row."""
+        values = {
+            "role": role,
+            "status": status,
+            "approvals": json.dumps(sorted(set(approvals))),
+            "reason": reason,
+            "added_by": added_by,
+            "added_at": now(),
+        }
         done = conn.execute(
             update(members_table)
             .where(members_table.c.project == project, members_table.c.user == user)
-            .values(role=role, added_by=added_by, added_at=now())
+            .values(**values)
         )
         if done.rowcount == 0:
-            conn.execute(
-                insert(members_table).values(project=project, user=user, role=role, added_by=added_by, added_at=now())
-            )
+            conn.execute(insert(members_table).values(project=project, user=user, **values))
 
     def delete_project_members(self, conn: Connection, project: str, users: Iterable[str] | None = None) -> int:
         """Remove members added at run time (all of the project's when ``users`` is None); how many."""

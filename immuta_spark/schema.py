@@ -108,13 +108,17 @@ current_projects = Table(
     Column("project", String(512), nullable=False),
     Column("set_at", String(40), nullable=False),
 )
-#: Members and owners added at run time (a policy file's ``members`` are in the project's entity row).
+#: Membership state at run time: members and owners added, requests, approvals, denials, revocations
+#: (a policy file's ``members`` are in the project's entity row).
 project_members = Table(
     "project_members",
     metadata,
     Column("project", String(512), primary_key=True),
     Column("user", String(512), primary_key=True),
     Column("role", String(16), nullable=False),  # "member" | "owner"
+    Column("status", String(16), nullable=False, default="member"),  # "member" | "requested" | "denied" | "revoked"
+    Column("approvals", Text, nullable=False, default="[]"),
+    Column("reason", Text, nullable=False, default=""),
     Column("added_by", String(512), nullable=False),
     Column("added_at", String(40), nullable=False),
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from immuta_spark.auditlog import audit_row
 from immuta_spark.catalog.entities import assemble
-from immuta_spark.engine import Acknowledgement, Snapshot, Subject, SubscriptionState, make_subject
+from immuta_spark.engine import Acknowledgement, MembershipState, Snapshot, Subject, SubscriptionState, make_subject
 from immuta_spark.errors import NotAuthorized
 from immuta_spark.expr import SecretRef
 from immuta_spark.identity import current_user
@@ -80,9 +80,9 @@ class CatalogBase:
             added = self.store.project_members(conn)
             acks = self.store.acknowledgements(conn)
         governance = assemble(rows)
-        members: dict[str, dict[str, str]] = {}
-        for m in added:
-            members.setdefault(m["project"], {})[m["user"]] = m["role"]
+        memberships = {
+            (m["project"], m["user"]): MembershipState(m["role"], m["status"], frozenset(m["approvals"])) for m in added
+        }
         states = {
             (r["source"], r["user"]): SubscriptionState(
                 status=r["status"], approvals=frozenset(r["approvals"]), added=bool(r["added"])
@@ -94,7 +94,7 @@ class CatalogBase:
             subscriptions=states,
             fingerprints=prints,
             revision=revision,
-            project_members=members,
+            memberships=memberships,
             acknowledgements={
                 (a["project"], a["user"], a["purpose"]): Acknowledgement(a["decision"], a["statement"]) for a in acks
             },

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from immuta_spark.engine import Snapshot
 from immuta_spark.model import Project
+from immuta_spark.policyfile import dump_subscription
 
 __all__ = ["MemberRecord", "ProjectRecord", "project_record"]
 
@@ -45,6 +47,10 @@ class ProjectRecord:
     equalization: bool
     masked_joins: bool
     validation_frequency: int | None
+    #: Who may join, in policy-as-code form (None: individuals the owners add).
+    subscription: dict[str, Any] | None = None
+    #: Requests to join, denials and revocations: (user, status, approvals given); insiders only.
+    requests: tuple[tuple[str, str, tuple[str, ...]], ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready mapping (sources and members are null when hidden from the reader)."""
@@ -59,6 +65,10 @@ class ProjectRecord:
             "equalization": self.equalization,
             "masked_joins": self.masked_joins,
             "validation_frequency": self.validation_frequency,
+            "subscription": self.subscription,
+            "requests": None
+            if self.requests is None
+            else [{"user": u, "status": s, "approvals": list(a)} for u, s, a in self.requests],
         }
 
     def text(self) -> str:
@@ -73,16 +83,25 @@ class ProjectRecord:
             lines.append("  sources: " + (", ".join(self.sources) or "none"))
         flags = [f for f, on in (("equalization", self.equalization), ("masked joins", self.masked_joins)) if on]
         lines.append("  settings: " + (", ".join(flags) or "none"))
+        lines.append("  subscription: " + (_one_line(self.subscription) if self.subscription else "individuals"))
         if self.members is not None:
             lines.append("  members:")
             for m in self.members:
                 lines.append(f"    {m.user} ({m.role}, {m.origin}; acknowledgement {m.acknowledgement})")
+        for user, status, approvals in self.requests or ():
+            given = f"; approvals: {', '.join(approvals)}" if approvals else ""
+            lines.append(f"  request: {user} {status}{given}")
         return "\n".join(lines)
+
+
+def _one_line(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True)
 
 
 def project_record(snapshot: Snapshot, project: Project, *, full: bool) -> ProjectRecord:
     """The record of ``project``; ``full`` shows its sources and members."""
     members = None
+    requests = None
     from_file = ("project", project.name) not in snapshot.runtime
     if full:
         owners = snapshot.project_owners(project)
@@ -99,6 +118,11 @@ def project_record(snapshot: Snapshot, project: Project, *, full: bool) -> Proje
                 )
             )
         members = tuple(rows)
+        requests = tuple(
+            (user, state.status, tuple(sorted(state.approvals)))
+            for (name, user), state in sorted(snapshot.memberships.items())
+            if name == project.name and state.status != "member"
+        )
     return ProjectRecord(
         name=project.name,
         origin="file" if from_file else "runtime",
@@ -110,4 +134,6 @@ def project_record(snapshot: Snapshot, project: Project, *, full: bool) -> Proje
         equalization=project.equalization,
         masked_joins=project.masked_joins,
         validation_frequency=project.validation_frequency,
+        subscription=dump_subscription(project.subscription) if project.subscription is not None else None,
+        requests=requests,
     )

@@ -22,7 +22,7 @@ from immuta_spark import policyfile
 from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.catalog.entities import canonical_json
 from immuta_spark.catalog.project_records import ProjectRecord, project_record
-from immuta_spark.engine import Snapshot, compile_plan, make_subject
+from immuta_spark.engine import Snapshot, compile_plan
 from immuta_spark.errors import ImmutaSparkError, NotAuthorized, PolicyFileError, ProjectError
 from immuta_spark.model import Permission, Project, Purpose
 from immuta_spark.policyfile.common import At
@@ -60,13 +60,16 @@ class ProjectAdmin(CatalogBase):
         sources: Sequence[str] = (),
         description: str = "",
         statements: Mapping[str, str] | None = None,
+        subscription: Mapping[str, Any] | None = None,
     ) -> ProjectRecord:
         """Create a project owned by the actor (needs ``CREATE_PROJECT``).
 
         ``purposes`` must be declared by governors unless the custom-purposes setting is on:
         then an unknown purpose is created with the statement given in ``statements`` (or the
-        default one). The actor must see every source named. The owner, like every member,
-        acknowledges the purposes before acting under the project.
+        default one). The actor must see every source named. ``subscription`` is who may join,
+        in policy-as-code form (default: individuals the owners add; see
+        :mod:`immuta_spark.catalog.membership`). The owner, like every member, acknowledges the
+        purposes before acting under the project.
         """
         snapshot = self.snapshot()
         action = "project.create"
@@ -82,6 +85,7 @@ class ProjectAdmin(CatalogBase):
             "purposes": list(purposes),
             "sources": list(sources),
             "description": description,
+            **({"subscription": dict(subscription)} if subscription is not None else {}),
         }
         project = self._validated(snapshot, action, name, body, extra_purposes=[p.name for p in custom])
         with self.store.write() as conn:
@@ -176,93 +180,6 @@ class ProjectAdmin(CatalogBase):
         project = self._runtime_project(snapshot, action, name, "change its description")
         self._require_manager(snapshot, action, name)
         return self._update(snapshot, action, replace(project, description=description), {})
-
-    # --- members and acknowledgements ---------------------------------------------------
-
-    def add_project_member(self, name: str, user: str, *, role: str = "member") -> ProjectRecord:
-        """Add a member (or, with ``role="owner"``, an owner) to a project (its owners and governors).
-
-        The new member acts under the project once they accept its purposes' statements.
-        """
-        snapshot = self.snapshot()
-        action = "project.add_member"
-        project = self._project(snapshot, name)
-        self._require_manager(snapshot, action, name)
-        if role not in ("member", "owner"):
-            raise ProjectError(f"role must be 'member' or 'owner', not {role!r}")
-        if user not in snapshot.users:
-            self._refuse(action, name, f"there is no user '{user}' in the catalog; governors declare users")
-        if user == project.owner:
-            raise ProjectError(f"'{user}' already owns project '{name}'; nothing to add")
-        with self.store.write() as conn:
-            self.store.put_project_member(conn, name, user, role, self.actor)
-            self.store.bump(conn)
-            self._audit_project(conn, action, name, {"member": user, "role": role})
-        return self.project(name)
-
-    def remove_project_member(self, name: str, user: str) -> ProjectRecord:
-        """Remove a member added at run time (its owners and governors; file members leave through the file)."""
-        snapshot = self.snapshot()
-        action = "project.remove_member"
-        project = self._project(snapshot, name)
-        self._require_manager(snapshot, action, name)
-        runtime = ("project", name) in snapshot.runtime
-        if not runtime and (user == project.owner or user in project.members):
-            self._refuse(
-                action, name, f"'{user}' is a member of '{name}' in its policy file; remove them there and apply"
-            )
-        if user == project.owner:
-            self._refuse(action, name, f"'{user}' created project '{name}' and stays its owner")
-        if user not in snapshot.added_members.get(name, {}):
-            raise ProjectError(f"'{user}' is not a member of project '{name}'; nothing to remove")
-        with self.store.write() as conn:
-            self.store.delete_project_members(conn, name, [user])
-            self.store.delete_acknowledgements(conn, name, [user])
-            self.store.clear_current_project(conn, name, [user])
-            self.store.bump(conn)
-            self._audit_project(conn, action, name, {"member": user})
-        return self.project(name)
-
-    def acknowledge_project(self, name: str, *, accept: bool = True, user: str | None = None) -> list[tuple[str, str]]:
-        """Accept (or reject) every purpose statement of ``name``; the statements decided on.
-
-        ``user`` (default: the actor) decides; deciding for another user is what a service that
-        authenticated them does, and needs ``IMPERSONATE``. Only a member or owner may decide;
-        the statements and the decision are audited. After a rejection the user may not act
-        under the project until they accept.
-        """
-        snapshot = self.snapshot()
-        who = user or self.actor
-        make_subject(snapshot, who, authenticated=self.identity)  # acting for another needs IMPERSONATE
-        project = self._project(snapshot, name)
-        action = "project.acknowledge" if accept else "project.reject"
-        if who not in snapshot.project_members(project):
-            self._refuse(
-                action,
-                name,
-                f"'{who}' is not a member of project '{name}'; ask its owner '{project.owner}' to add you, "
-                "then acknowledge its purposes",
-            )
-        statements = [(p, snapshot.statement(p)) for p in project.purposes]
-        decision = "accepted" if accept else "rejected"
-        with self.store.write() as conn:
-            for purpose, text in statements:
-                self.store.put_acknowledgement(conn, name, who, purpose, text, decision)
-            if not accept:
-                self.store.clear_current_project(conn, name, [who])
-            self.store.bump(conn)
-            detail = {"decision": decision, "statements": [{"purpose": p, "statement": t} for p, t in statements]}
-            self.store.append_audit(
-                conn,
-                user=who,
-                impersonator=self.identity if who != self.identity else None,
-                action=action,
-                outcome="ok",
-                project=name,
-                purposes=list(project.purposes),
-                detail=detail,
-            )
-        return statements
 
     # --- helpers ------------------------------------------------------------------------
 

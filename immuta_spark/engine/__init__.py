@@ -18,7 +18,14 @@ from immuta_spark.engine.compiler import compile_plan
 from immuta_spark.engine.conflicts import rank_masking_policies
 from immuta_spark.engine.masking import UNFINGERPRINTED_K
 from immuta_spark.engine.plan import ColumnPlan, DPPlan, Override, Plan, RowPolicyApplied
-from immuta_spark.engine.subjects import Acknowledgement, Snapshot, Subject, SubscriptionState, make_subject
+from immuta_spark.engine.subjects import (
+    Acknowledgement,
+    MembershipState,
+    Snapshot,
+    Subject,
+    SubscriptionState,
+    make_subject,
+)
 from immuta_spark.engine.subscriptions import subscription_requirements
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "Acknowledgement",
     "ColumnPlan",
     "DPPlan",
+    "MembershipState",
     "Override",
     "Plan",
     "RowPolicyApplied",

@@ -10,7 +10,7 @@ from immuta_spark.engine.index import PolicyBlock, ScopeIndex, SourcePolicies
 from immuta_spark.errors import ImpersonationDenied, NotAuthorized
 from immuta_spark.model import Governance, OwnerRef, Permission, Policy, Project, Purpose, Source, User
 
-__all__ = ["Acknowledgement", "Snapshot", "Subject", "SubscriptionState", "make_subject"]
+__all__ = ["Acknowledgement", "MembershipState", "Snapshot", "Subject", "SubscriptionState", "make_subject"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +40,15 @@ class SubscriptionState:
 
 
 @dataclass(frozen=True, slots=True)
+class MembershipState:
+    """A user's runtime membership row in a project: role, status and the approvals given."""
+
+    role: str  # "member" | "owner"
+    status: str  # "member" | "requested" | "denied" | "revoked"
+    approvals: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Acknowledgement:
     """A user's decision on one purpose statement of a project, and the text decided on."""
 
@@ -62,13 +71,18 @@ class Snapshot:
         fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
         revision: int = 0,
         scan: bool = False,
-        project_members: Mapping[str, Mapping[str, str]] | None = None,
+        memberships: Mapping[tuple[str, str], MembershipState] | None = None,
         acknowledgements: Mapping[tuple[str, str, str], Acknowledgement] | None = None,
         runtime: Collection[tuple[str, str]] = (),
     ) -> None:
         self.governance = governance
-        #: Members and owners added at run time: project -> user -> role ("member" | "owner").
-        self.added_members = {p: dict(m) for p, m in (project_members or {}).items()}
+        #: Runtime membership rows by (project, user): members and owners added, requests, denials, revocations.
+        self.memberships = dict(memberships or {})
+        #: Members and owners at run time (status "member"): project -> user -> role.
+        self.added_members: dict[str, dict[str, str]] = {}
+        for (project, user), state in self.memberships.items():
+            if state.status == "member":
+                self.added_members.setdefault(project, {})[user] = state.role
         #: Acknowledgement decisions by (project, user, purpose).
         self.acknowledgements = dict(acknowledgements or {})
         #: The (kind, name) of the entities created at run time (``apply`` leaves them alone).
@@ -92,8 +106,10 @@ class Snapshot:
         return frozenset({project.owner, *(u for u, role in added.items() if role == "owner")})
 
     def project_members(self, project: Project) -> frozenset[str]:
-        """Everyone in ``project``: owners, the file's members and the members added at run time."""
-        return self.project_owners(project) | project.members | frozenset(self.added_members.get(project.name, {}))
+        """Everyone in ``project``: owners, the file's members (unless revoked) and the members added at run time."""
+        revoked = {u for (p, u), s in self.memberships.items() if p == project.name and s.status == "revoked"}
+        listed = (project.members - revoked) | frozenset(self.added_members.get(project.name, {}))
+        return self.project_owners(project) | listed
 
     def statement(self, purpose: str) -> str:
         """The acknowledgement statement of a purpose."""
@@ -187,10 +203,18 @@ def make_subject(
         if proj is None:
             raise NotAuthorized(f"there is no project '{project}'; list projects with `immuta-spark export`")
         if user not in snapshot.project_members(proj):
-            raise NotAuthorized(
-                f"user '{user}' is not a member of project '{project}'; ask its owner '{proj.owner}' to add you, "
-                "or act under no project (`immuta-spark project switch --none`)"
+            raise NotAuthorized(_not_member(snapshot, proj, user))
+        condition = proj.subscription.condition if proj.subscription is not None else None
+        if condition is not None and user not in snapshot.project_owners(proj):
+            who = Subject(
+                user=user, groups=known.groups if known else frozenset(), attributes=known.attributes if known else {}
             )
+            if not condition.holds(who):
+                raise NotAuthorized(
+                    f"user '{user}' no longer meets the subscription policy of project '{project}' (it needs "
+                    f"{condition.to_data()}); ask a governor for the entitlement, or act under no project "
+                    "(`immuta-spark project switch --none`)"
+                )
         pending = snapshot.unacknowledged(proj, user)
         if pending:
             raise NotAuthorized(_unacknowledged(user, project, pending))
@@ -223,4 +247,22 @@ def _unacknowledged(user: str, project: str, pending: list[tuple[str, str, Ackno
         f"user '{user}' has not acknowledged the purpose statement of project '{project}' for {names}{why}; "
         f"a member acts under a project only after accepting each of its purposes' statements. Read them "
         f"(`immuta-spark project acknowledge '{project}'`) and accept: {accept}"
+    )
+
+
+def _not_member(snapshot: Snapshot, project: Project, user: str) -> str:
+    """Why ``user`` is not in ``project`` (a request pending, denied, revoked, or none), and what to do."""
+    state = snapshot.memberships.get((project.name, user))
+    status = state.status if state is not None else None
+    name, owner = project.name, project.owner
+    leave = "or act under no project (`immuta-spark project switch --none`)"
+    if status == "requested":
+        return f"user '{user}' asked to join project '{name}' and the request is pending; wait for it, {leave}"
+    if status == "denied":
+        return f"user '{user}' asked to join project '{name}' and was denied; ask its owner '{owner}', {leave}"
+    if status == "revoked":
+        return f"the membership of user '{user}' in project '{name}' was revoked; ask its owner '{owner}', {leave}"
+    return (
+        f"user '{user}' is not a member of project '{project.name}'; ask to join (`immuta-spark project join "
+        f"'{project.name}'`) or ask its owner '{project.owner}' to add you, {leave}"
     )

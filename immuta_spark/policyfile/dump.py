@@ -10,6 +10,7 @@ from immuta_spark.model import (
     Action,
     ConstantMask,
     DifferentialPrivacy,
+    Entitlement,
     Governance,
     KAnonymizeMask,
     Mask,
@@ -35,6 +36,7 @@ from immuta_spark.model import (
 __all__ = [
     "dump_action",
     "dump_document",
+    "dump_entitlement",
     "dump_mask",
     "dump_policy",
     "dump_project",
@@ -136,7 +138,10 @@ def dump_subscription(sub: Subscription) -> dict[str, Any]:
         return {"when": sub.condition.to_data()}
     if sub.kind is SubscriptionKind.INDIVIDUALS:
         return {"individuals": sorted(sub.users)}
-    return {"approval": {"approvers": [a.role if a.role != "group" else {"group": a.group} for a in sub.approvers]}}
+    body: dict[str, Any] = {"approvers": [a.role if a.role != "group" else {"group": a.group} for a in sub.approvers]}
+    if sub.condition is not None:
+        body["when"] = sub.condition.to_data()
+    return {"approval": body}
 
 
 def dump_action(action: Action | None) -> dict[str, Any]:
@@ -208,6 +213,11 @@ def dump_policy(p: Policy) -> dict[str, Any]:
     return d
 
 
+def dump_entitlement(e: Entitlement) -> dict[str, Any]:
+    """An equalized entitlement as policy-as-code."""
+    return {"groups": sorted(e.groups), "attributes": {k: sorted(v) for k, v in sorted(e.attributes.items()) if v}}
+
+
 def dump_project(p: Project) -> dict[str, Any]:
     """A project as policy-as-code."""
     d: dict[str, Any] = {"name": p.name, "owner": p.owner}
@@ -223,4 +233,8 @@ def dump_project(p: Project) -> dict[str, Any]:
         d["workspace"] = True
     if p.description:
         d["description"] = p.description
+    if p.subscription is not None:
+        d["subscription"] = dump_subscription(p.subscription)
+    if p.entitlement is not None:
+        d["entitlement"] = dump_entitlement(p.entitlement)
     return d

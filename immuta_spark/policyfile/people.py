@@ -54,14 +54,7 @@ def parse_user(value: Any, at: At) -> User:
     m = expect_mapping(value, at, allowed=("name", "groups", "attributes", "permissions"), required=("name",))
     name = expect_string(m["name"], at.key("name"), what="a user name")
     groups = frozenset(expect_strings(m.get("groups", []), at.key("groups"), what="a group name"))
-    attributes: dict[str, frozenset[str]] = {}
-    a_at = at.key("attributes")
-    attrs = m.get("attributes", {})
-    if not isinstance(attrs, dict):
-        a_at.fail(f"expected a mapping of attribute name to a list of values, got {describe(attrs)}")
-    for key, vals in attrs.items():
-        k = expect_string(key, a_at, what="an attribute name")
-        attributes[k] = frozenset(expect_strings(vals, a_at.key(k), what="an attribute value"))
+    attributes = parse_attributes(m.get("attributes", {}), at.key("attributes"))
     perms = []
     p_at = at.key("permissions")
     for i, p in enumerate(expect_strings(m.get("permissions", []), p_at, what="a permission")):
@@ -70,6 +63,17 @@ def parse_user(value: Any, at: At) -> User:
         except ValueError:
             p_at.index(i).fail(f"unknown permission {p!r}; expected one of: {', '.join(x.value for x in Permission)}")
     return User(name=name, groups=groups, attributes=attributes, permissions=frozenset(perms))
+
+
+def parse_attributes(value: Any, at: At) -> dict[str, frozenset[str]]:
+    """A mapping of attribute name to a list of values (a user's, an entitlement's)."""
+    if not isinstance(value, dict):
+        at.fail(f"expected a mapping of attribute name to a list of values, got {describe(value)}")
+    attributes: dict[str, frozenset[str]] = {}
+    for key, vals in value.items():
+        k = expect_string(key, at, what="an attribute name")
+        attributes[k] = frozenset(expect_strings(vals, at.key(k), what="an attribute value"))
+    return attributes
 
 
 def parse_purpose(value: Any, at: At) -> Purpose:

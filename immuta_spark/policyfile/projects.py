@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from immuta_spark.model import Project, Source
+from immuta_spark.model import Entitlement, Project, Source
 from immuta_spark.policyfile.common import (
     At,
     Context,
@@ -16,6 +16,8 @@ from immuta_spark.policyfile.common import (
     expect_strings,
     expect_text,
 )
+from immuta_spark.policyfile.people import parse_attributes
+from immuta_spark.policyfile.subscriptions import parse_subscription
 
 __all__ = ["check_project", "parse_project"]
 
@@ -33,6 +35,8 @@ def parse_project(value: Any, at: At, ctx: Context) -> Project:
         "validation_frequency",
         "workspace",
         "description",
+        "subscription",
+        "entitlement",
     )
     m = expect_mapping(value, at, allowed=keys, required=("name", "owner"))
     s_at = at.key("sources")
@@ -54,7 +58,21 @@ def parse_project(value: Any, at: At, ctx: Context) -> Project:
         validation_frequency=freq,
         workspace=expect_bool(m.get("workspace", False), at.key("workspace")),
         description=expect_text(m.get("description", ""), at.key("description")),
+        subscription=(
+            parse_subscription(m["subscription"], at.key("subscription"), ctx)
+            if m.get("subscription") is not None
+            else None
+        ),
+        entitlement=parse_entitlement(m["entitlement"], at.key("entitlement")) if "entitlement" in m else None,
     )
+
+
+def parse_entitlement(value: Any, at: At) -> Entitlement:
+    """An equalized entitlement: ``{groups: [G, ...], attributes: {NAME: [VALUE, ...]}}``."""
+    m = expect_mapping(value, at, allowed=("groups", "attributes"))
+    groups = expect_strings(m.get("groups", []), at.key("groups"), what="a group name")
+    attributes = parse_attributes(m.get("attributes", {}), at.key("attributes"))
+    return Entitlement(groups=frozenset(groups), attributes=attributes)
 
 
 def check_project(

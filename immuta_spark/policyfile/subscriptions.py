@@ -32,7 +32,7 @@ def parse_subscription_kind(key: str, val: Any, at: At, ctx: Context) -> Subscri
         return Subscription(kind=kind, condition=parse_condition(val, at, ctx))
     if kind is SubscriptionKind.INDIVIDUALS:
         return Subscription(kind=kind, users=frozenset(ctx.users_list(val, at)))
-    a = expect_mapping(val, at, allowed=("approvers",), required=("approvers",))
+    a = expect_mapping(val, at, allowed=("approvers", "when"), required=("approvers",))
     approvers = []
     a_at = at.key("approvers")
     for i, item in enumerate(expect_list(a["approvers"], a_at)):
@@ -48,4 +48,5 @@ def parse_subscription_kind(key: str, val: Any, at: At, ctx: Context) -> Subscri
         a_at.fail("list at least one approver")
     if len({x.key for x in approvers}) != len(approvers):
         a_at.fail("duplicate approver")
-    return Subscription(kind=kind, approvers=tuple(approvers))
+    condition = parse_condition(a["when"], at.key("when"), ctx) if a.get("when") is not None else None
+    return Subscription(kind=kind, approvers=tuple(approvers), condition=condition)
