@@ -33,6 +33,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from immuta_spark.errors import PolicyFileError
+from immuta_spark.policyfile.fastyaml import DECLINED, duplicate_key_error, fast_load, path_text
 
 __all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_FILE_BYTES", "decode", "load_yaml", "read_file"]
 
@@ -138,6 +139,9 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
     collect = gc.isenabled()
     gc.disable()  # building millions of small containers: the cyclic collector would rescan them all
     try:
+        value = fast_load(text, file)  # plain block YAML, read many times faster; anything else declines
+        if value is not DECLINED:
+            return value
         return _Composer(text, file).document()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -190,6 +194,9 @@ class _Composer:
         return PolicyFileError(where, message, file=self.file)
 
     def path(self) -> str:
+        return path_text(self.path_parts())
+
+    def path_parts(self) -> list[str]:
         parts: list[str] = []
         for frame in self.stack:
             if frame.mapping:
@@ -197,9 +204,7 @@ class _Composer:
                     parts.append(f".{frame.key}" if parts else str(frame.key))
             else:
                 parts.append(f"[{len(frame.value)}]")
-        if len(parts) > 10:  # a path 64 deep says less than its ends and its depth
-            parts = [*parts[:4], f"...({len(parts) - 8} more)...", *parts[-4:]]
-        return "".join(parts)
+        return parts
 
     def document(self) -> Any:
         parser = self.parser
@@ -273,11 +278,9 @@ class _Composer:
         first = frame.keys.get(key)
         if first is not None:
             frame.key = key
-            what = "section" if len(self.stack) == 1 else "key"
-            raise self.fail(
-                mark,
-                f"duplicate {what} {key!r}: at {_line(mark)} and first at {_line(first)}; YAML would silently "
-                "keep only the last one, so write it once (merge the two)",
+            parts = self.path_parts()
+            raise duplicate_key_error(
+                parts, len(self.stack) == 1, key, (mark.line, mark.column), (first.line, first.column), self.file
             )
         frame.keys[key] = mark
         frame.key = key
