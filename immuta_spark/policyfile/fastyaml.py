@@ -37,9 +37,10 @@ _STR = "tag:yaml.org,2002:str"
 #: Characters the fast reader leaves to the strict one: anything not printable for YAML, the
 #: line breaks YAML knows besides ``\n`` (``\r``, NEL, LS, PS), tabs and byte-order marks.
 _UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-# A plain scalar: no indicator first, no ':' or '#' anywhere (so neither ': ' nor ' #' can hide
-# in it), no trailing blank; quoted ones on one line, double-quoted without escapes.
-_PLAIN = r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^:#]*[^\s:#])?"
+# A plain scalar: no indicator first ('-' only before a non-blank, as in -1), no ':' or '#'
+# anywhere (so neither ': ' nor ' #' can hide in it), no trailing blank; quoted ones on one
+# line, double-quoted without escapes.
+_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^\s:#]))(?:[^:#]*[^\s:#])?"
 _SQUOTED = r"'(?:[^']|'')*'"
 _DQUOTED = r'"[^"\\]*"'
 _LINE = re.compile(
