@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from immuta_spark.checkers import RegexChecker, SqlChecker
+from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Governance, Policy, Source
 from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
@@ -38,8 +39,16 @@ def load_text(
 ) -> Governance:
     """Read and validate policy-as-code YAML text (strictly: see :mod:`.strict`)."""
     with no_gc():  # the values read stay alive until the model is built: see no_gc
-        data = load_yaml(text, file=file)
-        return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
+        data: Any = None
+        try:
+            data = load_yaml(text, file=file)
+            return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
+        except PolicyFileError as exc:
+            # Its traceback's frames hold every value read: let them go while the collector is
+            # still off (else its next run rescans millions of them, for seconds).
+            error = exc.with_traceback(None)
+            data = None
+    raise error
 
 
 def parse_document(

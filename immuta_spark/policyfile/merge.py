@@ -73,7 +73,11 @@ def load_files(
     if len(files) == 1:
         return load_file(files[0], sql_checker=sql_checker, regex_checker=regex_checker)
     with no_gc():  # every file's values stay alive until the model is built: see no_gc
-        return _load_merged(files, sql_checker, regex_checker)
+        try:
+            return _load_merged(files, sql_checker, regex_checker)
+        except PolicyFileError as exc:
+            error = exc.with_traceback(None)  # its frames hold every value read: see load_text
+    raise error
 
 
 def _load_merged(files: list[Path], sql_checker: SqlChecker | None, regex_checker: RegexChecker | None) -> Governance:
