@@ -231,7 +231,7 @@ def _duplicate(
             column = t_item if t_item >= 0 else t_indent
             continue
         if t_item == indent or (t_indent == indent and t_item < 0):
-            if t_key == key:
+            if t_key is key or t_key == key:  # as a dict compares keys (one NaN object is one key)
                 first = (back, indent)
             if t_item == indent:
                 break  # the '- ' line that opened this mapping

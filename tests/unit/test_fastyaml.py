@@ -100,6 +100,7 @@ def _check(text: str) -> bool:
 @example("a:\n  b: 1\n  c:\n    d: 2\n    d: 3\n")
 @example("---\na: 1\na: 2\n")
 @example("1: x\n1.0: y\n")
+@example(".nan:\n.nan:")
 def test_fast_reader_agrees_with_the_strict_one(text: str) -> None:
     _check(text)
 
