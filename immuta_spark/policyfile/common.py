@@ -177,6 +177,9 @@ class Context:
         self.sources: dict[str, Source] = {}
         self.sql_checker = sql_checker
         self.regex_checker = regex_checker or python_regex
+        # Each distinct pattern checked once: generated files repeat a few patterns thousands of
+        # times, and the engine's checker may be a call into the JVM.
+        self.regex_checked: dict[str, tuple[str | None, int]] = {}
 
     def regex(self, pattern: str, at: At) -> int:
         """Check a regex mask's pattern (at most :data:`MAX_REGEX_CHARS` long); its number of groups."""
@@ -185,7 +188,10 @@ class Context:
                 f"the pattern is {len(pattern):,} characters long; a regex mask's pattern may have at most "
                 f"{MAX_REGEX_CHARS:,}; simplify it"
             )
-        problem, groups = self.regex_checker(pattern)
+        checked = self.regex_checked.get(pattern)
+        if checked is None:
+            checked = self.regex_checked[pattern] = self.regex_checker(pattern)
+        problem, groups = checked
         if problem:
             at.fail(f"invalid regular expression: {problem}")
         return groups
