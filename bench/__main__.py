@@ -1,7 +1,7 @@
 """``make bench``: run every benchmark, print a table, write ``bench/results.json``.
 
-``python -m bench [compile] [spark] [hdfs]`` runs a subset; results of sections not run are
-kept from the previous results file, so the table always shows the latest figure of each.
+``python -m bench [compile] [policyfile] [spark] [tpcds] [hdfs]`` runs a subset; results of
+sections not run are kept from the previous results file, so the table always shows the latest figure of each.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ TARGETS: dict[str, tuple[str, str]] = {
     "reapply_100k_users_100_changed_s": ("<= 3", "re-apply that with 100 users changed (a new handle), median of 3"),
     "snapshot_load_100k_users_s": ("-", "load the snapshot of that catalog"),
     "compile_p50_ms_10k_policies": ("-", "compile p50 with 10k global policies, median of 3 runs"),
+    "policy_file_10mb_s": (
+        "<= 2",
+        "worst time to accept a valid 10 MB users/sources/policies file or refuse one failing at its end",
+    ),
     "p1_ratio": ("<= 1.05", "governed / native query, 5M rows, hash+regex+round+row filter, median of 15 pairs"),
     "p1_ratio_p10": ("-", "p1 pair ratios, 10th percentile"),
     "p1_ratio_p90": ("-", "p1 pair ratios, 90th percentile"),
@@ -57,6 +61,11 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
 
         return {**run(), **scale()}
 
+    def policyfile_section() -> dict[str, Any]:
+        from bench.policyfile_bench import run
+
+        return run()
+
     def spark_section() -> dict[str, Any]:
         from bench.spark_bench import run
 
@@ -74,7 +83,13 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         found.pop("tpcds_per_query", None)  # per-query figures: python -m bench.tpcds_bench prints them
         return found
 
-    return {"compile": compile_section, "spark": spark_section, "tpcds": tpcds_section, "hdfs": hdfs_section}
+    return {
+        "compile": compile_section,
+        "policyfile": policyfile_section,
+        "spark": spark_section,
+        "tpcds": tpcds_section,
+        "hdfs": hdfs_section,
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -76,7 +76,12 @@ def expect_mapping(value: Any, at: At, *, allowed: Iterable[str], required: Iter
     """A mapping whose keys are all in ``allowed`` and include every ``required`` one."""
     if not isinstance(value, dict):
         at.fail(f"expected a mapping, got {describe(value)}")
-    allowed_set = set(allowed)
+    allowed_set = allowed if isinstance(allowed, frozenset) else frozenset(allowed)
+    if allowed_set.issuperset(value):  # the common case: no key to blame, so no per-key work
+        for key in required:
+            if key not in value:
+                at.fail(f"missing required key '{key}'")
+        return value
     for key in value:
         if not isinstance(key, str):
             at.fail(f"keys must be strings, got {describe(key)}")
@@ -120,6 +125,15 @@ def expect_list(value: Any, at: At) -> list[Any]:
 
 def expect_strings(value: Any, at: At, *, pattern: re.Pattern[str] = NAME, what: str = "a name") -> tuple[str, ...]:
     """A list of distinct strings, each checked as :func:`expect_string`."""
+    if isinstance(value, list):
+        # The common case first, without a location per item: only a failing list pays for them.
+        match = pattern.match
+        for v in value:
+            if not isinstance(v, str) or not match(v) or not v.strip():
+                break
+        else:
+            if len(set(value)) == len(value):
+                return tuple(value)
     items = tuple(
         expect_string(v, at.index(i), pattern=pattern, what=what) for i, v in enumerate(expect_list(value, at))
     )
@@ -163,6 +177,9 @@ class Context:
         self.sources: dict[str, Source] = {}
         self.sql_checker = sql_checker
         self.regex_checker = regex_checker or python_regex
+        # Each distinct pattern checked once: generated files repeat a few patterns thousands of
+        # times, and the engine's checker may be a call into the JVM.
+        self.regex_checked: dict[str, tuple[str | None, int]] = {}
 
     def regex(self, pattern: str, at: At) -> int:
         """Check a regex mask's pattern (at most :data:`MAX_REGEX_CHARS` long); its number of groups."""
@@ -171,7 +188,10 @@ class Context:
                 f"the pattern is {len(pattern):,} characters long; a regex mask's pattern may have at most "
                 f"{MAX_REGEX_CHARS:,}; simplify it"
             )
-        problem, groups = self.regex_checker(pattern)
+        checked = self.regex_checked.get(pattern)
+        if checked is None:
+            checked = self.regex_checked[pattern] = self.regex_checker(pattern)
+        problem, groups = checked
         if problem:
             at.fail(f"invalid regular expression: {problem}")
         return groups

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from immuta_spark.checkers import RegexChecker, SqlChecker
+from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Governance, Policy, Project, Settings, Source
 from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
 from immuta_spark.policyfile.policies import parse_policy
 from immuta_spark.policyfile.projects import parse_project
 from immuta_spark.policyfile.sources import parse_source
-from immuta_spark.policyfile.strict import load_yaml, read_file
+from immuta_spark.policyfile.strict import load_yaml, no_gc, read_file
 
 __all__ = ["TOP_KEYS", "load_file", "load_text", "parse_document"]
 
@@ -37,8 +38,17 @@ def load_text(
     regex_checker: RegexChecker | None = None,
 ) -> Governance:
     """Read and validate policy-as-code YAML text (strictly: see :mod:`.strict`)."""
-    data = load_yaml(text, file=file)
-    return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
+    with no_gc():  # the values read stay alive until the model is built: see no_gc
+        data: Any = None
+        try:
+            data = load_yaml(text, file=file)
+            return parse_document(data, file=file, sql_checker=sql_checker, regex_checker=regex_checker)
+        except PolicyFileError as exc:
+            # Its traceback's frames hold every value read: let them go while the collector is
+            # still off (else its next run rescans millions of them, for seconds).
+            error = exc.with_traceback(None)
+            data = None
+    raise error
 
 
 def parse_document(
@@ -54,6 +64,13 @@ def parse_document(
     engine that runs them will (Spark's parser, Java's regex); without them, SQL is checked at
     query time and patterns with Python's ``re``.
     """
+    with no_gc():
+        return _parse_document(data, file, sql_checker, regex_checker)
+
+
+def _parse_document(
+    data: Any, file: str | None, sql_checker: SqlChecker | None, regex_checker: RegexChecker | None
+) -> Governance:
     root = At("", file)
     doc = expect_mapping(data, root, allowed=TOP_KEYS, required=("version",))
     if doc["version"] != 1 or isinstance(doc["version"], bool):

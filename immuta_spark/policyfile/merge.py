@@ -21,7 +21,7 @@ from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Governance
 from immuta_spark.policyfile.common import At, expect_list, expect_mapping
 from immuta_spark.policyfile.document import TOP_KEYS, load_file, parse_document
-from immuta_spark.policyfile.strict import load_yaml, read_file
+from immuta_spark.policyfile.strict import load_yaml, no_gc, read_file
 
 __all__ = ["expand_paths", "load_files"]
 
@@ -72,6 +72,15 @@ def load_files(
     files = expand_paths(paths)
     if len(files) == 1:
         return load_file(files[0], sql_checker=sql_checker, regex_checker=regex_checker)
+    with no_gc():  # every file's values stay alive until the model is built: see no_gc
+        try:
+            return _load_merged(files, sql_checker, regex_checker)
+        except PolicyFileError as exc:
+            error = exc.with_traceback(None)  # its frames hold every value read: see load_text
+    raise error
+
+
+def _load_merged(files: list[Path], sql_checker: SqlChecker | None, regex_checker: RegexChecker | None) -> Governance:
     merged: dict[str, Any] = {"version": 1}
     origin: dict[str, list[tuple[str, int]]] = {key: [] for key in _LISTS}
     names: dict[tuple[str, str], tuple[str, int]] = {}
