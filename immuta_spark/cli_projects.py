@@ -2,7 +2,8 @@
 
 ``create | show | list | delete | add-source | remove-source | set-purposes | set-description |
 set-subscription | members | add-member | remove-member | join | approve | deny | revoke |
-acknowledge | switch | current``, each with text or JSON output (``--format json``).
+equalize | entitlement | compliance | acknowledge | switch | current``, each with text or
+JSON output (``--format json``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 
 from immuta_spark.catalog import GovernanceCatalog, ProjectRecord
 from immuta_spark.errors import ProjectError
+from immuta_spark.policyfile import dump_entitlement
 from immuta_spark.policyfile.strict import load_yaml
 
 __all__ = ["add_project_commands", "run_project"]
@@ -68,6 +70,12 @@ def add_project_commands(sub: Any) -> None:
     dn.add_argument("user", metavar="USER")
     dn.add_argument("--reason", default="")
     action("revoke", "take a membership away (owners, governors)").add_argument("user", metavar="USER")
+    eq = action("equalize", "equalize the project (owners, governors): stores the recommended entitlement")
+    eq.add_argument("--off", action="store_true", help="turn equalization off")
+    en = action("entitlement", "show the entitlement and the recommendation; with --group/--attribute, set it")
+    en.add_argument("--group", action="append", default=[], help="a group (repeat for several)")
+    en.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE", help="(repeat for several)")
+    action("compliance", "the members out of compliance with the equalized entitlement")
     ss = action("set-subscription", "change who may join (owners, governors; locked while equalized)")
     ss.add_argument("subscription", metavar="YAML", nargs="?", help="as in a policy file; omit for individuals")
     ack = action("acknowledge", "show the purpose statements; accept or reject them with --accept / --reject")
@@ -103,6 +111,20 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
         return 0
     if act == "acknowledge":
         return _acknowledge(args, cat, out)
+    if act == "compliance":
+        found = cat.project_compliance(args.name)
+        if args.format == "json":
+            return _json(out, [{"user": u, "missing": m} for u, m in found])
+        for user, missing in found:
+            print(f"{user}\tout of compliance: lacks {', '.join(missing)}", file=out)
+        if not found:
+            print(f"every member of {args.name!r} complies", file=out)
+        return 0
+    if act == "entitlement" and not (args.group or args.attribute):
+        record, recommended = cat.project(args.name), dump_entitlement(cat.recommended_entitlement(args.name))
+        data = {"project": args.name, "entitlement": record.entitlement, "recommended": recommended}
+        text = f"entitlement: {record.entitlement}\nrecommended: {recommended}"
+        return _done(args, out, data, text)
     if act == "delete":
         cat.delete_project(args.name)
         return _done(args, out, {"project": args.name, "deleted": True}, f"deleted project {args.name!r}")
@@ -142,6 +164,16 @@ def _change(args: argparse.Namespace, cat: GovernanceCatalog) -> ProjectRecord:
         return cat.deny_project_member(name, args.user, reason=args.reason)
     if act == "revoke":
         return cat.revoke_project_member(name, args.user)
+    if act == "equalize":
+        return cat.equalize_project(name, enabled=not args.off)
+    if act == "entitlement":
+        attributes: dict[str, list[str]] = {}
+        for pair in args.attribute:
+            key, sep, value = pair.partition("=")
+            if not sep or not key or not value:
+                raise ProjectError(f"--attribute takes NAME=VALUE, not {pair!r}")
+            attributes.setdefault(key, []).append(value)
+        return cat.set_project_entitlement(name, groups=args.group, attributes=attributes)
     if act == "set-subscription":
         return cat.set_project_subscription(name, _subscription(args.subscription))
     if act == "add-source":

@@ -133,7 +133,7 @@ class ProjectMembership(ProjectAdmin):
             raise ProjectError(f"'{me.user}' already asked to join project '{name}'; the request is pending")
         if state is not None and state.status == "revoked":
             self._refuse(action, name, f"your membership of '{name}' was revoked; ask its owner '{project.owner}'")
-        spec = _policy(project)
+        spec = _policy(snapshot, project)
         status = "member"
         if spec.kind is SubscriptionKind.INDIVIDUALS and me.user not in spec.users:
             self._refuse(
@@ -210,7 +210,7 @@ class ProjectMembership(ProjectAdmin):
             raise ProjectError(f"'{user}' has no pending request to join project '{name}'; nothing to decide")
         if user == me.user:
             raise ProjectError("you cannot decide your own request; another approver must")
-        roles = list(_policy(project).approvers)
+        roles = list(_policy(snapshot, project).approvers)
         missing = [a for a in roles if a.key not in state.approvals]
         mine = [a for a in missing if _fills(a, me, snapshot, project)]
         if not mine:
@@ -238,8 +238,9 @@ class ProjectMembership(ProjectAdmin):
         return self.project(name)
 
 
-def _policy(project: Project) -> Subscription:
-    return project.subscription or Subscription(kind=SubscriptionKind.INDIVIDUALS)
+def _policy(snapshot: Snapshot, project: Project) -> Subscription:
+    """Who may join now: the project's policy, combined with the entitlement while it is equalized."""
+    return snapshot.project_subscription(project) or Subscription(kind=SubscriptionKind.INDIVIDUALS)
 
 
 def _fills(approver: Approver, who: Subject, snapshot: Snapshot, project: Project) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from immuta_spark.engine import Snapshot
 from immuta_spark.model import Project
-from immuta_spark.policyfile import dump_subscription
+from immuta_spark.policyfile import dump_entitlement, dump_subscription
 
 __all__ = ["MemberRecord", "ProjectRecord", "project_record"]
 
@@ -49,6 +49,8 @@ class ProjectRecord:
     validation_frequency: int | None
     #: Who may join, in policy-as-code form (None: individuals the owners add).
     subscription: dict[str, Any] | None = None
+    #: The equalized entitlement (equalized projects only), in policy-as-code form.
+    entitlement: dict[str, Any] | None = None
     #: Requests to join, denials and revocations: (user, status, approvals given); insiders only.
     requests: tuple[tuple[str, str, tuple[str, ...]], ...] | None = None
 
@@ -66,6 +68,7 @@ class ProjectRecord:
             "masked_joins": self.masked_joins,
             "validation_frequency": self.validation_frequency,
             "subscription": self.subscription,
+            "entitlement": self.entitlement,
             "requests": None
             if self.requests is None
             else [{"user": u, "status": s, "approvals": list(a)} for u, s, a in self.requests],
@@ -84,6 +87,8 @@ class ProjectRecord:
         flags = [f for f, on in (("equalization", self.equalization), ("masked joins", self.masked_joins)) if on]
         lines.append("  settings: " + (", ".join(flags) or "none"))
         lines.append("  subscription: " + (_one_line(self.subscription) if self.subscription else "individuals"))
+        if self.entitlement is not None:
+            lines.append("  equalized entitlement: " + _one_line(self.entitlement))
         if self.members is not None:
             lines.append("  members:")
             for m in self.members:
@@ -134,6 +139,7 @@ def project_record(snapshot: Snapshot, project: Project, *, full: bool) -> Proje
         equalization=project.equalization,
         masked_joins=project.masked_joins,
         validation_frequency=project.validation_frequency,
-        subscription=dump_subscription(project.subscription) if project.subscription is not None else None,
+        subscription=dump_subscription(spec) if (spec := snapshot.project_subscription(project)) is not None else None,
+        entitlement=dump_entitlement(snapshot.entitlement(project)) if project.equalization else None,
         requests=requests,
     )

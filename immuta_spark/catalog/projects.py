@@ -129,6 +129,9 @@ class ProjectAdmin(CatalogBase):
         action = "project.add_source"
         project = self._runtime_project(snapshot, action, name, "add sources to it")
         self._require_manager(snapshot, action, name)
+        if project.equalization and self.actor not in snapshot.project_owners(project):
+            # Seed: "Only project owners can add data sources to the project if this feature is enabled."
+            self._refuse(action, name, f"project '{name}' is equalized: only its owners add data sources")
         src = self._check_source_visible(snapshot, action, name, source)
         if src in project.sources:
             raise ProjectError(f"data source '{src}' is already in project '{name}'; nothing to add")

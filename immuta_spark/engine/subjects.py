@@ -6,9 +6,21 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from immuta_spark.engine import equalization
 from immuta_spark.engine.index import PolicyBlock, ScopeIndex, SourcePolicies
 from immuta_spark.errors import ImpersonationDenied, NotAuthorized
-from immuta_spark.model import Governance, OwnerRef, Permission, Policy, Project, Purpose, Source, User
+from immuta_spark.model import (
+    Entitlement,
+    Governance,
+    OwnerRef,
+    Permission,
+    Policy,
+    Project,
+    Purpose,
+    Source,
+    Subscription,
+    User,
+)
 
 __all__ = ["Acknowledgement", "MembershipState", "Snapshot", "Subject", "SubscriptionState", "make_subject"]
 
@@ -24,6 +36,9 @@ class Subject:
     project: str | None = None
     purposes: frozenset[str] = frozenset()
     impersonator: str | None = None
+    #: Acting under an equalized project: ``groups`` and ``attributes`` are its entitlement, and
+    #: conditions on the user's own name do not hold (all members see identical data).
+    equalized: bool = False
 
     def has(self, permission: Permission) -> bool:
         """Whether the subject holds ``permission``."""
@@ -99,6 +114,7 @@ class Snapshot:
         self._scopes = ScopeIndex(governance.policies)
         self._blocks: dict[tuple[frozenset[str], tuple[OwnerRef, ...] | None], PolicyBlock] = {}
         self._policy_cache: dict[str, SourcePolicies] = {}
+        self._entitlements: dict[str, Entitlement] = {}
 
     def project_owners(self, project: Project) -> frozenset[str]:
         """Who owns ``project``: its creator (or declared owner) and the owners added at run time."""
@@ -110,6 +126,35 @@ class Snapshot:
         revoked = {u for (p, u), s in self.memberships.items() if p == project.name and s.status == "revoked"}
         listed = (project.members - revoked) | frozenset(self.added_members.get(project.name, {}))
         return self.project_owners(project) | listed
+
+    def recommended_entitlement(self, project: Project) -> Entitlement:
+        """The seed's recommendation for ``project``: what its least-privileged member holds.
+
+        Only groups and attributes that the policies of its sources test count.
+        """
+        policies: list[Policy] = []
+        specs: list[Subscription] = []
+        for name in project.sources:
+            source = self.sources.get(name)
+            if source is not None:
+                policies += self.source_policies(source).all
+                if source.subscription is not None:
+                    specs.append(source.subscription)
+        members = [self.users.get(u) for u in sorted(self.project_members(project))]
+        return equalization.recommended_entitlement(members, equalization.tested_by(policies, specs))
+
+    def entitlement(self, project: Project) -> Entitlement:
+        """The entitlement an equalized ``project`` evaluates its members as (computed once per snapshot)."""
+        found = self._entitlements.get(project.name)
+        if found is None:
+            found = project.entitlement if project.entitlement is not None else self.recommended_entitlement(project)
+            self._entitlements[project.name] = found
+        return found
+
+    def project_subscription(self, project: Project) -> Subscription | None:
+        """Who may join ``project`` now (equalized: combined with the entitlement, as the seed's table says)."""
+        entitlement = self.entitlement(project) if project.equalization else None
+        return equalization.effective_subscription(project, entitlement)
 
     def statement(self, purpose: str) -> str:
         """The acknowledgement statement of a purpose."""
@@ -204,8 +249,10 @@ def make_subject(
             raise NotAuthorized(f"there is no project '{project}'; list projects with `immuta-spark export`")
         if user not in snapshot.project_members(proj):
             raise NotAuthorized(_not_member(snapshot, proj, user))
-        condition = proj.subscription.condition if proj.subscription is not None else None
-        if condition is not None and user not in snapshot.project_owners(proj):
+        spec = snapshot.project_subscription(proj)
+        condition = spec.condition if spec is not None else None
+        # Equalized, the condition is the entitlement: the compliance check below says what is missing.
+        if condition is not None and not proj.equalization and user not in snapshot.project_owners(proj):
             who = Subject(
                 user=user, groups=known.groups if known else frozenset(), attributes=known.attributes if known else {}
             )
@@ -219,6 +266,28 @@ def make_subject(
         if pending:
             raise NotAuthorized(_unacknowledged(user, project, pending))
         purposes = frozenset(proj.purposes)
+        if proj.equalization:
+            entitlement = snapshot.entitlement(proj)
+            missing = (
+                entitlement.missing(known.groups, known.attributes) if known else entitlement.missing(frozenset(), {})
+            )
+            if missing:
+                raise NotAuthorized(
+                    f"user '{user}' is out of compliance with the equalized entitlement of project '{project}' "
+                    f"(lacks {', '.join(missing)}), so gets no data in it: every member is evaluated as holding "
+                    "exactly that entitlement. Ask a governor for it, or the project's owners to change it "
+                    f"(`immuta-spark project compliance '{project}'`), or act under no project"
+                )
+            return Subject(
+                user=user,
+                groups=entitlement.groups,
+                attributes=entitlement.attributes,
+                permissions=known.permissions if known else frozenset(),
+                project=project,
+                purposes=purposes,
+                impersonator=impersonator,
+                equalized=True,
+            )
     return Subject(
         user=user,
         groups=known.groups if known else frozenset(),

@@ -20,6 +20,7 @@ from immuta_spark.policyfile.document import load_file, load_text, parse_documen
 from immuta_spark.policyfile.dump import (
     dump_action,
     dump_document,
+    dump_entitlement,
     dump_mask,
     dump_policy,
     dump_project,
@@ -41,6 +42,7 @@ __all__ = [
     "check_project",
     "dump_action",
     "dump_document",
+    "dump_entitlement",
     "dump_mask",
     "dump_policy",
     "dump_project",
