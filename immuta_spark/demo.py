@@ -104,6 +104,10 @@ def main(workdir: Path | None = None) -> int:
                     answer = "refused: " + str(exc).splitlines()[0].split(": ", 1)[-1][:80] + "..."
                 print(f"  under {project or 'no project':<16} {table:<16} {answer}")
         bob.set_project(None)
+        equalized = alice.project("Fraud Prevention").entitlement
+        print(f"  Fraud Prevention is equalized: every member is evaluated as holding exactly {equalized},")
+        print("  what alice, bob and carol all hold of what its sources test (no office location in common:")
+        print("  the office-rows policy leaves no rows, for every member alike)")
         print("\naudit (newest 5):")
         for record in catalog.store.audit_records(limit=5):
             print(f"  {record.time[:19]}  {record.user:<6} via {record.impersonator or '-':<13} {record.action:<8} "
