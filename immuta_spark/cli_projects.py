@@ -2,7 +2,7 @@
 
 ``create | show | list | delete | add-source | remove-source | set-purposes | set-description |
 set-subscription | members | add-member | remove-member | join | approve | deny | revoke |
-equalize | entitlement | compliance | acknowledge | switch | current``, each with text or
+set | validate | equalize | entitlement | compliance | acknowledge | switch | current``, each with text or
 JSON output (``--format json``).
 """
 
@@ -13,6 +13,7 @@ import json
 from typing import Any, TextIO
 
 from immuta_spark.catalog import GovernanceCatalog, ProjectRecord
+from immuta_spark.catalog.projects import KEEP
 from immuta_spark.errors import ProjectError
 from immuta_spark.policyfile import dump_entitlement
 from immuta_spark.policyfile.strict import load_yaml
@@ -70,6 +71,14 @@ def add_project_commands(sub: Any) -> None:
     dn.add_argument("user", metavar="USER")
     dn.add_argument("--reason", default="")
     action("revoke", "take a membership away (owners, governors)").add_argument("user", metavar="USER")
+    st = action("set", "change masked joins or the validation frequency (owners, governors; runtime projects)")
+    st.add_argument("--masked-joins", choices=("on", "off"))
+    freq = st.add_mutually_exclusive_group()
+    freq.add_argument("--validation-frequency", type=int, metavar="SECONDS", help="re-validate members this often")
+    freq.add_argument("--no-validation", action="store_true", help="no periodic validation")
+    va = action("validate", "re-validate the members of due projects (of NAME only, if given) now", project=False)
+    va.add_argument("name", nargs="?", metavar="NAME")
+    va.add_argument("--force", action="store_true", help="whether due or not")
     eq = action("equalize", "equalize the project (owners, governors): stores the recommended entitlement")
     eq.add_argument("--off", action="store_true", help="turn equalization off")
     en = action("entitlement", "show the entitlement and the recommendation; with --group/--attribute, set it")
@@ -111,6 +120,15 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
         return 0
     if act == "acknowledge":
         return _acknowledge(args, cat, out)
+    if act == "validate":
+        changes = cat.validate_projects(project=args.name, force=args.force)
+        if args.format == "json":
+            return _json(out, changes)
+        for c in changes:
+            print(f"{c['project']}\t{c['user']}\t{c['before']} -> {c['after']}", file=out)
+        if not changes:
+            print("no change in any validated project", file=out)
+        return 0
     if act == "compliance":
         found = cat.project_compliance(args.name)
         if args.format == "json":
@@ -164,6 +182,16 @@ def _change(args: argparse.Namespace, cat: GovernanceCatalog) -> ProjectRecord:
         return cat.deny_project_member(name, args.user, reason=args.reason)
     if act == "revoke":
         return cat.revoke_project_member(name, args.user)
+    if act == "set":
+        frequency: Any = KEEP
+        if args.no_validation:
+            frequency = None
+        elif args.validation_frequency is not None:
+            if args.validation_frequency < 1:
+                raise ProjectError("--validation-frequency takes a whole number of seconds >= 1")
+            frequency = args.validation_frequency
+        joins = None if args.masked_joins is None else args.masked_joins == "on"
+        return cat.set_project_settings(name, masked_joins=joins, validation_frequency=frequency)
     if act == "equalize":
         return cat.equalize_project(name, enabled=not args.off)
     if act == "entitlement":

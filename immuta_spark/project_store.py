@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from immuta_spark.schema import ORIGIN_FILE, ORIGIN_RUNTIME, acknowledgements, current_projects, entities, now
 from immuta_spark.schema import project_members as members_table
+from immuta_spark.schema import project_validations as validations_table
 
 __all__ = ["RUNTIME_POSITION", "ProjectRows"]
 
@@ -120,6 +121,25 @@ class ProjectRows:
         if users is not None:
             statement = statement.where(acknowledgements.c.user.in_(sorted(set(users))))
         return int(conn.execute(statement).rowcount or 0)
+
+    # --- validations --------------------------------------------------------------------
+
+    def validations(self, conn: Connection, project: str) -> dict[str, tuple[str, str]]:
+        """The last validation of ``project``: user -> (status, validated_at); user "*" is the run itself."""
+        rows = conn.execute(
+            select(validations_table.c.user, validations_table.c.status, validations_table.c.validated_at).where(
+                validations_table.c.project == project
+            )
+        )
+        return {str(u): (str(s), str(t)) for u, s, t in rows}
+
+    def put_validations(self, conn: Connection, project: str, statuses: dict[str, str], at: str) -> None:
+        """Replace the last validation of ``project`` with ``statuses`` (user -> status) made at ``at``."""
+        conn.execute(delete(validations_table).where(validations_table.c.project == project))
+        rows = [{"project": project, "user": u, "status": s, "validated_at": at} for u, s in statuses.items()]
+        conn.execute(
+            insert(validations_table), [*rows, {"project": project, "user": "*", "status": "", "validated_at": at}]
+        )
 
     # --- who acts under a project -------------------------------------------------------
 

@@ -44,6 +44,7 @@ __all__ = [
     "new_catalog_id",
     "now",
     "project_members",
+    "project_validations",
     "secrets_table",
     "subscriptions",
 ]
@@ -133,6 +134,16 @@ acknowledgements = Table(
     Column("decision", String(16), nullable=False),  # "accepted" | "rejected"
     Column("decided_at", String(40), nullable=False),
 )
+#: The last validation of each project's members (seed: "Validation Frequency"): each member's
+#: status then ("ok" or why not), and a row with user "*" holding when the project was validated.
+project_validations = Table(
+    "project_validations",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("user", String(512), primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("validated_at", String(40), nullable=False),
+)
 fingerprints = Table(
     "fingerprints",
     metadata,
@@ -215,11 +226,12 @@ def _v5(conn: Connection) -> None:
 
 
 def _v6(conn: Connection) -> None:
-    """Version 6: runtime state beside the file's (``entities.origin``, project members, acknowledgements)."""
+    """Version 6: runtime state beside the file's (``entities.origin``, members, acknowledgements, validations)."""
     if "origin" not in {c["name"] for c in inspect(conn).get_columns("entities")}:
         conn.exec_driver_sql(f"ALTER TABLE entities ADD COLUMN origin VARCHAR(16) NOT NULL DEFAULT '{ORIGIN_FILE}'")
     project_members.create(conn, checkfirst=True)
     acknowledgements.create(conn, checkfirst=True)
+    project_validations.create(conn, checkfirst=True)
 
 
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.

@@ -27,7 +27,15 @@ from immuta_spark.errors import ImmutaSparkError, NotAuthorized, PolicyFileError
 from immuta_spark.model import Permission, Project, Purpose
 from immuta_spark.policyfile.common import At
 
-__all__ = ["ProjectAdmin"]
+__all__ = ["KEEP", "ProjectAdmin"]
+
+
+class _Keep:
+    """The type of :data:`KEEP`."""
+
+
+#: "Leave this setting as it is" (where None is a value of its own).
+KEEP = _Keep()
 
 
 class ProjectAdmin(CatalogBase):
@@ -175,6 +183,24 @@ class ProjectAdmin(CatalogBase):
         new = replace(project, purposes=tuple(purposes))
         detail = {"purposes": list(purposes), "previous": list(project.purposes)}
         return self._update(snapshot, action, new, detail, custom=custom)
+
+    def set_project_settings(
+        self,
+        name: str,
+        *,
+        masked_joins: bool | None = None,
+        validation_frequency: int | _Keep | None = KEEP,
+    ) -> ProjectRecord:
+        """Change a runtime project's masked joins or validation frequency (seconds; None: no validation)."""
+        snapshot = self.snapshot()
+        action = "project.set_settings"
+        project = self._runtime_project(snapshot, action, name, "change its settings")
+        self._require_manager(snapshot, action, name)
+        new = project if masked_joins is None else replace(project, masked_joins=masked_joins)
+        if not isinstance(validation_frequency, _Keep):
+            new = replace(new, validation_frequency=validation_frequency)
+        detail = {"masked_joins": new.masked_joins, "validation_frequency": new.validation_frequency}
+        return self._update(snapshot, action, new, detail)
 
     def set_project_description(self, name: str, description: str) -> ProjectRecord:
         """Change a runtime project's description (its owners and governors)."""

@@ -25,6 +25,7 @@ from immuta_spark.engine.subjects import (
     Subject,
     SubscriptionState,
     make_subject,
+    project_access_problem,
 )
 from immuta_spark.engine.subscriptions import subscription_requirements
 
@@ -42,6 +43,7 @@ __all__ = [
     "SubscriptionState",
     "compile_plan",
     "make_subject",
+    "project_access_problem",
     "rank_masking_policies",
     "subscription_requirements",
 ]

@@ -22,7 +22,15 @@ from immuta_spark.model import (
     User,
 )
 
-__all__ = ["Acknowledgement", "MembershipState", "Snapshot", "Subject", "SubscriptionState", "make_subject"]
+__all__ = [
+    "Acknowledgement",
+    "MembershipState",
+    "Snapshot",
+    "Subject",
+    "SubscriptionState",
+    "make_subject",
+    "project_access_problem",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,37 +255,12 @@ def make_subject(
         proj = snapshot.projects.get(project)
         if proj is None:
             raise NotAuthorized(f"there is no project '{project}'; list projects with `immuta-spark export`")
-        if user not in snapshot.project_members(proj):
-            raise NotAuthorized(_not_member(snapshot, proj, user))
-        spec = snapshot.project_subscription(proj)
-        condition = spec.condition if spec is not None else None
-        # Equalized, the condition is the entitlement: the compliance check below says what is missing.
-        if condition is not None and not proj.equalization and user not in snapshot.project_owners(proj):
-            who = Subject(
-                user=user, groups=known.groups if known else frozenset(), attributes=known.attributes if known else {}
-            )
-            if not condition.holds(who):
-                raise NotAuthorized(
-                    f"user '{user}' no longer meets the subscription policy of project '{project}' (it needs "
-                    f"{condition.to_data()}); ask a governor for the entitlement, or act under no project "
-                    "(`immuta-spark project switch --none`)"
-                )
-        pending = snapshot.unacknowledged(proj, user)
-        if pending:
-            raise NotAuthorized(_unacknowledged(user, project, pending))
+        problem = project_access_problem(snapshot, proj, user)
+        if problem is not None:
+            raise NotAuthorized(problem)
         purposes = frozenset(proj.purposes)
         if proj.equalization:
             entitlement = snapshot.entitlement(proj)
-            missing = (
-                entitlement.missing(known.groups, known.attributes) if known else entitlement.missing(frozenset(), {})
-            )
-            if missing:
-                raise NotAuthorized(
-                    f"user '{user}' is out of compliance with the equalized entitlement of project '{project}' "
-                    f"(lacks {', '.join(missing)}), so gets no data in it: every member is evaluated as holding "
-                    "exactly that entitlement. Ask a governor for it, or the project's owners to change it "
-                    f"(`immuta-spark project compliance '{project}'`), or act under no project"
-                )
             return Subject(
                 user=user,
                 groups=entitlement.groups,
@@ -317,6 +300,44 @@ def _unacknowledged(user: str, project: str, pending: list[tuple[str, str, Ackno
         f"a member acts under a project only after accepting each of its purposes' statements. Read them "
         f"(`immuta-spark project acknowledge '{project}'`) and accept: {accept}"
     )
+
+
+def project_access_problem(snapshot: Snapshot, project: Project, user: str) -> str | None:
+    """Why ``user`` may not act under ``project`` now (None: they may), saying what to do.
+
+    In order: not a member (or a request pending, denied, revoked), no longer meeting the
+    subscription policy's condition, a purpose statement not accepted, out of compliance with
+    an equalized project's entitlement. The one check behind every switch, statement and
+    validation.
+    """
+    if user not in snapshot.project_members(project):
+        return _not_member(snapshot, project, user)
+    known = snapshot.users.get(user)
+    groups = known.groups if known else frozenset()
+    attributes = known.attributes if known else {}
+    spec = snapshot.project_subscription(project)
+    condition = spec.condition if spec is not None else None
+    # Equalized, the condition is the entitlement: the compliance check below says what is missing.
+    if condition is not None and not project.equalization and user not in snapshot.project_owners(project):
+        if not condition.holds(Subject(user=user, groups=groups, attributes=attributes)):
+            return (
+                f"user '{user}' no longer meets the subscription policy of project '{project.name}' (it needs "
+                f"{condition.to_data()}); ask a governor for the entitlement, or act under no project "
+                "(`immuta-spark project switch --none`)"
+            )
+    pending = snapshot.unacknowledged(project, user)
+    if pending:
+        return _unacknowledged(user, project.name, pending)
+    if project.equalization:
+        missing = snapshot.entitlement(project).missing(groups, attributes)
+        if missing:
+            return (
+                f"user '{user}' is out of compliance with the equalized entitlement of project '{project.name}' "
+                f"(lacks {', '.join(missing)}), so gets no data in it: every member is evaluated as holding "
+                "exactly that entitlement. Ask a governor for it, or the project's owners to change it "
+                f"(`immuta-spark project compliance '{project.name}'`), or act under no project"
+            )
+    return None
 
 
 def _not_member(snapshot: Snapshot, project: Project, user: str) -> str:

@@ -93,6 +93,7 @@ CATALOG_TABLES = (
     "current_projects",
     "project_members",
     "acknowledgements",
+    "project_validations",
 )
 
 
