@@ -239,6 +239,13 @@ def render_plan_text(plan: Plan) -> str:
         f"visible:    {'yes' if plan.visible else 'no'}",
         f"subscribed: {'yes' if plan.subscribed else 'no'}",
     ]
+    if plan.equalized_as is not None:
+        groups = ", ".join(plan.equalized_as[0]) or "none"
+        attributes = "; ".join(f"{k}={','.join(v)}" for k, v in plan.equalized_as[1]) or "none"
+        lines.append(
+            f"equalized:  evaluated as project {plan.project}'s entitlement, not the user's own: "
+            f"groups {groups}; attributes {attributes}"
+        )
     if plan.denied_reason:
         lines.append(f"denied:     {plan.denied_reason}")
     if plan.purposes_required:

@@ -40,6 +40,7 @@ def compile_plan(
         "user": subject.user,
         "project": subject.project,
         "revision": snapshot.revision,
+        "equalized_as": _equalized_as(subject),
     }
     policies = snapshot.source_policies(source)
     if subject.project is not None and source.name not in snapshot.projects[subject.project].sources:
@@ -93,3 +94,11 @@ def _schema(source: Source, schema: Sequence[tuple[str, str]] | None) -> list[tu
     if source.dictionary:
         return [(c.name, c.type) for c in source.dictionary]
     return [(c, None) for c in source.column_tags]
+
+
+def _equalized_as(subject: Subject) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]] | None:
+    """What an equalized subject is evaluated as, for explain (None: the user's own identity)."""
+    if not subject.equalized:
+        return None
+    attributes = tuple((k, tuple(sorted(v))) for k, v in sorted(subject.attributes.items()))
+    return tuple(sorted(subject.groups)), attributes

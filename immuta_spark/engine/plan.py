@@ -73,6 +73,8 @@ class Plan:
     row_policies: tuple[RowPolicyApplied, ...] = ()
     differential_privacy: DPPlan | None = None
     revision: int = 0
+    #: Under an equalized project: the groups and attributes the user was evaluated as (not their own).
+    equalized_as: tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]] | None = None
 
     @property
     def allowed(self) -> bool:
@@ -111,6 +113,9 @@ class Plan:
             },
             "row_filters": [{"policy": r.policy, "kind": r.kind} for r in self.row_policies],
             "purposes_required": list(self.purposes_required),
+            "equalized_as": None
+            if self.equalized_as is None
+            else {"groups": list(self.equalized_as[0]), "attributes": {k: list(v) for k, v in self.equalized_as[1]}},
             "differential_privacy": (
                 {"policy": self.differential_privacy.policy, "epsilon": self.differential_privacy.epsilon}
                 if self.differential_privacy

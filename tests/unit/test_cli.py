@@ -99,6 +99,7 @@ def test_explain_json_has_the_stable_keys(catalog: GovernanceCatalog) -> None:
         "columns",
         "row_filters",
         "purposes_required",
+        "equalized_as",
         "differential_privacy",
     ]
     assert data["columns"]["address"] == {

@@ -185,3 +185,18 @@ def test_a_declared_equalized_project_follows_the_recommendation(catalog_url: st
     assert gov.project("Filed").entitlement == {"groups": [], "attributes": {}}
     with pytest.raises(ProjectError, match="declared in a policy file"):
         gov.equalize_project("Filed", enabled=False)
+
+
+def test_explain_under_an_equalized_project_shows_what_the_user_was_evaluated_as(gov: GovernanceCatalog) -> None:
+    olivia = project(gov, None, members=("bob", "carol"))
+    olivia.equalize_project("Fraud Prevention")
+    plan = gov.explain("Ledger", user="bob", project="Fraud Prevention")
+    assert plan.to_json()["equalized_as"] == {"groups": ["Accounting"], "attributes": {"Region": ["East"]}}
+    assert gov.explain("Ledger", user="bob").to_json()["equalized_as"] is None
+    out = io.StringIO()
+    argv = ["explain", "--source", "Ledger", "--user", "bob", "--project", "Fraud Prevention"]
+    assert cli.main(argv, catalog=gov, out=out) == 0
+    assert (
+        "equalized:  evaluated as project Fraud Prevention's entitlement, not the user's own: groups Accounting; "
+        "attributes Region=East" in out.getvalue()
+    )
