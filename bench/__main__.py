@@ -37,6 +37,9 @@ TARGETS: dict[str, tuple[str, str]] = {
     "p2_p50_ms": ("<= 10", "policy work per query (governed call - plain analysis of the text), 1k x 1k x 10k"),
     "p2_p99_ms": ("<= 50", "same, p99"),
     "p2_templates_built": ("-", "templates of enforcement built for those queries (identical enforcement is shared)"),
+    "project_p2_p50_ms": ("-", "p2 acting under an equalized project of 1,000 members and 50 sources"),
+    "project_p2_p99_ms": ("<= 1.1 x p2_p99_ms", "same, p99 (target: within 10% of p2_p99_ms)"),
+    "entitlement_ms": ("<= 100", "recommended entitlement of that project, fresh snapshot, median of 3"),
     "audit_locked_p99_ms": (
         "<= 1000",
         "governed query + collect while another process holds the catalog's write lock, p99",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from immuta_spark.conditions import Everyone, InGroups
@@ -16,6 +17,7 @@ from immuta_spark.model import (
     Permission,
     Policy,
     PolicyType,
+    Project,
     RegexMask,
     RoundMask,
     Rule,
@@ -26,7 +28,7 @@ from immuta_spark.model import (
     User,
 )
 
-__all__ = ["COLUMNS", "synthetic_governance"]
+__all__ = ["COLUMNS", "project_governance", "synthetic_governance"]
 
 COLUMNS = (
     ("id", "bigint"),
@@ -114,3 +116,16 @@ def synthetic_governance(
             )
         )
     return Governance(users=tuple(user_list), sources=tuple(source_list), policies=tuple(policy_list))
+
+
+def project_governance(admin: str = "admin") -> Governance:
+    """The 1k x 1k x 10k catalog with an equalized project of 1,000 members (user0..user999) over 50 sources."""
+    governance = synthetic_governance(admin=admin)
+    project = Project(
+        name="Equalized",
+        owner=admin,
+        members=frozenset(u.name for u in governance.users[1:1001]),
+        sources=tuple(s.name for s in governance.sources[:50]),
+        equalization=True,
+    )
+    return dataclasses.replace(governance, projects=(project,))

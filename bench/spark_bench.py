@@ -1,4 +1,5 @@
-"""Spark benchmarks: enforcement overhead on 5M rows (p1), policy work per query (p2), a held catalog lock (p3)."""
+"""Spark benchmarks: enforcement overhead on 5M rows (p1), policy work per query (p2; under an equalized
+project: project), a held catalog lock (p3)."""
 
 from __future__ import annotations
 
@@ -158,15 +159,23 @@ def _p1(spark: Any, work: Path, runs: int) -> dict[str, float]:
     }
 
 
-def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
-    """Policy work (pre-check, compile, enforcement in the analyzer, guard, audit) per query, 1k x 1k x 10k."""
-    from bench.catalog_gen import COLUMNS, synthetic_governance
+def _p2(spark: Any, work: Path, queries: int, *, project: bool = False) -> dict[str, float]:
+    """Policy work (pre-check, compile, enforcement in the analyzer, guard, audit) per query, 1k x 1k x 10k.
+
+    ``project``: every user acts under an equalized project of 1,000 members and 50 sources.
+    """
+    from bench.catalog_gen import COLUMNS, project_governance
     from immuta_spark.catalog import GovernanceCatalog
     from immuta_spark.spark import ImmutaSparkSession
     from immuta_spark.spark.enforce import SharedFrames
 
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'p2.db'}", identity="svc_bench", create=True)
-    governance = synthetic_governance(admin="svc_bench")
+    name = "p2project" if project else "p2"
+    catalog = GovernanceCatalog.open(f"sqlite:///{work / f'{name}.db'}", identity="svc_bench", create=True)
+    governance = project_governance("svc_bench")
+    if not project:
+        import dataclasses
+
+        governance = dataclasses.replace(governance, projects=())
     catalog.apply_governance(governance)
     tables = [s.table for s in governance.sources[:6]]
     schema = ", ".join(f"{c} {t}" for c, t in COLUMNS)
@@ -188,8 +197,12 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
     # plain Spark's parse and analysis of the same text on the raw session, measured right after
     # it (on warm caches, as the governed call saw them). Audit writes are included.
     rnd = random.Random(3)
-    users = [f"user{rnd.randrange(9999)}" for _ in range(max(1, queries // 20))]
+    pool = 1000 if project else 9999  # the project's members are user0 .. user999
+    users = sorted({f"user{rnd.randrange(pool)}" for _ in range(max(1, queries // 20))})
     sessions = {u: ImmutaSparkSession.wrap(spark, catalog=catalog, user=u) for u in users}
+    if project:
+        for session in sessions.values():
+            session.set_project("Equalized")
     per_query: list[float] = []
     for i in range(queries + 20):
         user = users[i % len(users)]
@@ -206,17 +219,20 @@ def _p2(spark: Any, work: Path, queries: int) -> dict[str, float]:
             if os.environ.get("P2_DEBUG") and per_query[-1] > 50:
                 print(f"slow {per_query[-1]:.0f} ms (plain {plain * 1000:.0f}): {sql}")
     ordered = sorted(per_query)
+    prefix = "project_p2" if project else "p2"
     return {
-        "p2_queries": len(per_query),
-        "p2_sessions": len(users),
+        f"{prefix}_queries": len(per_query),
+        f"{prefix}_sessions": len(users),
         # Templates built in the run (sessions with identical enforcement share one).
-        "p2_templates_built": len(SharedFrames.of(spark)) - templates_before,
-        "p2_p50_ms": round(statistics.median(per_query), 2),
-        "p2_p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+        f"{prefix}_templates_built": len(SharedFrames.of(spark)) - templates_before,
+        f"{prefix}_p50_ms": round(statistics.median(per_query), 2),
+        f"{prefix}_p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
     }
 
 
-def run(*, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "p2", "p3")) -> dict[str, float]:
+def run(
+    *, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "p2", "project", "p3")
+) -> dict[str, float]:
     """The Spark benchmarks in one Spark session."""
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,6 +244,8 @@ def run(*, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "
                 results.update(_p1(spark, work, runs))
             if "p2" in parts:
                 results.update(_p2(spark, work, queries))
+            if "project" in parts:
+                results.update(_p2(spark, work, queries, project=True))
             if "p3" in parts:
                 from bench.audit_bench import locked_audit
 
@@ -238,4 +256,4 @@ def run(*, runs: int = 15, queries: int = 400, parts: tuple[str, ...] = ("p1", "
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(run(parts=tuple(sys.argv[1:]) or ("p1", "p2", "p3")))
+    print(run(parts=tuple(sys.argv[1:]) or ("p1", "p2", "project", "p3")))
