@@ -43,3 +43,26 @@ def test_a_runtime_project_lives_beside_the_file_through_applies_on_postgres(cat
 
     as_(gov, "olivia").delete_project("Study")
     assert "Study" not in gov.snapshot().projects and bob.current_project() is None
+
+
+def test_requests_approvals_equalization_and_validation_on_postgres(catalog_url: str, tmp_path: Path) -> None:
+    from tests.unit.test_equalization import DOC as EQUAL
+
+    gov = open_catalog(catalog_url, tmp_path, EQUAL)
+    olivia = as_(gov, "olivia")
+    olivia.create_project("P", sources=["Ledger"], subscription={"approval": {"approvers": ["owner"]}})
+    as_(gov, "carol").join_project("P", reason="close")
+    assert gov.project("P").requests == (("carol", "requested", ()),)
+    olivia.approve_project_member("P", "carol")
+    olivia.equalize_project("P")
+    assert gov.project("P").subscription == {
+        "approval": {
+            "approvers": ["owner"],
+            "when": {"all": [{"groups": ["Accounting"]}, {"attributes": {"Region": ["East"]}}]},
+        }
+    }
+    olivia.set_project_entitlement("P", groups=["Accounting", "Finance"])
+    assert olivia.project_compliance("P") == [("carol", ["group Finance"])]
+    (change,) = olivia.validate_projects(force=True)
+    assert (change["user"], change["before"]) == ("carol", "new")
+    assert [r.outcome for r in gov.audit(action="project.validation")] == ["denied"]
