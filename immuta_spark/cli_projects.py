@@ -53,6 +53,8 @@ def add_project_commands(sub: Any) -> None:
     )
     action("show", "one project (sources and members if you are in it or govern)")
     action("list", "every project", project=False)
+    dp = action("delete-purpose", "delete a custom purpose no project uses (governors)", project=False)
+    dp.add_argument("purpose", metavar="PURPOSE")
     action("delete", "delete a project created at run time (owners, governors)")
     for verb, what in (("add-source", "add a data source"), ("remove-source", "remove a data source")):
         action(verb, f"{what} (owners, governors; runtime projects)").add_argument("source", metavar="SOURCE")
@@ -143,6 +145,9 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
         data = {"project": args.name, "entitlement": record.entitlement, "recommended": recommended}
         text = f"entitlement: {record.entitlement}\nrecommended: {recommended}"
         return _done(args, out, data, text)
+    if act == "delete-purpose":
+        cat.delete_purpose(args.purpose)
+        return _done(args, out, {"purpose": args.purpose, "deleted": True}, f"deleted purpose {args.purpose!r}")
     if act == "delete":
         cat.delete_project(args.name)
         return _done(args, out, {"project": args.name, "deleted": True}, f"deleted project {args.name!r}")

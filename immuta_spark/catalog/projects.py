@@ -129,6 +129,37 @@ class ProjectAdmin(CatalogBase):
             detail = {"members_removed": members, "acknowledgements_removed": acks, "users_switched_to_none": acting}
             self._audit_project(conn, action, name, detail)
 
+    def delete_purpose(self, purpose: str) -> None:
+        """Delete a custom purpose created with a project (governors only; seed: "only Governors can delete purposes").
+
+        A purpose a policy file declares is deleted in the file; one a project still uses is refused.
+        """
+        snapshot = self.snapshot()
+        action = "purpose.delete"
+        self._require(Permission.GOVERNANCE, f"delete purpose '{purpose}'", snapshot)
+        if purpose not in snapshot.purposes:
+            raise ProjectError(f"there is no purpose '{purpose}'")
+        if ("purpose", purpose) not in snapshot.runtime:
+            self._refuse(
+                action, purpose, f"purpose '{purpose}' is declared in a policy file; remove it there and apply"
+            )
+        users = sorted(p.name for p in snapshot.projects.values() if purpose in p.purposes)
+        if users:
+            self._refuse(
+                action, purpose, f"purpose '{purpose}' is used by project(s) {', '.join(users)}; change them first"
+            )
+        with self.store.write() as conn:
+            self.store.delete_entity(conn, "purpose", purpose)
+            self.store.bump(conn)
+            self.store.append_audit(
+                conn,
+                user=self.actor,
+                impersonator=self._impersonator(),
+                action=action,
+                outcome="ok",
+                detail={"purpose": purpose},
+            )
+
     # --- sources, purposes, description --------------------------------------------------
 
     def add_project_source(self, name: str, source: str) -> ProjectRecord:

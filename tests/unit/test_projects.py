@@ -370,3 +370,20 @@ def test_with_every_source_requiring_a_purpose_a_bare_source_is_refused_at_apply
     assert "has no purpose restriction" in (plan(snap, "bob", "Notes").denied_reason or "")
     snap = snapshot(covered)
     assert plan(snap, "bob", "Notes").allowed  # exempt from the restriction, which still exists
+
+
+def test_only_governors_delete_a_custom_purpose_and_not_one_in_use(catalog_url: str, tmp_path: Path) -> None:
+    gov = open_catalog(catalog_url, tmp_path, DOC.replace("{purpose_can_change: true}", "{custom_purposes: true}"))
+    olivia = as_(gov, "olivia")
+    olivia.create_project("Mine", purposes=["Churn"])
+    with pytest.raises(NotAuthorized, match="needs the GOVERNANCE permission"):
+        olivia.delete_purpose("Churn")
+    with pytest.raises(ProjectError, match="used by project\\(s\\) Mine"):
+        gov.delete_purpose("Churn")
+    with pytest.raises(ProjectError, match="declared in a policy file"):
+        gov.delete_purpose("Research")
+    olivia.delete_project("Mine")
+    out = io.StringIO()
+    assert cli.main(["project", "delete-purpose", "Churn"], catalog=gov, out=out) == 0
+    assert "Churn" not in gov.snapshot().purposes
+    assert [r.detail for r in gov.audit(action="purpose.delete", outcome="ok")] == [{"purpose": "Churn"}]
