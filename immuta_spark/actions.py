@@ -1,0 +1,177 @@
+"""The actions of policies: masks, row filters, purpose limits and differential privacy (part of the model).
+
+Frozen dataclasses, re-exported by :mod:`immuta_spark.model`, which is where callers import them from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "MASK_RESTRICTIVENESS",
+    "ConstantMask",
+    "DifferentialPrivacy",
+    "FormatPreservingMask",
+    "HashMask",
+    "KAnonymizeMask",
+    "Mask",
+    "MatchAttribute",
+    "MatchGroups",
+    "Minimize",
+    "NullMask",
+    "PurposeLimit",
+    "RegexMask",
+    "ReversibleMask",
+    "RoundMask",
+    "RowFilter",
+    "TimeWindow",
+    "WhereFilter",
+]
+
+
+# --- masks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HashMask:
+    """SHA-256 with a per-source (or per-project, for masked joins) secret salt."""
+
+    kind = "hash"
+
+
+@dataclass(frozen=True, slots=True)
+class NullMask:
+    """A typed NULL."""
+
+    kind = "null"
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantMask:
+    """A constant value (kept in the column's type where it casts)."""
+
+    value: str | int | float | bool
+    kind = "constant"
+
+
+@dataclass(frozen=True, slots=True)
+class RegexMask:
+    """Regular-expression replacement (Java regex syntax, as Spark evaluates it)."""
+
+    pattern: str
+    replacement: str
+    kind = "regex"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundMask:
+    """Numbers floored to a multiple of ``multiple``; dates truncated to ``unit``."""
+
+    multiple: int | float | None = None
+    unit: str | None = None
+    kind = "round"
+
+
+@dataclass(frozen=True, slots=True)
+class ReversibleMask:
+    """A deterministic, reversible token per value."""
+
+    kind = "reversible"
+
+
+@dataclass(frozen=True, slots=True)
+class FormatPreservingMask:
+    """FF3-1 format-preserving encryption: same length and character classes."""
+
+    kind = "format_preserving"
+
+
+@dataclass(frozen=True, slots=True)
+class KAnonymizeMask:
+    """k-anonymization; ``k`` of None means "from the fingerprint"."""
+
+    k: int | None = None
+    kind = "k_anonymize"
+
+
+Mask = (
+    HashMask | NullMask | ConstantMask | RegexMask | RoundMask | ReversibleMask | FormatPreservingMask | KAnonymizeMask
+)
+
+#: Most restrictive first (section 5.1): used to break ties between masking policies.
+MASK_RESTRICTIVENESS: tuple[str, ...] = (
+    "null",
+    "constant",
+    "k_anonymize",
+    "hash",
+    "reversible",
+    "format_preserving",
+    "regex",
+    "round",
+)
+
+
+# --- row filters, purpose limits, differential privacy ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatchAttribute:
+    """Rows whose ``column`` equals one of the user's values of ``attribute``."""
+
+    attribute: str
+    column: str
+    kind = "match_attribute"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchGroups:
+    """Rows whose ``column`` equals one of the user's group names."""
+
+    column: str
+    kind = "match_groups"
+
+
+@dataclass(frozen=True, slots=True)
+class WhereFilter:
+    """Rows where a SQL predicate on the source's own columns is true."""
+
+    sql: str
+    kind = "where"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Rows whose event time lies within the last ``seconds``."""
+
+    seconds: int
+    text: str
+    kind = "time_window"
+
+
+@dataclass(frozen=True, slots=True)
+class Minimize:
+    """A stable ``percent`` sample, keyed on the high-cardinality column."""
+
+    percent: float
+    kind = "minimize"
+
+
+RowFilter = MatchAttribute | MatchGroups | WhereFilter | TimeWindow | Minimize
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeLimit:
+    """Access only under one of ``purposes`` (or a sub-purpose)."""
+
+    purposes: tuple[str, ...]
+    kind = "purpose"
+
+
+@dataclass(frozen=True, slots=True)
+class DifferentialPrivacy:
+    """Aggregate-only access with noise at privacy loss ``epsilon``."""
+
+    epsilon: float
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    kind = "differential_privacy"
