@@ -63,11 +63,10 @@ def plan_coexistence(desired: Governance, state: RuntimeState) -> Pruning:
     users = {u.name for u in desired.users}
     sources = {s.name for s in desired.sources}
     file_projects = {p.name for p in desired.projects}
-    purposes = {p.name for p in desired.purposes} | {n for k, n in state.entities if k == "purpose"}
+    file_purposes = {p.name for p in desired.purposes}
+    purposes = file_purposes | {n for k, n in state.entities if k == "purpose"}
     for kind, name in sorted(state.entities):
-        clash = (kind == "project" and name in file_projects) or (
-            kind == "purpose" and name in {p.name for p in desired.purposes}
-        )
+        clash = (kind == "project" and name in file_projects) or (kind == "purpose" and name in file_purposes)
         if clash:
             what = "project" if kind == "project" else "custom purpose"
             remedy = (

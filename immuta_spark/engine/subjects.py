@@ -103,9 +103,12 @@ class Snapshot:
         self.memberships = dict(memberships or {})
         #: Members and owners at run time (status "member"): project -> user -> role.
         self.added_members: dict[str, dict[str, str]] = {}
+        self._revoked: dict[str, set[str]] = {}
         for (project, user), state in self.memberships.items():
             if state.status == "member":
                 self.added_members.setdefault(project, {})[user] = state.role
+            elif state.status == "revoked":
+                self._revoked.setdefault(project, set()).add(user)
         #: Acknowledgement decisions by (project, user, purpose).
         self.acknowledgements = dict(acknowledgements or {})
         #: The (kind, name) of the entities created at run time (``apply`` leaves them alone).
@@ -131,7 +134,7 @@ class Snapshot:
 
     def project_members(self, project: Project) -> frozenset[str]:
         """Everyone in ``project``: owners, the file's members (unless revoked) and the members added at run time."""
-        revoked = {u for (p, u), s in self.memberships.items() if p == project.name and s.status == "revoked"}
+        revoked = self._revoked.get(project.name, set())
         listed = (project.members - revoked) | frozenset(self.added_members.get(project.name, {}))
         return self.project_owners(project) | listed
 
