@@ -30,6 +30,8 @@ TARGETS: dict[str, tuple[str, str]] = {
         "<= 2",
         "worst time to accept a valid 10 MB users/sources/policies file or refuse one failing at its end",
     ),
+    "hostile_predicate_s": ("<= 0.5", "worst time to refuse a hostile predicate (5,000 OR terms, 4,000 deep, 10 MB)"),
+    "hostile_document_s": ("<= 2", "worst time to refuse megabytes of hostile YAML (nesting, alias bombs)"),
     "p1_ratio": ("<= 1.05", "governed / native query, 5M rows, hash+regex+round+row filter, median of 15 pairs"),
     "p1_ratio_p10": ("-", "p1 pair ratios, 10th percentile"),
     "p1_ratio_p90": ("-", "p1 pair ratios, 90th percentile"),
@@ -65,9 +67,10 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         return {**run(), **scale()}
 
     def policyfile_section() -> dict[str, Any]:
+        from bench.hostile_bench import run as hostile
         from bench.policyfile_bench import run
 
-        return run()
+        return {**run(), **hostile()}
 
     def spark_section() -> dict[str, Any]:
         from bench.spark_bench import run

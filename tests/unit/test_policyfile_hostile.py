@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import codecs
 import io
-import time
 from pathlib import Path
 
 import pytest
 
+from bench.hostile_bench import HOSTILE_DOCUMENTS, bomb
 from immuta_spark import cli, policyfile
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyFileError
@@ -16,17 +16,9 @@ from immuta_spark.policyfile import strict
 from tests.unit.conftest import CONF
 from tests.unit.support import applied_catalog, catalog_state
 
-#: Every hostile input is accepted or refused within this many seconds (the issue's bound).
-BOUND_S = 2.0
-
+# How fast hostile input is refused is measured by bench/hostile_bench.py (hostile_document_s)
+# and bench/policyfile_bench.py (policy_file_10mb_s), not by timed assertions here.
 HEAD = "version: 1\nusers: [{name: gov, permissions: [GOVERNANCE]}]\n"
-
-
-def _bomb(levels: int = 9, width: int = 9) -> str:
-    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
-    for i in range(1, levels + 1):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
-    return "\n".join(lines) + "\n"
 
 
 def _big_filler(size: int) -> str:
@@ -61,7 +53,7 @@ YAML_CASES: list[tuple[str, str, str, str]] = [
         "settings.None (line 3, column 18)",
         "duplicate key None",
     ),
-    ("billion-laughs", HEAD + _bomb(), "a5[0] (line 8, column 10)", "aliases expand to more than 100,000 values"),
+    ("billion-laughs", HEAD + bomb(), "a5[0] (line 8, column 10)", "aliases expand to more than 100,000 values"),
     ("wide-alias-bomb", HEAD + "a: &a [" + "x," * 5000 + "x]\nb: [" + "*a," * 50 + "*a]\n", "b[19]", "alias bomb"),
     ("recursive-alias", HEAD + "purposes: &u [{name: x}, *u]\n", "purposes[1] (line 3, column 26)", "(recursive)"),
     ("recursive-alias-in-mapping", HEAD + "settings: &s {x: *s}\n", "settings.x (line 3, column 18)", "recursive"),
@@ -111,11 +103,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[GovernanceCatalog,
 def _refused(shared: tuple[GovernanceCatalog, str], file: Path, path: str, fragment: str) -> PolicyFileError:
     catalog, url = shared
     before = catalog_state(catalog, url)
-    started = time.perf_counter()
     with pytest.raises(PolicyFileError) as info:
         catalog.apply(file, sql_checker=None)
-    elapsed = time.perf_counter() - started
-    assert elapsed < BOUND_S, f"took {elapsed:.2f} s"
     assert info.value.path.startswith(path), info.value.path
     assert fragment in info.value.reason
     assert str(info.value).startswith(f"{file}: ")
@@ -149,9 +138,7 @@ def test_a_utf8_byte_order_mark_is_accepted() -> None:
 def test_a_file_of_exactly_10_mib_is_read(tmp_path: Path) -> None:
     file = tmp_path / "big.yaml"
     file.write_text(_big_filler(strict.MAX_FILE_BYTES), encoding="utf-8")
-    started = time.perf_counter()
     assert [u.name for u in policyfile.load_file(file).users] == ["gov"]
-    assert time.perf_counter() - started < BOUND_S
 
 
 def test_text_over_10_mib_is_refused_by_load_text() -> None:
@@ -159,20 +146,10 @@ def test_text_over_10_mib_is_refused_by_load_text() -> None:
         policyfile.load_text(_big_filler(strict.MAX_FILE_BYTES) + "é")
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        HEAD + "x: " + "[" * 2_000_000 + "]" * 2_000_000,  # ~8 MB of nesting
-        HEAD + "x: " + "{a: " * 1_000_000,  # ~4 MB of unclosed nesting
-        HEAD + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "x"] * 99) + "]\n" for i in range(1000)),
-    ],
-    ids=["8MB-nested", "4MB-unclosed", "alias-fan-out"],
-)
-def test_megabytes_of_hostile_input_are_refused_within_the_bound(text: str) -> None:
-    started = time.perf_counter()
+@pytest.mark.parametrize("text", HOSTILE_DOCUMENTS.values(), ids=HOSTILE_DOCUMENTS.keys())
+def test_megabytes_of_hostile_input_are_refused(text: str) -> None:
     with pytest.raises(PolicyFileError):
         policyfile.load_text(text)
-    assert time.perf_counter() - started < BOUND_S
 
 
 def test_an_alias_used_a_reasonable_number_of_times_is_fine() -> None:

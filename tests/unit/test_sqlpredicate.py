@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
+from bench.hostile_bench import HOSTILE_PREDICATES, HOSTILE_WHERE
 from immuta_spark import checkers, sqlpredicate
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyFileError
@@ -28,23 +28,10 @@ def test_the_pure_checker_gives_the_shared_verdicts(
         assert problem is not None and fragment in problem
 
 
-HOSTILE = {
-    "5000-or-terms": " OR ".join(f"amount = {i}" for i in range(5000)),
-    "1000-or-terms-short": " OR ".join(f"a={i}" for i in range(1000)),
-    "parentheses-4000-deep": "(" * 4000 + "a = 1" + ")" * 4000,
-    "not-4000-deep": "NOT " * 2000 + "a",
-    "functions-300-deep": "abs(" * 300 + "a" + ")" * 300 + " > 0",
-    "minus-chain": "- " * 900 + "a > 0",
-    "unclosed-string": "'" + "\\'" * 4000,
-    "huge": "a = '" + "x" * 10_000_000 + "'",
-}
-
-
-@pytest.mark.parametrize("sql", HOSTILE.values(), ids=HOSTILE.keys())
-def test_a_huge_or_deeply_nested_predicate_is_refused_quickly(sql: str) -> None:
-    started = time.perf_counter()
+@pytest.mark.parametrize("sql", HOSTILE_PREDICATES.values(), ids=HOSTILE_PREDICATES.keys())
+def test_a_huge_or_deeply_nested_predicate_is_refused(sql: str) -> None:
+    # How fast: bench/hostile_bench.py (hostile_predicate_s), not a timed assertion here.
     problem = sqlpredicate.check_predicate(sql)
-    assert time.perf_counter() - started < 0.5
     assert problem is not None
     assert "simplify it" in problem or "invalid SQL predicate" in problem
 
@@ -93,11 +80,8 @@ def test_apply_refuses_a_bare_identity_name_in_a_global_policy_but_reads_a_decla
 
 def test_the_size_limits_hold_even_with_the_sql_check_switched_off(tmp_path: Path, catalog_url: str) -> None:
     cat = GovernanceCatalog.open(catalog_url, identity="gov", create=True)
-    where = " OR ".join(f"amount = {i}" for i in range(5000))
-    started = time.perf_counter()
     with pytest.raises(PolicyFileError) as info:
-        cat.apply(write(tmp_path, DOC.replace("WHERE", where)), sql_checker=None)
-    assert time.perf_counter() - started < 2.0
+        cat.apply(write(tmp_path, DOC.replace("WHERE", HOSTILE_WHERE)), sql_checker=None)
     assert info.value.path == "policies[0].where"
     assert "at most 10,000" in info.value.reason
 
