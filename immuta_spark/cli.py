@@ -8,14 +8,15 @@ bad usage.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog_url
 from immuta_spark.catalog.service import describe_paths, load_policy_file
+from immuta_spark.cli_common import print_json
 from immuta_spark.cli_projects import add_project_commands, run_project
+from immuta_spark.cli_sources import add_source_commands, run_source
 from immuta_spark.engine import Plan
 from immuta_spark.errors import CatalogError, ImmutaSparkError, PolicyFileError
 
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--format", choices=("text", "json"), default="text")
 
     add_project_commands(sub)
+    add_source_commands(sub)
 
     au = sub.add_parser("audit", help="list audit records")
     au.add_argument("--user")
@@ -155,7 +157,7 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
     if args.command == "explain":
         plan = cat.explain(args.source, user=args.user, project=args.project)
         if args.format == "json":
-            _json(out, plan.to_json())
+            print_json(out, plan.to_json())
         else:
             out.write(render_plan_text(plan))
         return 0
@@ -163,6 +165,8 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
         return _subscription(args, cat, out)
     if args.command == "project":
         return run_project(args, cat, out)
+    if args.command == "source":
+        return run_source(args, cat, out)
     records = cat.audit(
         user=args.user,
         action=args.action,
@@ -174,7 +178,7 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
         limit=args.limit,
     )
     if args.format == "json":
-        _json(out, [r.to_json() for r in records])
+        print_json(out, [r.to_json() for r in records])
     else:
         rows = [
             [
@@ -193,7 +197,7 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
 
 def _print_applied(args: argparse.Namespace, result: ApplyResult, out: TextIO) -> int:
     if args.format == "json":
-        _json(
+        print_json(
             out,
             {
                 "added": list(result.added),
@@ -224,7 +228,7 @@ def _subscription(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO)
     else:
         records = [cat.add_subscriber(args.source, args.user)]
     if args.format == "json":
-        _json(out, [r.to_json() for r in records])
+        print_json(out, [r.to_json() for r in records])
     else:
         rows = [[r.source, r.user, r.status, ",".join(r.approvals), r.updated_at[:19]] for r in records]
         out.write(_table(["source", "user", "status", "approvals", "updated"], rows))
@@ -273,11 +277,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*map(str, r)) for r in rows]
     return "\n".join(line.rstrip() for line in out) + "\n"
-
-
-def _json(out: TextIO, data: Any) -> None:
-    json.dump(data, out, indent=2, sort_keys=False)
-    out.write("\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,11 +9,11 @@ JSON output (``--format json``).
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any, TextIO
 
 from immuta_spark.catalog import GovernanceCatalog, ProjectRecord
 from immuta_spark.catalog.projects import KEEP
+from immuta_spark.cli_common import print_json
 from immuta_spark.errors import ProjectError
 from immuta_spark.policyfile import dump_entitlement
 from immuta_spark.policyfile.strict import load_yaml
@@ -113,7 +113,7 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
     if act == "list":
         records = cat.projects()
         if args.format == "json":
-            return _json(out, [r.to_json() for r in records])
+            return print_json(out, [r.to_json() for r in records])
         for r in records:
             purposes = ", ".join(p for p, _ in r.purposes) or "no purpose"
             print(f"{r.name}\towner {r.owner}\t{purposes}\t{r.origin}", file=out)
@@ -125,7 +125,7 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
     if act == "validate":
         changes = cat.validate_projects(project=args.name, force=args.force)
         if args.format == "json":
-            return _json(out, changes)
+            return print_json(out, changes)
         for c in changes:
             print(f"{c['project']}\t{c['user']}\t{c['before']} -> {c['after']}", file=out)
         if not changes:
@@ -134,7 +134,7 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
     if act == "compliance":
         found = cat.project_compliance(args.name)
         if args.format == "json":
-            return _json(out, [{"user": u, "missing": m} for u, m in found])
+            return print_json(out, [{"user": u, "missing": m} for u, m in found])
         for user, missing in found:
             print(f"{user}\tout of compliance: lacks {', '.join(missing)}", file=out)
         if not found:
@@ -155,12 +155,12 @@ def run_project(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -
     if act == "members":
         members = record.members or ()
         if args.format == "json":
-            return _json(out, [m.to_json() for m in members])
+            return print_json(out, [m.to_json() for m in members])
         for m in members:
             print(f"{m.user}\t{m.role}\t{m.origin}\tacknowledgement {m.acknowledgement}", file=out)
         return 0
     if args.format == "json":
-        return _json(out, record.to_json())
+        return print_json(out, record.to_json())
     print(record.text(), file=out)
     if act == "create" and record.purposes:
         print(f"next: read and accept its purposes: immuta-spark project acknowledge {args.name!r}", file=out)
@@ -228,7 +228,7 @@ def _acknowledge(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) 
     if not (args.accept or args.reject):
         statements = cat.project_statements(args.name)
         if args.format == "json":
-            return _json(out, [{"purpose": p, "statement": s} for p, s in statements])
+            return print_json(out, [{"purpose": p, "statement": s} for p, s in statements])
         if not statements:
             print(f"project {args.name!r} has no purposes: there is nothing to acknowledge", file=out)
         for purpose, text in statements:
@@ -251,7 +251,7 @@ def _context(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> i
         cat.switch_project(None if args.none else args.name, user=args.user)
     project = cat.current_project(user)
     if args.format == "json":
-        return _json(out, {"user": user, "project": project})
+        return print_json(out, {"user": user, "project": project})
     if project is None:
         print(f"{user} acts under no project", file=out)
     else:
@@ -281,12 +281,6 @@ def _statements(pairs: list[str]) -> dict[str, str]:
 
 def _done(args: argparse.Namespace, out: TextIO, data: Any, text: str) -> int:
     if args.format == "json":
-        return _json(out, data)
+        return print_json(out, data)
     print(text, file=out)
-    return 0
-
-
-def _json(out: TextIO, data: Any) -> int:
-    json.dump(data, out, indent=2)
-    out.write("\n")
     return 0

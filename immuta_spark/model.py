@@ -39,6 +39,7 @@ __all__ = [
     "ColumnDef",
     "ColumnTarget",
     "ConstantMask",
+    "Derivation",
     "DifferentialPrivacy",
     "Entitlement",
     "FormatPreservingMask",
@@ -145,11 +146,17 @@ class Approver:
 
     role: str  # "owner" | "governance" | "group"
     group: str | None = None
+    #: For ``owner``: the source whose owners approve (a derived source's parent); None: the source asked for.
+    source: str | None = None
 
     @property
     def key(self) -> str:
         """A stable name for the role, used to record which approvals were given."""
-        return f"group:{self.group}" if self.role == "group" else self.role
+        if self.role == "group":
+            return f"group:{self.group}"
+        if self.role == "owner" and self.source is not None:
+            return f"owner:{self.source}"
+        return self.role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,6 +286,8 @@ class Source:
     subscription: Subscription | None = None
     policies: tuple[Policy, ...] = ()
     dictionary: tuple[ColumnDef, ...] = ()
+    #: Set for a derived data source: what it derives from (created at run time, never in a file).
+    derived: Derivation | None = None
 
     @property
     def table_key(self) -> str:
@@ -288,6 +297,27 @@ class Source:
     def is_owner(self, user: str, groups: frozenset[str]) -> bool:
         """Whether ``user`` owns this source, directly or through a group."""
         return any(o.covers(user, groups) for o in self.owners)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Derivation:
+    """How a derived data source was made: its parents, the access it was written with, column lineage.
+
+    Its subscription, purpose restrictions and tags are inherited from the parents whenever the
+    catalog is read (:mod:`immuta_spark.engine.derived`), so a change to a parent's policy
+    reaches it at once. ``entitlement`` is the access the data was written at (an equalized
+    project's entitlement, or the writer's own as the parents' policies saw it): every reader
+    must hold it. ``lineage`` maps each column to the parent columns its values are computed from.
+    """
+
+    parents: tuple[str, ...]
+    created_by: str
+    project: str | None = None
+    entitlement: Entitlement = field(default_factory=lambda: Entitlement())
+    lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: Readers must act under one of these purposes (the writer's, when the parents' policies test purposes).
+    purposes: tuple[str, ...] = ()
+    certified: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -61,10 +61,13 @@ def plan_coexistence(desired: Governance, state: RuntimeState) -> Pruning:
     """Compare the file's desired state with the runtime state it must not silently lose."""
     out = Pruning()
     users = {u.name for u in desired.users}
-    sources = {s.name for s in desired.sources}
+    file_sources = {s.name for s in desired.sources}
+    runtime_sources = {n: json.loads(b) for (k, n), b in state.entities.items() if k == "source"}
+    sources = file_sources | set(runtime_sources)
     file_projects = {p.name for p in desired.projects}
     file_purposes = {p.name for p in desired.purposes}
     purposes = file_purposes | {n for k, n in state.entities if k == "purpose"}
+    _derived_sources(desired, runtime_sources, file_sources, out)
     for kind, name in sorted(state.entities):
         clash = (kind == "project" and name in file_projects) or (kind == "purpose" and name in file_purposes)
         if clash:
@@ -113,6 +116,28 @@ def plan_coexistence(desired: Governance, state: RuntimeState) -> Pruning:
             )
             out.drop_users += [(project, u) for u in gone]
     return out
+
+
+def _derived_sources(desired: Governance, runtime: Mapping[str, Any], file_sources: set[str], out: Pruning) -> None:
+    """Derived sources created at run time: never replaced by the file, never orphaned from their parents."""
+    tables = {s.table.lower(): s.name for s in desired.sources}
+    for name, body in sorted(runtime.items()):
+        if name in file_sources:
+            out.collisions.append(
+                f"source '{name}' is in the file and is also a derived data source created at run time; rename it "
+                f"in the file, or delete the derived one first (`immuta-spark source delete-derived '{name}'`)"
+            )
+        elif str(body.get("table", "")).lower() in tables:
+            out.collisions.append(
+                f"the file's source '{tables[str(body['table']).lower()]}' governs table '{body['table']}', which the "
+                f"derived data source '{name}' (created at run time) governs; govern another table"
+            )
+        lost = [p for p in body.get("derived", {}).get("parents", []) if p not in file_sources and p not in runtime]
+        if lost:
+            out.blocking.append(
+                f"derived data source '{name}' (created at run time) derives from {', '.join(map(repr, lost))}, which "
+                f"the file removes; delete the derived source first (`immuta-spark source delete-derived '{name}'`)"
+            )
 
 
 def _without(body: dict[str, Any], *, sources: list[str], purposes: list[str]) -> dict[str, Any]:

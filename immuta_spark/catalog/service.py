@@ -10,6 +10,7 @@ from immuta_spark import checkers, policyfile
 from immuta_spark.catalog.base import default_catalog_url
 from immuta_spark.catalog.coexist import Pruning, RuntimeState, plan_coexistence
 from immuta_spark.catalog.context import ProjectContext
+from immuta_spark.catalog.derived import DerivedSources
 from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
@@ -54,7 +55,7 @@ def describe_paths(path: PolicyPaths) -> str:
     return ", ".join(str(p) for p in _paths(path))
 
 
-class GovernanceCatalog(SubscriptionWorkflow, ProjectContext, ProjectValidation):
+class GovernanceCatalog(SubscriptionWorkflow, DerivedSources, ProjectContext, ProjectValidation):
     """The governance catalog, acting for one authenticated identity.
 
     ``identity`` is who is authenticated (by default the Hadoop rules of section 2);
@@ -208,12 +209,13 @@ class GovernanceCatalog(SubscriptionWorkflow, ProjectContext, ProjectValidation)
     def export(self) -> str:
         """What policy files declare, as policy-as-code YAML (no secrets, no runtime state).
 
-        Projects and purposes created at run time are not in it (``project list`` shows them):
-        re-applying the export keeps them, where exporting them would make them collide.
+        Projects, purposes and derived sources created at run time are not in it (``project
+        list`` and ``source derived`` show them): re-applying the export keeps them, where
+        exporting them would make them collide.
         """
         snapshot = self.snapshot()
         doc = policyfile.dump_document(snapshot.governance)
-        for kind, section in (("project", "projects"), ("purpose", "purposes")):
+        for kind, section in (("project", "projects"), ("purpose", "purposes"), ("source", "sources")):
             doc[section] = [e for e in doc[section] if (kind, e["name"]) not in snapshot.runtime]
         return policyfile.dump_yaml(doc)
 

@@ -101,7 +101,7 @@ class SubscriptionWorkflow(CatalogBase):
         requester = make_subject(snapshot, user)
         roles = self._approvers(snapshot, requester, src)
         missing = [a for a in roles if a.key not in state.approvals]
-        mine = [a for a in missing if _fills(a, me, src)]
+        mine = [a for a in missing if _fills(a, me, src, snapshot)]
         if not mine:
             verb = "approve" if approve else "deny"
             self.record(
@@ -115,7 +115,7 @@ class SubscriptionWorkflow(CatalogBase):
             if current is None or current["status"] != "requested":
                 raise SubscriptionError(f"'{user}' has no pending request on '{src.name}'; nothing to decide")
             given = set(current["approvals"])
-            mine = [a for a in roles if a.key not in given and _fills(a, me, src)]
+            mine = [a for a in roles if a.key not in given and _fills(a, me, src, snapshot)]
             if not mine:
                 raise SubscriptionError(f"the approvals '{me.user}' could give on this request were given meanwhile")
             if approve:
@@ -167,9 +167,11 @@ class SubscriptionWorkflow(CatalogBase):
         raise SubscriptionError(f"no subscription record for '{user}' on '{source}'")  # pragma: no cover
 
 
-def _fills(approver: Approver, who: Subject, source: Source) -> bool:
+def _fills(approver: Approver, who: Subject, source: Source, snapshot: Snapshot) -> bool:
     if approver.role == "owner":
-        return source.is_owner(who.user, who.groups)
+        # A derived source's inherited approval is given by the owners of the parent it names.
+        target = snapshot.sources.get(approver.source) if approver.source is not None else source
+        return target is not None and target.is_owner(who.user, who.groups)
     if approver.role == "governance":
         return who.has(Permission.GOVERNANCE)
     return approver.group in who.groups

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from immuta_spark.engine import equalization
+from immuta_spark.engine import derived, equalization
 from immuta_spark.engine.index import PolicyBlock, ScopeIndex, SourcePolicies
 from immuta_spark.errors import ImpersonationDenied, NotAuthorized
 from immuta_spark.model import (
@@ -117,8 +117,9 @@ class Snapshot:
         self.subscriptions = dict(subscriptions or {})
         self.fingerprints = dict(fingerprints or {})
         self.users: dict[str, User] = {u.name: u for u in governance.users}
-        self.sources: dict[str, Source] = {s.name: s for s in governance.sources}
-        self.by_table: dict[str, Source] = {s.table_key: s for s in governance.sources}
+        # Derived sources carry the tags their parents' columns give them (engine/derived.py).
+        self.sources: dict[str, Source] = derived.resolve_derived({s.name: s for s in governance.sources})
+        self.by_table: dict[str, Source] = {s.table_key: s for s in self.sources.values()}
         self.projects: dict[str, Project] = {p.name: p for p in governance.projects}
         self.purposes = {p.name: p for p in governance.purposes}
         self.scan = scan
@@ -200,6 +201,8 @@ class Snapshot:
             return cached
         if self.scan:
             found = [p for p in self._scopes.scan(source) if not p.owners or self._owned_by(source, p)]
+            if source.derived is not None:
+                found += derived.inherited_purpose_policies(self, source)
             result = SourcePolicies((), PolicyBlock([*found, *source.policies], scan=True), ())
         else:
             key = self._scopes.block_key(source)
@@ -209,7 +212,10 @@ class Snapshot:
                 block = PolicyBlock([p for p in shared if not p.owners or self._owned_by(source, p)])
                 self._blocks[key] = block
             named = [p for p in self._scopes.named(source) if not p.owners or self._owned_by(source, p)]
-            result = SourcePolicies(named, block, source.policies)
+            local = source.policies
+            if source.derived is not None:
+                local = (*local, *derived.inherited_purpose_policies(self, source))
+            result = SourcePolicies(named, block, local)
         self._policy_cache[source.name] = result
         return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from immuta_spark.conditions import purpose_satisfies
+from immuta_spark.engine.derived import derived_requirements
 from immuta_spark.engine.subjects import Snapshot, Subject
 from immuta_spark.model import Policy, PolicyType, PurposeLimit, Source, Subscription, SubscriptionKind
 
@@ -14,8 +15,11 @@ __all__ = ["purposes_required", "subscription_requirements", "subscription_statu
 def subscription_requirements(snapshot: Snapshot, subject: Subject, source: Source) -> list[tuple[Subscription, bool]]:
     """Every subscription policy the subject must satisfy on ``source``, each with "is local".
 
-    A source without its own subscription policy is ``individuals: []`` plus its owners.
+    A source without its own subscription policy is ``individuals: []`` plus its owners. A
+    derived source's are all inherited (:func:`immuta_spark.engine.derived.derived_requirements`).
     """
+    if source.derived is not None:
+        return derived_requirements(snapshot, subject, source, subscription_requirements)
     local = source.subscription or Subscription(kind=SubscriptionKind.INDIVIDUALS)
     specs: list[tuple[Subscription, bool]] = [(local, True)]
     for p in snapshot.source_policies(source).of(PolicyType.SUBSCRIPTION):
@@ -51,6 +55,8 @@ def subscription_status(
             visible = visible and ok
             subscribed = subscribed and ok
         elif kind is SubscriptionKind.APPROVAL:
+            if spec.condition is not None and not spec.condition.holds(subject) and not (is_local and owner):
+                visible = subscribed = False  # "satisfy all of": the condition, then the approvals
             missing = [a.key for a in spec.approvers if a.key not in approvals]
             ok = not missing or (is_local and (listed or owner))
             subscribed = subscribed and ok

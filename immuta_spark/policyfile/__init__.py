@@ -34,11 +34,13 @@ from immuta_spark.policyfile.dump import (
 from immuta_spark.policyfile.merge import expand_paths, load_files
 from immuta_spark.policyfile.people import parse_purpose
 from immuta_spark.policyfile.projects import check_project
+from immuta_spark.policyfile.sources import check_derived_source
 
 __all__ = [
     "ROUND_UNITS",
     "RegexChecker",
     "SqlChecker",
+    "check_derived_source",
     "check_project",
     "dump_action",
     "dump_document",

@@ -9,6 +9,7 @@ import yaml
 from immuta_spark.model import (
     Action,
     ConstantMask,
+    Derivation,
     DifferentialPrivacy,
     Entitlement,
     Governance,
@@ -35,6 +36,7 @@ from immuta_spark.model import (
 
 __all__ = [
     "dump_action",
+    "dump_derivation",
     "dump_document",
     "dump_entitlement",
     "dump_mask",
@@ -126,7 +128,22 @@ def dump_source(s: Source) -> dict[str, Any]:
         ]
     if s.policies:
         d["policies"] = [dump_policy(p) for p in s.policies]
+    if s.derived is not None:
+        d["derived"] = dump_derivation(s.derived)
     return d
+
+
+def dump_derivation(d: Derivation) -> dict[str, Any]:
+    """A derived source's derivation as the catalog stores it."""
+    out: dict[str, Any] = {"parents": list(d.parents), "created_by": d.created_by}
+    if d.project is not None:
+        out["project"] = d.project
+    out["entitlement"] = dump_entitlement(d.entitlement)
+    out["lineage"] = {c: [list(p) for p in pairs] for c, pairs in d.lineage.items()}
+    if d.purposes:
+        out["purposes"] = list(d.purposes)
+    out["certified"] = d.certified
+    return out
 
 
 def dump_subscription(sub: Subscription) -> dict[str, Any]:

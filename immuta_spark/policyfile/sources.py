@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from immuta_spark.model import ColumnDef, Policy, Source
@@ -19,11 +20,12 @@ from immuta_spark.policyfile.common import (
     expect_text,
     known_column,
 )
+from immuta_spark.policyfile.derived import STORED, parse_derivation
 from immuta_spark.policyfile.people import parse_owners
 from immuta_spark.policyfile.policies import parse_policy
 from immuta_spark.policyfile.subscriptions import parse_subscription
 
-__all__ = ["parse_source"]
+__all__ = ["check_derived_source", "parse_source"]
 
 _SOURCE_KEYS = (
     "name",
@@ -41,6 +43,7 @@ _SOURCE_KEYS = (
     "subscription",
     "policies",
     "dictionary",
+    "derived",
 )
 
 
@@ -95,6 +98,7 @@ def parse_source(value: Any, at: At, ctx: Context) -> Source:
         latency_tolerance=latency,
         subscription=subscription,
         dictionary=dictionary,
+        derived=None if m.get("derived") is None else parse_derivation(m["derived"], at.key("derived")),
     )
     p_at = at.key("policies")
     local: list[Policy] = []
@@ -127,3 +131,10 @@ def _dictionary(value: Any, at: At) -> tuple[ColumnDef, ...]:
         desc = expect_text(e.get("description", ""), at.index(i).key("description"))
         out.append(ColumnDef(name=name, type=ctype, description=desc))
     return tuple(out)
+
+
+def check_derived_source(body: Any, *, users: Collection[str], where: str) -> Source:
+    """Validate a derived source built at run time exactly as the catalog will read it back (errors name ``where``)."""
+    ctx = Context(None)
+    ctx.users = set(users)
+    return parse_source(body, At(where, STORED), ctx)
