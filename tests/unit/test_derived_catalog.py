@@ -150,3 +150,24 @@ def test_only_its_owners_and_governors_delete_a_derived_source(bob: GovernanceCa
         as_(bob, "lee").delete_derived_source("Data Source C")
     as_(bob, "gov").delete_derived_source("Data Source C")
     assert bob.derived_sources() == []
+
+
+def test_the_cli_shows_what_a_derived_source_inherits_as_text_and_json(bob: GovernanceCatalog) -> None:
+    import io
+    import json
+
+    from immuta_spark import cli
+
+    derive(bob)
+    out = io.StringIO()
+    assert cli.main(["source", "derived", "Data Source C"], catalog=bob, out=out) == 0
+    text = out.getvalue()
+    assert "parents: Data Source A, Data Source B" in text
+    assert "is approved by anyone with permission Owner (of Data Source B)" in text
+    assert "ssn_key <- Data Source B.ssn (PII.SSN)" in text
+    out = io.StringIO()
+    assert cli.main(["source", "derived", "--format", "json"], catalog=bob, out=out) == 0
+    assert [r["name"] for r in json.loads(out.getvalue())] == ["Data Source C"]
+    out = io.StringIO()
+    assert cli.main(["source", "delete-derived", "Data Source C"], catalog=as_(bob, "gov"), out=out) == 0
+    assert bob.derived_sources() == []
