@@ -317,6 +317,8 @@ class Derivation:
     lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     #: Readers must act under one of these purposes (the writer's, when the parents' policies test purposes).
     purposes: tuple[str, ...] = ()
+    #: Only these users may read it (None: no such limit): the parents' policies singled the writer out.
+    readers: frozenset[str] | None = None
     certified: bool = True
 
 

@@ -15,6 +15,7 @@ from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.catalog.validation import ProjectValidation
+from immuta_spark.catalog.writes import GovernedWrites
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
 from immuta_spark.errors import PolicyFileError, RuntimeStateConflict, SourceNotFound
 from immuta_spark.model import Governance, Permission, PolicyType
@@ -55,7 +56,7 @@ def describe_paths(path: PolicyPaths) -> str:
     return ", ".join(str(p) for p in _paths(path))
 
 
-class GovernanceCatalog(SubscriptionWorkflow, DerivedSources, ProjectContext, ProjectValidation):
+class GovernanceCatalog(SubscriptionWorkflow, GovernedWrites, DerivedSources, ProjectContext, ProjectValidation):
     """The governance catalog, acting for one authenticated identity.
 
     ``identity`` is who is authenticated (by default the Hadoop rules of section 2);

@@ -21,13 +21,15 @@ A parent that no longer exists makes the derived source visible to nobody (fail 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from immuta_spark.conditions import AllOf, Condition, Everyone, Principal, UnderPurpose
+from immuta_spark.conditions import AllOf, Condition, Everyone, IsUser, Principal, UnderPurpose
+from immuta_spark.engine.equalization import recommended_entitlement, tested_by
 from immuta_spark.model import (
     Approver,
+    Entitlement,
     Policy,
     PolicyType,
     PurposeLimit,
@@ -43,6 +45,7 @@ __all__ = [
     "inherited_purpose_policies",
     "resolve_derived",
     "tests_purposes",
+    "writer_access",
 ]
 
 
@@ -154,6 +157,8 @@ def _local_specs(snapshot: Snapshot, source: Source, seen: frozenset[str] = froz
     assert source.derived is not None
     specs: list[Subscription] = []
     entitlement = source.derived.entitlement
+    if source.derived.readers is not None:
+        specs.append(Subscription(kind=SubscriptionKind.INDIVIDUALS, users=source.derived.readers))
     if not entitlement.is_empty:
         specs.append(Subscription(kind=SubscriptionKind.WHEN, condition=entitlement.condition()))
     for name, parent in _parents(snapshot, source):
@@ -236,4 +241,40 @@ def tests_purposes(policies: list[Policy]) -> bool:
             conditions.extend(c.parts)
         elif hasattr(c, "parts"):
             conditions.extend(c.parts)
+    return False
+
+
+def writer_access(
+    snapshot: Snapshot, subject: Principal, parents: Iterable[str]
+) -> tuple[Entitlement, tuple[str, ...], frozenset[str] | None]:
+    """What a write of governed data depends on: the writer's access as the parents' policies saw it.
+
+    (the entitlement: the writer's groups and attribute values that the parents' policies and
+    subscription conditions test; the purposes acted under when those policies test purposes;
+    the writer alone as reader when a policy singled the writer out by name). A reader of the
+    copy must hold all of it, so that no one sees more of a parent through the copy.
+    """
+    policies: list[Policy] = []
+    specs: list[Subscription] = []
+    for name in parents:
+        parent = snapshot.sources.get(name)
+        if parent is not None:
+            policies += snapshot.source_policies(parent).all
+            if parent.subscription is not None:
+                specs.append(parent.subscription)
+    tested = tested_by(policies, specs)
+    entitlement = recommended_entitlement([subject], tested)  # one "member": the writer
+    purposes = tuple(sorted(subject.purposes)) if tests_purposes(policies) else ()
+    readers = frozenset({subject.user}) if _names(policies, subject) else None
+    return entitlement, purposes, readers
+
+
+def _names(policies: list[Policy], subject: Principal) -> bool:
+    """Whether a condition of ``policies`` holds for ``subject`` by its name (``users: [...]``)."""
+    conditions: list[Condition] = [r.who for p in policies for r in p.rules]
+    while conditions:
+        c = conditions.pop()
+        if isinstance(c, IsUser) and c.holds(subject):
+            return True
+        conditions.extend(getattr(c, "parts", ()))
     return False

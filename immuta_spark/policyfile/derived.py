@@ -26,7 +26,7 @@ __all__ = ["STORED", "parse_derivation"]
 #: The file name the catalog reads its stored documents under (only there is ``derived`` read).
 STORED = "<catalog>"
 
-_KEYS = ("parents", "created_by", "project", "entitlement", "lineage", "purposes", "certified")
+_KEYS = ("parents", "created_by", "project", "entitlement", "lineage", "purposes", "readers", "certified")
 
 
 def parse_derivation(value: Any, at: At) -> Derivation:
@@ -61,5 +61,6 @@ def parse_derivation(value: Any, at: At) -> Derivation:
         entitlement=parse_entitlement(m.get("entitlement", {}), at.key("entitlement")),
         lineage=lineage,
         purposes=expect_strings(m.get("purposes", []), at.key("purposes"), what="a purpose name"),
+        readers=None if m.get("readers") is None else frozenset(expect_strings(m["readers"], at.key("readers"))),
         certified=m.get("certified", True) is True,
     )

@@ -142,6 +142,8 @@ def dump_derivation(d: Derivation) -> dict[str, Any]:
     out["lineage"] = {c: [list(p) for p in pairs] for c, pairs in d.lineage.items()}
     if d.purposes:
         out["purposes"] = list(d.purposes)
+    if d.readers is not None:
+        out["readers"] = sorted(d.readers)
     out["certified"] = d.certified
     return out
 
