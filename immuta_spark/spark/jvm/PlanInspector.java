@@ -90,6 +90,20 @@ public final class PlanInspector {
     }
 
     /**
+     * The column lineage of an analyzed plan (see Lineage.describe): "S" each governed source read under
+     * {@code prefix}, "X" each stamp of other rules, then "C" per output column (name, then source and
+     * column field pairs). Escaped as esc does.
+     */
+    public String lineage(LogicalPlan plan, String prefix) {
+        return Lineage.describe(plan, prefix);
+    }
+
+    /** {@link #lineage} of a DataFrame's analyzed plan: one round trip. */
+    public String lineageDataset(org.apache.spark.sql.classic.Dataset<?> df, String prefix) {
+        return Lineage.describe(df.queryExecution().analyzed(), prefix);
+    }
+
+    /**
      * The current database as pyspark's catalog.currentDatabase() gives it ("D"), then each of
      * {@code names} (escaped as esc does, one a line) that is a temporary view of the session ("V").
      */
