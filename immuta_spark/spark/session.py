@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
 from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.engine import Plan
 from immuta_spark.errors import CatalogError, ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
 from immuta_spark.spark.catalog_api import GovernedCatalogAPI
 from immuta_spark.spark.dataframe import GovernedDataFrame, adopt
+from immuta_spark.spark.derive import create_derived_source
 from immuta_spark.spark.enforce import Enforcer, SharedFrames, hadoop_user
 from immuta_spark.spark.errors import rules_errors
 from immuta_spark.spark.governor import make_default, user_session
@@ -366,6 +368,27 @@ class ImmutaSparkSession:
             enforcer = self._enforcer
             acting = GovernanceCatalog(self._catalog.store, identity=enforcer.identity, act_as=enforcer.user)
             return acting.request_subscription(name, reason=reason)
+
+    def create_derived_source(
+        self,
+        name: str,
+        data: DataFrame | str,
+        parents: Sequence[str],
+        *,
+        certify: bool = True,
+        table: str | None = None,
+    ) -> DerivedRecord:
+        """Write ``data`` to ``table`` and register it as the derived data source ``name`` (seed: derived sources).
+
+        For a member with ``CREATE_DATA_SOURCE_IN_PROJECT`` acting under an equalized project,
+        from that project's sources only. ``parents`` must be exactly the governed sources the
+        DataFrame's plan reads (checked against Spark's plan), and ``certify`` the member's
+        certification that the data derives from them. The new source inherits its parents'
+        subscription policies and purpose restrictions plus the project's entitlement, and its
+        columns the tags of the parent columns they are computed from. ``table`` defaults to
+        the current database and the name made a word. Refused with what to do, writing nothing.
+        """
+        return create_derived_source(self, name, data, parents=parents, certify=certify, table=table)
 
     def stop(self) -> None:
         """Stop the underlying SparkSession (and let go of the templates shared over it)."""

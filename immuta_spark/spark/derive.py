@@ -1,0 +1,90 @@
+"""``session.create_derived_source``: write a governed DataFrame and register it as a derived data source.
+
+The lineage comes from Spark, not from the user: the governed sources the DataFrame's analyzed
+plan reads through enforcement, and for each column the parent columns its values are computed
+from (:mod:`immuta_spark.spark.lineage`). The catalog checks the registration first
+(:meth:`~immuta_spark.catalog.GovernanceCatalog.check_derived_source`), so a refusal writes
+nothing; the data is then written with the governed writer (audited) and registered. Should the
+registration fail after the write, the table is dropped again: an unregistered copy of governed
+data must not stay behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.catalog.derived import DerivedRecord
+from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.spark.dataframe import GovernedDataFrame
+from immuta_spark.spark.errors import EnforcementError
+from immuta_spark.spark.internals import SessionInternals
+from immuta_spark.spark.lineage import plan_lineage
+from immuta_spark.spark.templates import quoted_table
+
+__all__ = ["create_derived_source", "default_table"]
+
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def default_table(database: str, name: str) -> str:
+    """Where a derived source named ``name`` is written when no table is given: ``database.<name as a word>``."""
+    word = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "derived"
+    return f"{database}.{word if not word[0].isdigit() else '_' + word}"
+
+
+def create_derived_source(
+    session: SessionInternals,
+    name: str,
+    data: DataFrame | str,
+    *,
+    parents: Sequence[str],
+    certify: bool = True,
+    table: str | None = None,
+) -> DerivedRecord:
+    """See :meth:`immuta_spark.spark.ImmutaSparkSession.create_derived_source`."""
+    with session._lock:
+        df = session.table(data) if isinstance(data, str) else data
+        if not isinstance(df, GovernedDataFrame) or df._governed is not session:
+            raise EnforcementError(
+                "a derived data source is made from a DataFrame of this governed session (session.sql, "
+                "session.table, ...), whose plan says what it derives from; build it there"
+            )
+        enforcer = session._enforcer
+        acting = GovernanceCatalog(enforcer.catalog.store, identity=enforcer.identity, act_as=enforcer.user)
+        bad = [f.name for f in df.schema.fields if not _COLUMN.match(f.name)]
+        if bad:
+            raise EnforcementError(
+                f"column {bad[0]!r} of the data is not a plain name (letters, digits, underscores): give it an "
+                "alias (`... AS name`, or DataFrame.withColumnRenamed) before deriving a source from it"
+            )
+        with enforcer.statement():
+            lineage = plan_lineage(session, df._jdf)
+            target = table or default_table(session._spark.catalog.currentDatabase(), name)
+            acting.check_derived_source(name, table=target, parents=parents, read=lineage.sources, certify=certify)
+            df.write.saveAsTable(target)
+        columns = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+        try:
+            record = acting.create_derived_source(
+                name,
+                table=target,
+                parents=parents,
+                read=lineage.sources,
+                lineage=dict(lineage.columns),
+                columns=columns,
+                certify=certify,
+            )
+        except ImmutaSparkError:
+            _drop(session, target)
+            raise
+        enforcer.snapshot()
+        return record
+
+
+def _drop(session: Any, table: str) -> None:
+    """Drop a table written for a registration that then failed."""
+    session._spark.sql(f"DROP TABLE IF EXISTS {quoted_table(table)}")
