@@ -304,3 +304,25 @@ def test_an_answer_that_cannot_be_read_is_refused() -> None:
     for bad in ("C\x01x\x01A\n", "Q\x01what\n", "S\n", "X\x01tok:1|A\n"):
         with pytest.raises(EnforcementError):
             parse(bad)
+
+
+def test_a_lateral_subquery_gives_its_columns_their_own_lineage(carol: Any) -> None:
+    got = sql(
+        carol,
+        "SELECT m.state, l.region, l.s2 FROM claims.medical m, "
+        "LATERAL (SELECT r.region, m.ssn AS s2 FROM transport.rides r WHERE r.ride_id = m.claim_id) l",
+    )
+    assert got == Lineage(
+        sources=frozenset({MC, TR}), columns=(("state", mc("state")), ("region", tr("region")), ("s2", mc("ssn")))
+    )
+
+
+def test_unpivot_and_higher_order_functions(carol: Any) -> None:
+    got = sql(carol, "SELECT * FROM (SELECT claim_id, ssn, ip FROM claims.medical) UNPIVOT (v FOR k IN (ssn, ip))")
+    assert got.columns == (("claim_id", mc("claim_id")), ("k", NONE), ("v", mc("ssn", "ip")))
+    got = sql(
+        carol,
+        "SELECT transform(array(ssn, ip), x -> upper(x)) AS t, aggregate(array(amount), 0D, (a, b) -> a + b) AS agg "
+        "FROM claims.medical",
+    )
+    assert got.columns == (("t", mc("ssn", "ip")), ("agg", mc("amount")))
