@@ -108,6 +108,22 @@ def main(workdir: Path | None = None) -> int:
         print(f"  Fraud Prevention is equalized: every member is evaluated as holding exactly {equalized},")
         print("  what alice, bob and carol all hold of what its sources test (no office location in common:")
         print("  the office-rows policy leaves no rows, for every member alike)")
+        print("\n--- governance does not stop at the first write: alice (Legal) copies the claims she sees unmasked")
+        spark.sql("CREATE DATABASE IF NOT EXISTS alice_db")
+        alice_session = ImmutaSparkSession.wrap(spark, catalog=catalog, user="alice")
+        alice_session.table("claims.medical").write.saveAsTable("alice_db.claims_copy")
+        copy = catalog.derived_source("alice_db.claims_copy")
+        print(f"  registered at once as derived source '{copy.name}' from {', '.join(copy.parents)};")
+        print(f"  a reader must hold what alice saw it with: {copy.entitlement}")
+        print(f"  its inherited subscription policy: {copy.subscription}")
+        for reader in ("alice", "bob"):
+            try:
+                answer = (
+                    f"{ImmutaSparkSession.wrap(spark, catalog=catalog, user=reader).table(copy.table).count()} rows"
+                )
+            except Exception as exc:  # noqa: BLE001 - the refusal is what the demo shows
+                answer = "refused: " + str(exc).splitlines()[0][:90] + "..."
+            print(f"  {reader} reads the copy: {answer}")
         print("\naudit (newest 5):")
         for record in catalog.store.audit_records(limit=5):
             print(f"  {record.time[:19]}  {record.user:<6} via {record.impersonator or '-':<13} {record.action:<8} "

@@ -108,6 +108,15 @@ class GovernedWrites(CatalogBase):
         """The derived source ``table`` becomes (None: a governed source of its own), or a refusal."""
         existing = snapshot.by_table.get(table.lower())
         if existing is not None and existing.derived is None:
+            others = sorted(set(read) - {existing.name})
+            if others:
+                self._refuse_write(
+                    table,
+                    None,
+                    f"this write puts data of {', '.join(map(repr, others))} into the governed source "
+                    f"'{existing.name}', whose readers would see it under '{existing.name}''s policies, not its "
+                    "own: write it to a new table instead, which is registered as a derived source",
+                )
             return None
         with self.store.read() as conn:
             project = self.store.current_project(conn, self.actor)

@@ -179,11 +179,11 @@ class GovernedDataFrame(ClassicDataFrame):
     @property
     def write(self) -> GovernedWriter:
         """As ``DataFrame.write``; writing over a governed table or its storage needs ownership."""
-        return GovernedWriter(self._shadow().write, self._governed)
+        return GovernedWriter(self._shadow().write, self._governed, self)
 
     def writeTo(self, table: str) -> GovernedWriterV2:
         """As ``DataFrame.writeTo``; a governed target needs ownership, an overwrite condition is guarded."""
-        return GovernedWriterV2(self._shadow().writeTo(table), self._governed, table)
+        return GovernedWriterV2(self._shadow().writeTo(table), self._governed, table, self)
 
     def _reads_others(self) -> bool:
         """Whether the plan reads governed data through enforcement for a source the user does not own."""

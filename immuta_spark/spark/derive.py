@@ -17,7 +17,6 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.spark.dataframe import GovernedDataFrame
@@ -25,6 +24,7 @@ from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.internals import SessionInternals
 from immuta_spark.spark.lineage import plan_lineage
 from immuta_spark.spark.templates import quoted_table
+from immuta_spark.spark.writers import GovernedWriter
 
 __all__ = ["create_derived_source", "default_table"]
 
@@ -55,7 +55,7 @@ def create_derived_source(
                 "session.table, ...), whose plan says what it derives from; build it there"
             )
         enforcer = session._enforcer
-        acting = GovernanceCatalog(enforcer.catalog.store, identity=enforcer.identity, act_as=enforcer.user)
+        acting = enforcer.acting()
         bad = [f.name for f in df.schema.fields if not _COLUMN.match(f.name)]
         if bad:
             raise EnforcementError(
@@ -66,7 +66,8 @@ def create_derived_source(
             lineage = plan_lineage(session, df._jdf)
             target = table or default_table(session._spark.catalog.currentDatabase(), name)
             acting.check_derived_source(name, table=target, parents=parents, read=lineage.sources, certify=certify)
-            df.write.saveAsTable(target)
+            # The governed writer's checks and audit, without its registration: this one registers itself.
+            GovernedWriter(df._shadow().write, session).saveAsTable(target)
         columns = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
         try:
             record = acting.create_derived_source(

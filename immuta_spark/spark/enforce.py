@@ -63,6 +63,7 @@ class Enforcer:
         self._command_class: Any = None
         self._locations: dict[str, str] | None = None
         self._secret_values: set[str] = set()
+        self._acting: GovernanceCatalog | None = None
         self.subject()  # refuse impersonation up front
 
     # --- state --------------------------------------------------------------------------
@@ -116,6 +117,15 @@ class Enforcer:
         statements = self.catalog.acknowledge_project(project, accept=accept, user=self.user)
         self.snapshot()
         return statements
+
+    def acting(self) -> GovernanceCatalog:
+        """The catalog acting as this session's user (authenticated as its identity): requests, registrations.
+
+        One per session, so that its snapshot is loaded once per catalog revision, not once per write.
+        """
+        if self._acting is None:
+            self._acting = GovernanceCatalog(self.catalog.store, identity=self.identity, act_as=self.user)
+        return self._acting
 
     def subject(self) -> Subject:
         """Who is asking, under the current project."""

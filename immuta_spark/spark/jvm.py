@@ -117,6 +117,10 @@ class PlanInspector:
         """:meth:`guard_lines` of a DataFrame's analyzed plan, in one round trip."""
         return str(self._instance.guardDataset(jdf, marker_root))
 
+    def lineage_lines(self, plan: Any, prefix: str) -> str:
+        """The column lineage of an analyzed plan under stamp ``prefix`` (see ``Lineage.java``)."""
+        return str(self._instance.lineage(plan, prefix))
+
     def lineage_dataset_lines(self, jdf: Any, prefix: str) -> str:
         """The column lineage of a DataFrame's analyzed plan under stamp ``prefix`` (see ``Lineage.java``)."""
         return str(self._instance.lineageDataset(jdf, prefix))

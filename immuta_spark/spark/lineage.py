@@ -37,7 +37,7 @@ from immuta_spark.spark.jvm import helper, records, unescape
 if TYPE_CHECKING:
     from immuta_spark.spark.enforce import Enforcer
 
-__all__ = ["ColumnLineage", "Lineage", "parse", "plan_lineage"]
+__all__ = ["ColumnLineage", "Lineage", "analyzed_lineage", "parse", "plan_lineage"]
 
 #: One column's lineage: the (source, source column) pairs its value is computed from.
 ColumnLineage = frozenset[tuple[str, str]]
@@ -83,6 +83,16 @@ def plan_lineage(session_or_enforcer: Any, jdf: Any) -> Lineage:
         return _lineage(enforcer, target)
     with lock:
         return _lineage(enforcer, target)
+
+
+def analyzed_lineage(enforcer: Enforcer, jplan: Any) -> Lineage:
+    """:func:`plan_lineage` of an analyzed JVM plan (a command's query, checked before the command runs)."""
+    enforcer.snapshot()
+    try:
+        text = helper(enforcer.spark).lineage_lines(jplan, enforcer.stamp_prefix)
+    except Py4JError as exc:
+        raise EnforcementError(f"the lineage of the plan could not be computed, so none is given: {exc}") from None
+    return parse(text)
 
 
 def _enforcer_of(handle: Any) -> tuple[Enforcer, Any]:

@@ -365,9 +365,7 @@ class ImmutaSparkSession:
         with self._lock:
             found = self._source_by_name(source)
             name = found.name if found is not None else source
-            enforcer = self._enforcer
-            acting = GovernanceCatalog(self._catalog.store, identity=enforcer.identity, act_as=enforcer.user)
-            return acting.request_subscription(name, reason=reason)
+            return self._enforcer.acting().request_subscription(name, reason=reason)
 
     def create_derived_source(
         self,

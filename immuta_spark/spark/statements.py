@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame
 
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.model import Source
+from immuta_spark.spark import registration
 from immuta_spark.spark.commands import (
     creation_database,
     describe,
@@ -143,20 +144,26 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
         if query and not _unenforceable_form(parsed, parts):
             continue  # read by a query: the analyzer enforces it wherever it sits (a CASE WHEN subquery, ...)
         require_owner(enforcer, source, parts, root)
+    storage: list[str] = []
     if not query:
         for source in _storage_targets(enforcer, parsed):
             sources.append(source.name)
+            storage.append(source.name)
             require_owner(enforcer, source, (), root, storage=True)
     if root in _OWNER_ONLY_SHOW or root == "ShowColumns":
         return spark.sql(sql)
     # The analyzer enforces every governed relation of the statement; only a read of a table's
     # location by path (in any file format) is renamed to the table, which it reads.
     sql = _paths_as_tables(parsed, governed)
+    pending = None
     if not query and root != "UnresolvedExecuteImmediate":
         # EXECUTE IMMEDIATE runs its statement while it is analyzed: analyzing it here would run it
         # twice. The analyzer's rules check whatever it runs, as for any statement.
-        _check_before_running(enforcer, sql, root, args, policies, sources)
+        analyzed = _check_before_running(enforcer, sql, root, args, policies, sources)
+        if analyzed is not None:
+            pending = registration.before_command(enforcer, analyzed, storage)
     df = spark.sql(sql, args)
+    registration.after(enforcer, pending)
     if root == "ExplainCommand":
         return scrub_explain(enforcer, df)
     if query or root == "UnresolvedExecuteImmediate":
@@ -298,8 +305,8 @@ def _plan_text(plan: Any) -> str:
 
 def _check_before_running(
     enforcer: Enforcer, sql: str, root: str, args: Any, policies: list[str], sources: list[str]
-) -> None:
-    """Analyze a statement that is not a plain query without running it, and check its queries.
+) -> Any:
+    """Analyze a statement that is not a plain query without running it, and check its queries; the analyzed plan.
 
     Commands run as soon as Spark analyzes them, so a guard after ``spark.sql`` would come
     after the INSERT, the CTAS or the SET VAR had already read raw data.
@@ -316,11 +323,11 @@ def _check_before_running(
         if root == "ExplainCommand":
             plan = plan.logicalPlan()
         elif root in ("DescribeQueryCommand", "CacheTable", "UncacheTable"):
-            return  # a schema, or a relation named by (un)caching: no rows reach the user here
+            return None  # a schema, or a relation named by (un)caching: no rows reach the user here
         analyzed = enforcer.jsession.sessionState().executePlan(plan, skip_commands(jvm)).analyzed()
     except (Py4JJavaError, AnalysisException) as exc:
         if root == "ExplainCommand":
-            return  # EXPLAIN prints Spark's own analysis error
+            return None  # EXPLAIN prints Spark's own analysis error
         if args:
             raise UnenforcedPathError(
                 "parameter markers are supported in queries only; a governed session checks commands "
@@ -337,6 +344,7 @@ def _check_before_running(
         raise
     except Exception as exc:
         raise UnenforcedPathError(f"the statement could not be checked, so it is refused: {exc}") from exc
+    return None if root == "ExplainCommand" else analyzed
 
 
 def _storage_targets(enforcer: Enforcer, parsed: Parsed) -> list[Source]:

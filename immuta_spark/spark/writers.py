@@ -19,6 +19,7 @@ from pyspark.sql import Column
 from pyspark.sql.readwriter import DataFrameWriter, DataFrameWriterV2
 
 from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.spark import registration
 from immuta_spark.spark.commands import refuse_hidden_in, require_owner
 from immuta_spark.spark.errors import rules_errors
 from immuta_spark.spark.internals import SessionInternals
@@ -32,6 +33,8 @@ _PATH_WRITES = ("save", "json", "parquet", "text", "csv", "xml", "orc")
 class _Governed:
     _session: SessionInternals
     _what: str
+    #: The governed DataFrame written (None: a write the caller registers itself, as create_derived_source).
+    _frame: Any = None
 
     def option(self, key: str, value: Any) -> Any:  # pragma: no cover - each writer has its own
         raise NotImplementedError
@@ -45,24 +48,53 @@ class _Governed:
     def _absent(self, name: str) -> AttributeError:
         return AttributeError(f"'{name}' is not available on a governed {self._what}")
 
-    def _audited_write(self, target: str, check: Any, run: Any) -> Any:
-        """Check, then run, auditing the outcome as a ``write`` with its target."""
+    def _audited_write(
+        self,
+        target: str,
+        check: Any,
+        run: Any,
+        *,
+        table: str | None = None,
+        append: bool = False,
+        keep_existing: bool = False,
+    ) -> Any:
+        """Check, then run, auditing the outcome as a ``write`` with its target.
+
+        With the DataFrame written known (``_frame``), a write of governed data is registered as a
+        derived source of ``table`` (None: not a metastore table), or refused
+        (:mod:`immuta_spark.spark.registration`).
+        """
         session = self._session
+        pending = None
         with session._lock:
             sources: list[str] = []
             try:
                 with session._enforcer.statement():
                     check(sources)
+                    frame = self._frame
+                    if frame is not None:
+                        pending = registration.before(
+                            session,
+                            frame._jdf,
+                            frame.schema,
+                            table=table,
+                            append=append,
+                            governed_targets=sources,
+                            keep_existing=keep_existing,
+                        )
             except ImmutaSparkError as exc:
                 session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
                 raise
         try:
             with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
                 result = run()
+            derived = registration.after(session._enforcer, pending)
         except ImmutaSparkError as exc:
             session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
             raise
-        session._audit("write", "ok", sources=sources, detail={"target": target})
+        detail = {"target": target, **({"derived_source": derived} if derived else {})}
+        read = sorted(pending.lineage.sources) if pending is not None else []
+        session._audit("write", "ok", sources=[*sources, *read], detail=detail)
         return result
 
     def _check_table(self, name: str, sources: list[str], verb_root: str, *, creates: bool = False) -> None:
@@ -101,10 +133,12 @@ class GovernedWriter(_Governed):
 
     _what = "DataFrameWriter"
 
-    def __init__(self, writer: DataFrameWriter, session: SessionInternals) -> None:
+    def __init__(self, writer: DataFrameWriter, session: SessionInternals, frame: Any = None) -> None:
         self._writer = writer
         self._session = session
         self._path: str | None = None
+        self._frame = frame
+        self._mode: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         raise self._absent(name)
@@ -114,6 +148,7 @@ class GovernedWriter(_Governed):
     def mode(self, saveMode: str | None) -> GovernedWriter:
         """As ``DataFrameWriter.mode``."""
         self._writer.mode(saveMode)
+        self._mode = saveMode
         return self
 
     def format(self, source: str) -> GovernedWriter:
@@ -156,6 +191,8 @@ class GovernedWriter(_Governed):
             tableName,
             lambda sources: self._check_table(tableName, sources, "InsertIntoStatement"),
             lambda: self._writer.insertInto(tableName, overwrite),
+            table=tableName,
+            append=not overwrite,
         )
 
     def saveAsTable(self, name: str, format: str | None = None, mode: str | None = None, **kwargs: Any) -> None:
@@ -167,7 +204,15 @@ class GovernedWriter(_Governed):
             if path is not None:
                 self._check_path(str(path), sources, "ReplaceTableAsSelect")
 
-        self._audited_write(name, check, lambda: self._writer.saveAsTable(name, format, mode, **kwargs))
+        chosen = str(mode or self._mode or "").lower()
+        self._audited_write(
+            name,
+            check,
+            lambda: self._writer.saveAsTable(name, format, mode, **kwargs),
+            table=name,
+            append=chosen == "append",
+            keep_existing=chosen == "ignore",
+        )
 
     def jdbc(self, *args: Any, **kwargs: Any) -> None:
         """As ``DataFrameWriter.jdbc`` (another system's table: not governed here)."""
@@ -202,11 +247,12 @@ class GovernedWriterV2(_Governed):
 
     _what = "DataFrameWriterV2"
 
-    def __init__(self, writer: DataFrameWriterV2, session: SessionInternals, table: str) -> None:
+    def __init__(self, writer: DataFrameWriterV2, session: SessionInternals, table: str, frame: Any = None) -> None:
         self._writer = writer
         self._session = session
         self._table = table
         self._location: str | None = None
+        self._frame = frame
 
     def __getattr__(self, name: str) -> Any:
         raise self._absent(name)
@@ -251,7 +297,8 @@ class GovernedWriterV2(_Governed):
                 probe = session._spark.table(self._table).filter(condition)
                 session._check_frame(probe._jdf, f"DataFrameWriterV2.overwrite({self._table})")
 
-        self._audited_write(self._table, check, run)
+        # overwrite(condition) and overwritePartitions keep the rest of the table: merged like an append.
+        self._audited_write(self._table, check, run, table=self._table, append=root == "InsertIntoStatement")
 
     def create(self) -> None:
         """As ``DataFrameWriterV2.create``."""

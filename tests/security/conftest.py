@@ -17,9 +17,10 @@ import pytest
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.spark.sample import MEDICAL_ROWS
-from tests.spark.conftest import as_user, example_catalog, governed, sample_spark
+from tests.spark.conftest import as_user, example_catalog, forget_derived_sources, governed, sample_spark
 
-__all__ = ["as_user", "example_catalog", "governed", "sample_spark"]  # the Spark fixtures, shared
+# The Spark fixtures, shared.
+__all__ = ["as_user", "example_catalog", "forget_derived_sources", "governed", "sample_spark"]
 
 MEDICAL = "claims.medical"
 MEDICAL_SCHEMA = (

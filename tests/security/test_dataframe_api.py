@@ -23,12 +23,13 @@ def test_transformations_of_an_enforced_dataframe_stay_enforced(bob: Any) -> Non
     assert collect(df.filter("ssn = '123-45-6789'")) == []
 
 
-def test_writing_an_enforced_dataframe_writes_enforced_values(bob: Any, tmp_path: Any) -> None:
-    out = tmp_path / "bob.parquet"
-    bob.table("claims.medical").write.parquet(str(out))
-    rows = collect(bob.read.parquet(str(out)))
+def test_writing_an_enforced_dataframe_writes_enforced_values(bob: Any, sample_spark: Any) -> None:
+    sample_spark.sql("DROP TABLE IF EXISTS default.bob_enforced")
+    bob.table("claims.medical").write.saveAsTable("default.bob_enforced")
+    rows = collect(sample_spark.table("default.bob_enforced"))
     assert sorted(rows) == sorted(BOB_ROWS)
     assert_no_raw(rows)
+    sample_spark.sql("DROP TABLE default.bob_enforced")
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
-from immuta_spark.spark import GovernedAccessDenied
-from tests.security.conftest import BOB_ROWS, MEDICAL, assert_no_raw, collect
+from immuta_spark.spark import EnforcementError, GovernedAccessDenied
+from tests.security.conftest import BOB_ROWS, MEDICAL, collect
 
 
 @pytest.fixture
@@ -75,19 +75,21 @@ def test_a_user_who_cannot_see_the_table_is_told_it_does_not_exist(as_user: Any,
     assert caught.value.getCondition() == "TABLE_OR_VIEW_NOT_FOUND"
 
 
-def test_bob_may_write_his_enforced_rows_to_a_table_and_a_directory_of_his_own(
-    bob: Any, sample_spark: Any, tmp_path: Path
+def test_bob_may_write_his_enforced_rows_to_a_table_which_becomes_a_derived_source(
+    bob: Any, sample_spark: Any, tmp_path: Path, example_catalog: Any
 ) -> None:
     sample_spark.sql("DROP TABLE IF EXISTS default.bob_copy")
     bob.table(MEDICAL).write.mode("overwrite").saveAsTable("default.bob_copy")
     assert sorted(collect(sample_spark.table("default.bob_copy"))) == BOB_ROWS
+    assert example_catalog.derived_source("default.bob_copy").parents == ("Medical Claims",)
     bob.table(MEDICAL).write.insertInto("default.bob_copy")
     assert sorted(collect(sample_spark.table("default.bob_copy"))) == sorted(BOB_ROWS * 2)
+    # A directory cannot be registered: the write of governed rows to a path is refused, nothing written.
     out = str(tmp_path / "bob_parquet")
-    bob.table(MEDICAL).write.parquet(out)
-    rows = collect(sample_spark.read.parquet(out))
-    assert sorted(rows) == BOB_ROWS
-    assert_no_raw(rows)
+    with pytest.raises(EnforcementError, match="cannot be registered as a derived data source"):
+        bob.table(MEDICAL).write.parquet(out)
+    assert not Path(out).exists()
+    bob.range(3).write.parquet(out)  # ungoverned rows go anywhere
     sample_spark.sql("DROP TABLE default.bob_copy")
 
 

@@ -55,6 +55,23 @@ def as_user(sample_spark: Any, example_catalog: GovernanceCatalog) -> Iterator[C
         session.set_project(None)
 
 
+@pytest.fixture(autouse=True)
+def forget_derived_sources(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test's governed writes register derived sources in the shared example catalog: leave it as found."""
+    if "example_catalog" not in request.fixturenames:
+        yield
+        return
+    catalog: GovernanceCatalog = request.getfixturevalue("example_catalog")
+    before = {s.name for s in catalog.derived_sources()}
+    yield
+    made = [s.name for s in catalog.derived_sources() if s.name not in before]
+    if made:
+        with catalog.store.write() as conn:
+            for name in made:
+                catalog.store.delete_entity(conn, "source", name)
+            catalog.store.bump(conn)
+
+
 @pytest.fixture
 def governed(sample_spark: Any, tmp_path: Path) -> Callable[..., Any]:
     """Build a catalog from YAML text and return a factory of governed sessions on it.

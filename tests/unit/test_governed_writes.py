@@ -126,7 +126,9 @@ def test_an_append_under_other_purposes_is_refused_before_writing(gov: Governanc
         alice.check_governed_write("alice_db.r", read={"Studies"}, append=True)
 
 
-def test_writing_nothing_governed_or_into_a_governed_source_registers_nothing(gov: GovernanceCatalog) -> None:
-    assert write(gov, "db.claims", {"Notes"}) is None  # the owner loads its own source: its own policies
+def test_nothing_governed_or_a_source_from_itself_registers_nothing(gov: GovernanceCatalog) -> None:
+    assert write(gov, "db.claims", {"Claims"}) is None  # the owner reloads its own source: its own policies
+    with pytest.raises(ProjectError, match="under 'Claims''s policies"):
+        write(gov, "db.claims", {"Notes"})  # another source's data would be read under Claims' policies
     assert gov.register_governed_write("x.y", read=set(), lineage={}, columns=[], append=False) is None
     assert gov.derived_sources() == []

@@ -1,0 +1,208 @@
+"""A write of governed data is governed too: its table is registered as a derived source, or the write is refused.
+
+Issue 10, item 8. The governed writers (:mod:`immuta_spark.spark.writers`) and the governed
+session's ``CREATE TABLE ... AS SELECT`` / ``INSERT ... SELECT`` hand each write here twice:
+:func:`before` (after the writer's own checks, before any data moves) reads the written plan's
+lineage (:mod:`immuta_spark.spark.lineage`) and asks the catalog whether the target could be
+registered; :func:`after` registers it
+(:meth:`~immuta_spark.catalog.GovernanceCatalog.register_governed_write`), dropping a table it
+created should the registration fail. What cannot be registered is refused with advice: a path,
+a JDBC table or any other target that is not a table of the metastore (unless it is the storage
+of a governed source the writer owns, written from that source alone), data from other governed
+sources into a governed source of its own, and columns that are not plain names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.spark.enforce import Enforcer
+from immuta_spark.spark.errors import EnforcementError
+from immuta_spark.spark.internals import SessionInternals
+from immuta_spark.spark.lineage import Lineage, analyzed_lineage, plan_lineage
+from immuta_spark.spark.names import name_parts
+from immuta_spark.spark.templates import quoted_table
+
+__all__ = ["PendingWrite", "after", "before", "before_command", "qualified_table"]
+
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A checked write of governed data: what to register once the data is written."""
+
+    table: str
+    lineage: Lineage
+    columns: tuple[tuple[str, str], ...]
+    append: bool
+    creates: bool
+
+
+def qualified_table(enforcer: Enforcer, name: str) -> str:
+    """``db.table`` of a table name as the session resolves it (the current database when unqualified)."""
+    parts = name_parts(name)
+    if len(parts) == 1:
+        return f"{enforcer.spark.catalog.currentDatabase()}.{parts[0]}"
+    return ".".join(parts[-2:])
+
+
+def before(
+    session: SessionInternals,
+    jdf: Any,
+    schema: Any,
+    *,
+    table: str | None,
+    append: bool,
+    governed_targets: Collection[str] = (),
+    keep_existing: bool = False,
+) -> PendingWrite | None:
+    """Check a DataFrame write of ``jdf`` (inside the statement's pinned snapshot); what to register after it.
+
+    ``table`` is the metastore table written (None: a path, JDBC or another system);
+    ``governed_targets`` the governed sources whose storage the writer's own checks found it
+    writes (as their owner); ``keep_existing``: the write leaves an existing table alone (mode
+    ``ignore``). Raises with advice when the write could not be registered.
+    """
+    enforcer = session._enforcer
+    lineage = plan_lineage(enforcer, jdf)
+    columns = tuple((f.name, f.dataType.simpleString()) for f in schema.fields)
+    return _check(enforcer, lineage, columns, table, append, governed_targets, keep_existing)
+
+
+def before_command(enforcer: Enforcer, analyzed: Any, governed_targets: Collection[str]) -> PendingWrite | None:
+    """:func:`before` for a SQL command (CTAS, ``INSERT ... SELECT``, ``INSERT OVERWRITE DIRECTORY``), not run yet.
+
+    Commands that copy nothing (a view, whose body is enforced for whoever reads it; a session's
+    cache or variable) are left alone; any other command whose query reads governed data is a
+    write that must be registered, or is refused.
+    """
+    kind = analyzed.getClass().getSimpleName()
+    if kind in _NOT_COPIES or not enforcer.command_class().isInstance(analyzed):
+        return None  # a query that is not a plain one (HAVING at the top, ...): it writes nothing
+    query = _command_query(analyzed)
+    if query is None:
+        return None
+    lineage = analyzed_lineage(enforcer, query)
+    if not lineage.sources:
+        return None
+    table, append, keep = _command_target(analyzed, kind)
+    if table is None and kind not in _PATH_COMMANDS:
+        raise EnforcementError(
+            f"a {kind} of governed data cannot be registered as a derived data source, so it is refused; "
+            "write the data with CREATE TABLE ... AS SELECT or INSERT INTO a table instead"
+        )
+    fields = query.schema().fields()
+    columns = tuple((str(f.name()), str(f.dataType().simpleString())) for f in fields)
+    return _check(enforcer, lineage, columns, table, append, governed_targets, keep)
+
+
+#: Commands whose query leaves no copy behind that others read without the policies.
+_NOT_COPIES = frozenset(
+    {
+        "CreateViewCommand",
+        "AlterViewAsCommand",
+        "CacheTableAsSelect",
+        "CacheTableCommand",
+        "SetVariable",
+        "ExplainCommand",
+        "DescribeQueryCommand",
+    }
+)
+_PATH_COMMANDS = ("InsertIntoDataSourceDirCommand", "InsertIntoHiveDirCommand", "InsertIntoHadoopFsRelationCommand")
+
+
+def _command_query(analyzed: Any) -> Any:
+    """The query a write command runs: its child, or its inner child (CTAS)."""
+    kids = analyzed.children()
+    if kids.size() == 1:
+        return kids.apply(0)
+    inner = analyzed.innerChildren()
+    return inner.apply(0) if kids.size() == 0 and inner.size() == 1 else None
+
+
+def _command_target(analyzed: Any, kind: str) -> tuple[str | None, bool, bool]:
+    """(the metastore table a command writes, whether it appends, whether it keeps an existing table)."""
+    if kind in (
+        "CreateDataSourceTableAsSelectCommand",
+        "CreateHiveTableAsSelectCommand",
+        "OptimizedCreateHiveTableAsSelectCommand",
+    ):
+        desc = analyzed.table() if kind == "CreateDataSourceTableAsSelectCommand" else analyzed.tableDesc()
+        mode = str(analyzed.mode().toString())
+        return _identifier(desc.identifier()), mode == "Append", mode == "Ignore"
+    if kind == "InsertIntoHadoopFsRelationCommand":
+        table = analyzed.catalogTable()
+        name = _identifier(table.get().identifier()) if table.isDefined() else None
+        return name, str(analyzed.mode().toString()) != "Overwrite", False
+    if kind == "InsertIntoHiveTable":
+        return _identifier(analyzed.table().identifier()), not bool(analyzed.overwrite()), False
+    return None, True, False
+
+
+def _identifier(ident: Any) -> str:
+    database = ident.database()
+    return f"{database.get()}.{ident.table()}" if database.isDefined() else str(ident.table())
+
+
+def _check(
+    enforcer: Enforcer,
+    lineage: Lineage,
+    columns: tuple[tuple[str, str], ...],
+    table: str | None,
+    append: bool,
+    governed_targets: Collection[str],
+    keep_existing: bool,
+) -> PendingWrite | None:
+    if not lineage.sources:
+        return None
+    read = sorted(lineage.sources)
+    if table is None:
+        others = [s for s in read if s not in governed_targets]
+        if governed_targets and not others:
+            return None  # an owner rewriting its own source's storage from that source
+        raise EnforcementError(
+            f"this write holds data of the governed source(s) {', '.join(map(repr, read))}, and a path or "
+            "another system's table cannot be registered as a derived data source, so its readers would see "
+            "that data without its policies: write it to a table instead (df.write.saveAsTable(...), "
+            "CREATE TABLE ... AS SELECT), which is registered as a derived source at once"
+        )
+    bad = [name for name, _ in columns if not _WORD.match(name)]
+    parts = name_parts(table)
+    if bad or not all(_WORD.match(p) for p in parts[-2:]):
+        what = f"column {bad[0]!r}" if bad else f"table name {table!r}"
+        raise EnforcementError(
+            f"the {what} is not a plain name (letters, digits, underscores), so the written data cannot be "
+            "registered as a derived data source: alias the column (`... AS name`) or rename the table"
+        )
+    qualified = qualified_table(enforcer, table)
+    exists = bool(enforcer.spark.catalog.tableExists(qualified))
+    if exists and keep_existing:
+        return None
+    enforcer.acting().check_governed_write(qualified, read=lineage.sources, append=append)
+    return PendingWrite(qualified, lineage, columns, append, creates=not exists)
+
+
+def after(enforcer: Enforcer, pending: PendingWrite | None) -> str | None:
+    """Register a written table (its derived source's name); a table the write created is dropped on failure."""
+    if pending is None:
+        return None
+    lineage = {name: sorted(pairs) for name, pairs in pending.lineage.columns}
+    try:
+        name = enforcer.acting().register_governed_write(
+            pending.table,
+            read=pending.lineage.sources,
+            lineage=lineage,
+            columns=list(pending.columns),
+            append=pending.append,
+        )
+    except ImmutaSparkError:
+        if pending.creates:
+            enforcer.spark.sql(f"DROP TABLE IF EXISTS {quoted_table(pending.table)}")
+        raise
+    enforcer.snapshot()
+    return name
