@@ -112,7 +112,7 @@ def main(workdir: Path | None = None) -> int:
         spark.sql("CREATE DATABASE IF NOT EXISTS alice_db")
         alice_session = ImmutaSparkSession.wrap(spark, catalog=catalog, user="alice")
         alice_session.table("claims.medical").write.saveAsTable("alice_db.claims_copy")
-        copy = catalog.derived_source("alice_db.claims_copy")
+        copy = GovernanceCatalog(catalog.store, identity="alice").derived_source("alice_db.claims_copy")
         print(f"  registered at once as derived source '{copy.name}' from {', '.join(copy.parents)};")
         print(f"  a reader must hold what alice saw it with: {copy.entitlement}")
         print(f"  its inherited subscription policy: {copy.subscription}")

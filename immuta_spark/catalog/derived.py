@@ -21,7 +21,7 @@ from typing import Any
 from immuta_spark import policyfile
 from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.catalog.entities import canonical_json
-from immuta_spark.engine import Snapshot, project_access_problem
+from immuta_spark.engine import Snapshot, compile_plan, project_access_problem
 from immuta_spark.engine.derived import derived_subscription, tests_purposes
 from immuta_spark.engine.wording import describe_subscription
 from immuta_spark.errors import NotAuthorized, PolicyFileError, ProjectError, SourceNotFound
@@ -163,17 +163,28 @@ class DerivedSources(CatalogBase):
         return self.derived_source(name)
 
     def derived_source(self, name: str) -> DerivedRecord:
-        """One derived source, with what it inherits now (its owners, project members and governors)."""
+        """One derived source, with what it inherits now (for whoever may see it: a hidden one looks missing)."""
         snapshot = self.snapshot()
         source = snapshot.sources.get(name)
-        if source is None or source.derived is None:
+        if source is None or source.derived is None or not self._may_see(snapshot, source):
             raise SourceNotFound(name)
         return _record(snapshot, source)
 
     def derived_sources(self) -> list[DerivedRecord]:
-        """Every derived source, by name."""
+        """Every derived source the actor may see (governors: all), by name."""
         snapshot = self.snapshot()
-        return [_record(snapshot, s) for _, s in sorted(snapshot.sources.items()) if s.derived is not None]
+        return [
+            _record(snapshot, s)
+            for _, s in sorted(snapshot.sources.items())
+            if s.derived is not None and self._may_see(snapshot, s)
+        ]
+
+    def _may_see(self, snapshot: Snapshot, source: Source) -> bool:
+        """Governors and owners see a derived source; anyone else as the source's visibility says (section 4)."""
+        me = self._actor_subject()
+        if me.has(Permission.GOVERNANCE) or source.is_owner(me.user, me.groups):
+            return True
+        return compile_plan(snapshot, me, source.name).visible
 
     def delete_derived_source(self, name: str) -> None:
         """Unregister a derived source (its owners and governors); the table it names is left as it is."""

@@ -45,6 +45,11 @@ def sessions(governed: Any, sample_spark: Any) -> Any:
     return governed(_YAML)
 
 
+def governor(sessions: Any) -> GovernanceCatalog:
+    """The catalog as its governor, who sees every derived source (the service identity sees what it may)."""
+    return GovernanceCatalog(sessions.catalog.store, identity="gov")
+
+
 def rows(session: Any, table: str) -> list[tuple[Any, ...]]:
     return sorted(tuple(r) for r in session.sql(f"SELECT id, ssn, state FROM {table}").collect())
 
@@ -61,7 +66,7 @@ def assert_only_the_entitled_read(sessions: Any, table: str) -> None:
 
 def test_a_table_written_with_save_as_table_is_a_derived_source_at_once(sessions: Any) -> None:
     sessions("alice").table("gw.people").write.saveAsTable("alice_db.copy")
-    record = sessions.catalog.derived_source("alice_db.copy")
+    record = governor(sessions).derived_source("alice_db.copy")
     assert record.parents == ("People",)
     assert record.entitlement == {"groups": ["Legal"], "attributes": {"State": ["Ohio"]}}
     assert_only_the_entitled_read(sessions, "alice_db.copy")
@@ -70,9 +75,9 @@ def test_a_table_written_with_save_as_table_is_a_derived_source_at_once(sessions
 def test_create_table_as_select_is_registered_too(sessions: Any) -> None:
     alice = sessions("alice")
     alice.sql("CREATE TABLE alice_db.ctas USING parquet AS SELECT id, ssn, state FROM gw.people")
-    assert sessions.catalog.derived_source("alice_db.ctas").parents == ("People",)
+    assert governor(sessions).derived_source("alice_db.ctas").parents == ("People",)
     assert_only_the_entitled_read(sessions, "alice_db.ctas")
-    gov = GovernanceCatalog(sessions.catalog.store, identity="gov")
+    gov = governor(sessions)
     audit = [r for r in gov.audit() if r.action == "write.derived_source"]
     assert audit[-1].user == "alice" and audit[-1].detail["table"] == "alice_db.ctas"
 
@@ -97,7 +102,7 @@ def test_a_write_of_governed_data_to_a_path_is_refused_and_writes_nothing(sessio
 
 def test_writing_ungoverned_data_registers_nothing(sessions: Any) -> None:
     sessions("alice").range(3).write.saveAsTable("alice_db.plain")
-    assert sessions.catalog.derived_sources() == []
+    assert governor(sessions).derived_sources() == []
     assert sorted(r[0] for r in sessions("bob").sql("SELECT id FROM alice_db.plain").collect()) == [0, 1, 2]
 
 
@@ -108,6 +113,6 @@ def test_a_copy_follows_its_parent_when_the_parent_changes(sessions: Any) -> Non
     text = sessions.path.read_text().replace("subscription: {anyone: {}}", "subscription: {when: {groups: [Audit]}}")
     changed = sessions.path.with_name("changed.yaml")
     changed.write_text(text)
-    GovernanceCatalog(sessions.catalog.store, identity="gov").apply(changed)
+    governor(sessions).apply(changed)
     with pytest.raises(GovernedTableNotFound):  # carol is not in Audit: the parent's new condition reaches the copy
         sessions("carol").sql("SELECT * FROM alice_db.copy").collect()

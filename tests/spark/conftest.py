@@ -62,13 +62,14 @@ def forget_derived_sources(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     catalog: GovernanceCatalog = request.getfixturevalue("example_catalog")
-    before = {s.name for s in catalog.derived_sources()}
+    with catalog.store.read() as conn:
+        before = catalog.store.runtime_keys(conn)
     yield
-    made = [s.name for s in catalog.derived_sources() if s.name not in before]
-    if made:
-        with catalog.store.write() as conn:
-            for name in made:
-                catalog.store.delete_entity(conn, "source", name)
+    with catalog.store.write() as conn:
+        made = [name for kind, name in catalog.store.runtime_keys(conn) - before if kind == "source"]
+        for name in made:
+            catalog.store.delete_entity(conn, "source", name)
+        if made:
             catalog.store.bump(conn)
 
 

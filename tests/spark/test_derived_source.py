@@ -106,7 +106,7 @@ def test_parents_that_do_not_match_the_plan_are_refused_and_nothing_is_written(
     with pytest.raises(ProjectError, match="names 'Data Source B' as a parent, which the data does not read"):
         bob.create_derived_source(C, bob.sql("SELECT id, address FROM dv.a"), parents=[A, B], table="dv.c2")
     assert not sample_spark.catalog.tableExists("dv.c2")
-    assert sessions.catalog.derived_sources() == []
+    assert GovernanceCatalog(sessions.catalog.store, identity="gov").derived_sources() == []
 
 
 def test_a_subquery_counts_as_reading_its_source(sessions: Any) -> None:

@@ -171,3 +171,14 @@ def test_the_cli_shows_what_a_derived_source_inherits_as_text_and_json(bob: Gove
     out = io.StringIO()
     assert cli.main(["source", "delete-derived", "Data Source C"], catalog=as_(bob, "gov"), out=out) == 0
     assert bob.derived_sources() == []
+
+
+def test_a_derived_source_hidden_from_a_user_looks_missing_to_them(bob: GovernanceCatalog) -> None:
+    from immuta_spark.errors import SourceNotFound
+
+    derive(bob)
+    ann = as_(bob, "ann")  # not in Legal: Data Source C is not visible to her
+    assert ann.derived_sources() == []
+    with pytest.raises(SourceNotFound):
+        ann.derived_source("Data Source C")
+    assert [r.name for r in as_(bob, "lee").derived_sources()] == ["Data Source C"]
