@@ -48,21 +48,48 @@ MAX_CONDITION_DEPTH = 16
 
 
 class At:
-    """A location in the document; builds child paths and raises path-carrying errors."""
+    """A location in the document; builds child paths and raises path-carrying errors.
 
-    __slots__ = ("file", "path")
+    The path text is made only when asked for (an error, nearly always): a large file builds
+    hundreds of thousands of locations and reads none of them.
+    """
+
+    __slots__ = ("_indexed", "_parent", "_part", "_path", "file")
 
     def __init__(self, path: str = "", file: str | None = None) -> None:
-        self.path = path
+        self._path: str | None = path
+        self._parent: At | None = None
+        self._part = ""
+        self._indexed = False
         self.file = file
+
+    @property
+    def path(self) -> str:
+        """The location as text: ``sources[0].policies[2].mask``."""
+        if self._path is None:
+            parent = self._parent
+            assert parent is not None
+            base = parent.path
+            part = self._part
+            self._path = base + part if self._indexed else (f"{base}.{part}" if base else part)
+        return self._path
+
+    def _child(self, part: str, indexed: bool) -> At:
+        child = At.__new__(At)
+        child._path = None
+        child._parent = self
+        child._part = part
+        child._indexed = indexed
+        child.file = self.file
+        return child
 
     def key(self, name: str) -> At:
         """The location of ``name`` inside this mapping."""
-        return At(f"{self.path}.{name}" if self.path else name, self.file)
+        return self._child(name, False)
 
     def index(self, i: int) -> At:
         """The location of item ``i`` of this list."""
-        return At(f"{self.path}[{i}]", self.file)
+        return self._child(f"[{i}]", True)
 
     def fail(self, message: str) -> NoReturn:
         """Raise :class:`PolicyFileError` at this location."""
