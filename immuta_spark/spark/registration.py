@@ -4,7 +4,8 @@ Issue 10, item 8. The governed writers (:mod:`immuta_spark.spark.writers`) and t
 session's ``CREATE TABLE ... AS SELECT`` / ``INSERT ... SELECT`` hand each write here twice:
 :func:`before` (after the writer's own checks, before any data moves) reads the written plan's
 lineage (:mod:`immuta_spark.spark.lineage`) and asks the catalog whether the target could be
-registered; :func:`after` registers it
+registered (a table governed already has its inheritance widened there, before any data
+moves); :func:`after` registers it
 (:meth:`~immuta_spark.catalog.GovernanceCatalog.register_governed_write`), dropping a table it
 created should the registration fail. What cannot be registered is refused with advice: a path,
 a JDBC table or any other target that is not a table of the metastore (unless it is the storage
@@ -183,23 +184,30 @@ def _check(
     exists = bool(enforcer.spark.catalog.tableExists(qualified))
     if exists and keep_existing:
         return None
-    enforcer.acting().check_governed_write(qualified, read=lineage.sources, append=append)
-    return PendingWrite(qualified, lineage, columns, append, creates=not exists)
+    acting = enforcer.acting()
+    acting.check_governed_write(qualified, read=lineage.sources, append=append)
+    pending = PendingWrite(qualified, lineage, columns, append, creates=not exists)
+    if exists and acting.snapshot().by_table.get(qualified.lower()) is not None:
+        # Already governed: widen what it derives from before the data lands (an append's or an
+        # overwrite's new parents), so no reader sees the new rows under the old inheritance; an
+        # overwrite narrows it to the new data's alone once written (after).
+        _register(enforcer, pending, append=True)
+    return pending
+
+
+def _register(enforcer: Enforcer, pending: PendingWrite, *, append: bool) -> str | None:
+    lineage = {name: sorted(pairs) for name, pairs in pending.lineage.columns}
+    return enforcer.acting().register_governed_write(
+        pending.table, read=pending.lineage.sources, lineage=lineage, columns=list(pending.columns), append=append
+    )
 
 
 def after(enforcer: Enforcer, pending: PendingWrite | None) -> str | None:
     """Register a written table (its derived source's name); a table the write created is dropped on failure."""
     if pending is None:
         return None
-    lineage = {name: sorted(pairs) for name, pairs in pending.lineage.columns}
     try:
-        name = enforcer.acting().register_governed_write(
-            pending.table,
-            read=pending.lineage.sources,
-            lineage=lineage,
-            columns=list(pending.columns),
-            append=pending.append,
-        )
+        name = _register(enforcer, pending, append=pending.append)
     except ImmutaSparkError:
         if pending.creates:
             enforcer.spark.sql(f"DROP TABLE IF EXISTS {quoted_table(pending.table)}")

@@ -66,32 +66,30 @@ class _Governed:
         """
         session = self._session
         pending = None
-        with session._lock:
-            sources: list[str] = []
+        sources: list[str] = []
+        # One pinned snapshot from the check to the registration: a registration that widens a
+        # governed target's inheritance before the write bumps the catalog's revision, and the
+        # write must run under the rules its DataFrame was enforced with.
+        with session._lock, session._enforcer.statement():
             try:
-                with session._enforcer.statement():
-                    check(sources)
-                    frame = self._frame
-                    if frame is not None:
-                        pending = registration.before(
-                            session,
-                            frame._jdf,
-                            frame.schema,
-                            table=table,
-                            append=append,
-                            governed_targets=sources,
-                            keep_existing=keep_existing,
-                        )
+                check(sources)
+                frame = self._frame
+                if frame is not None:
+                    pending = registration.before(
+                        session,
+                        frame._jdf,
+                        frame.schema,
+                        table=table,
+                        append=append,
+                        governed_targets=sources,
+                        keep_existing=keep_existing,
+                    )
+                with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
+                    result = run()
+                derived = registration.after(session._enforcer, pending)
             except ImmutaSparkError as exc:
                 session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
                 raise
-        try:
-            with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
-                result = run()
-            derived = registration.after(session._enforcer, pending)
-        except ImmutaSparkError as exc:
-            session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
-            raise
         detail = {"target": target, **({"derived_source": derived} if derived else {})}
         read = sorted(pending.lineage.sources) if pending is not None else []
         session._audit("write", "ok", sources=[*sources, *read], detail=detail)
