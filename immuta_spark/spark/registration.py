@@ -4,8 +4,10 @@ Issue 10, item 8. The governed writers (:mod:`immuta_spark.spark.writers`) and t
 session's ``CREATE TABLE ... AS SELECT`` / ``INSERT ... SELECT`` hand each write here twice:
 :func:`before` (after the writer's own checks, before any data moves) reads the written plan's
 lineage (:mod:`immuta_spark.spark.lineage`) and asks the catalog whether the target could be
-registered (a table governed already has its inheritance widened there, before any data
-moves); :func:`after` registers it
+registered, and registers it before any data moves (a new table is governed from the moment it
+exists; one governed already has its inheritance widened); :func:`after` narrows an overwrite's
+inheritance to the new data's once written, :func:`failed` takes back a registration whose write
+did not happen. :func:`after` registers
 (:meth:`~immuta_spark.catalog.GovernanceCatalog.register_governed_write`), dropping a table it
 created should the registration fail. What cannot be registered is refused with advice: a path,
 a JDBC table or any other target that is not a table of the metastore (unless it is the storage
@@ -28,7 +30,7 @@ from immuta_spark.spark.lineage import Lineage, analyzed_lineage, plan_lineage
 from immuta_spark.spark.names import name_parts
 from immuta_spark.spark.templates import quoted_table
 
-__all__ = ["PendingWrite", "after", "before", "before_command", "qualified_table"]
+__all__ = ["PendingWrite", "after", "before", "before_command", "failed", "qualified_table"]
 
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -42,6 +44,8 @@ class PendingWrite:
     columns: tuple[tuple[str, str], ...]
     append: bool
     creates: bool
+    #: An overwrite of a table governed already: registered widened, narrowed once written.
+    narrow: bool = False
 
 
 def qualified_table(enforcer: Enforcer, name: str) -> str:
@@ -186,13 +190,22 @@ def _check(
         return None
     acting = enforcer.acting()
     acting.check_governed_write(qualified, read=lineage.sources, append=append)
-    pending = PendingWrite(qualified, lineage, columns, append, creates=not exists)
-    if exists and acting.snapshot().by_table.get(qualified.lower()) is not None:
-        # Already governed: widen what it derives from before the data lands (an append's or an
-        # overwrite's new parents), so no reader sees the new rows under the old inheritance; an
-        # overwrite narrows it to the new data's alone once written (after).
-        _register(enforcer, pending, append=True)
+    governed = exists and acting.snapshot().by_table.get(qualified.lower()) is not None
+    pending = PendingWrite(qualified, lineage, columns, append, creates=not exists, narrow=governed and not append)
+    # Registered before any data moves, so that no one ever reads the new rows ungoverned or under
+    # the old inheritance: a table governed already has its inheritance widened (its parents and the
+    # new data's), which an overwrite narrows to the new data's alone once written (after); a write
+    # that then fails takes a new registration back (failed).
+    _register(enforcer, pending, append=governed)
     return pending
+
+
+def failed(enforcer: Enforcer, pending: PendingWrite | None) -> None:
+    """The write did not happen: take back the registration of a table it was to create."""
+    if pending is not None and pending.creates and not enforcer.spark.catalog.tableExists(pending.table):
+        acting = enforcer.acting()
+        if pending.table.lower() in acting.snapshot().by_table:
+            acting.delete_derived_source(acting.snapshot().by_table[pending.table.lower()].name)
 
 
 def _register(enforcer: Enforcer, pending: PendingWrite, *, append: bool) -> str | None:
@@ -203,11 +216,17 @@ def _register(enforcer: Enforcer, pending: PendingWrite, *, append: bool) -> str
 
 
 def after(enforcer: Enforcer, pending: PendingWrite | None) -> str | None:
-    """Register a written table (its derived source's name); a table the write created is dropped on failure."""
+    """The write happened: narrow an overwrite's inheritance to the new data's; the derived source's name.
+
+    A table the write created is dropped if that fails.
+    """
     if pending is None:
         return None
+    if not pending.narrow:
+        found = enforcer.acting().snapshot().by_table.get(pending.table.lower())
+        return found.name if found is not None and found.derived is not None else None
     try:
-        name = _register(enforcer, pending, append=pending.append)
+        name = _register(enforcer, pending, append=False)
     except ImmutaSparkError:
         if pending.creates:
             enforcer.spark.sql(f"DROP TABLE IF EXISTS {quoted_table(pending.table)}")

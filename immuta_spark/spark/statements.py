@@ -162,7 +162,11 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
         analyzed = _check_before_running(enforcer, sql, root, args, policies, sources)
         if analyzed is not None:
             pending = registration.before_command(enforcer, analyzed, storage)
-    df = spark.sql(sql, args)
+    try:
+        df = spark.sql(sql, args)
+    except Exception:
+        registration.failed(enforcer, pending)
+        raise
     registration.after(enforcer, pending)
     if root == "ExplainCommand":
         return scrub_explain(enforcer, df)

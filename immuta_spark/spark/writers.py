@@ -84,8 +84,12 @@ class _Governed:
                         governed_targets=sources,
                         keep_existing=keep_existing,
                     )
-                with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
-                    result = run()
+                try:
+                    with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
+                        result = run()
+                except Exception:
+                    registration.failed(session._enforcer, pending)
+                    raise
                 derived = registration.after(session._enforcer, pending)
             except ImmutaSparkError as exc:
                 session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})

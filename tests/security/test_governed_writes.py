@@ -116,3 +116,19 @@ def test_a_copy_follows_its_parent_when_the_parent_changes(sessions: Any) -> Non
     governor(sessions).apply(changed)
     with pytest.raises(GovernedTableNotFound):  # carol is not in Audit: the parent's new condition reaches the copy
         sessions("carol").sql("SELECT * FROM alice_db.copy").collect()
+
+
+def test_a_table_is_governed_before_its_data_lands_and_a_failed_write_takes_that_back(sessions: Any) -> None:
+    alice = sessions("alice")
+    with pytest.raises(Exception, match="DIVIDE_BY_ZERO"):
+        alice.sql(
+            "CREATE TABLE alice_db.ctas USING parquet AS SELECT id, ssn, state, id DIV (id - id) AS x FROM gw.people"
+        )
+    assert governor(sessions).derived_sources() == []
+    history = [
+        (r.action, r.detail.get("source"))
+        for r in governor(sessions).audit()
+        if r.action in ("write.derived_source", "source.delete")
+    ]
+    assert ("write.derived_source", "alice_db.ctas") in history  # registered first ...
+    assert ("source.delete", "alice_db.ctas") in history  # ... and taken back when the write failed
