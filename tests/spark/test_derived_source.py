@@ -114,3 +114,21 @@ def test_a_subquery_counts_as_reading_its_source(sessions: Any) -> None:
     only_a = bob.sql("SELECT id, address FROM dv.a WHERE id IN (SELECT id FROM dv.b)")
     with pytest.raises(ProjectError, match="reads 'Data Source B'"):
         bob.create_derived_source(C, only_a, parents=[A], table="dv.c2")
+
+
+def test_the_derive_command_creates_data_source_c_from_a_query(sessions: Any, sample_spark: Any) -> None:
+    import io
+    import json
+
+    from immuta_spark.spark import derive_cli
+
+    bob = sessions("bob", "Claims Study")  # bob acts under the project (his setting in the catalog)
+    url = sessions.catalog.store.url
+    out = io.StringIO()
+    argv = ["--catalog", url, "--user", "bob", "--name", C, "--parents", A, "--parents", B, "--table", "dv.c"]
+    assert derive_cli.main([*argv, "--sql", JOIN], spark=sample_spark, out=io.StringIO()) == 2  # not certified
+    assert not sample_spark.catalog.tableExists("dv.c")
+    assert derive_cli.main([*argv, "--sql", JOIN, "--certify", "--format", "json"], spark=sample_spark, out=out) == 0
+    record = json.loads(out.getvalue())
+    assert record["parents"] == [A, B] and record["column_tags"]["ssn_key"] == ["PII.SSN"]
+    assert bob.project == "Claims Study"
