@@ -1,17 +1,18 @@
 """Reading 10 MB policy files: the worst time to accept a valid one or refuse one that fails late.
 
 Issue 9: any policy file up to 10 MB is accepted or refused within 2 s. For each kind of big
-file (``users``, ``sources``, ``policies``) this writes a valid file just under the 10 MiB limit
-and variants that are refused only at their end (a duplicate key, an unknown key, a duplicate
-name on the last entry), and reads each as ``apply`` does without the ``spark`` extra: with the
-pure checkers (sqlglot for SQL, Python's ``re`` for patterns; no JVM is started here). Each
-figure is the best of ``repeats`` runs (the machine has two shared cores; the best run is the
+file (``users``, ``sources``, ``policies``) this writes a valid file just under the 10 MiB limit,
+the same written as one JSON document, and variants refused only at their end (a duplicate key,
+an unknown key, a duplicate name on the last entry), and reads each as ``apply`` does without
+the ``spark`` extra: with the pure checkers (sqlglot for SQL, Python's ``re`` for patterns; no
+JVM is started here). Each figure is the best of ``repeats`` runs (the machine has two shared cores; the best run is the
 one least disturbed by others). Part of ``python -m bench policyfile``;
 ``python -m bench.policyfile_bench`` prints every case.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -20,10 +21,10 @@ from pathlib import Path
 
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.policyfile import load_files
-from immuta_spark.policyfile.strict import MAX_FILE_BYTES
+from immuta_spark.policyfile.strict import MAX_FILE_BYTES, load_yaml
 from immuta_spark.sqlpredicate import check_predicate
 
-__all__ = ["CASES", "big_file", "measure", "run"]
+__all__ = ["CASES", "big_file", "json_file", "measure", "run"]
 
 #: What each file is sized to: just under the limit (the biggest file that is read at all).
 TARGET_BYTES = MAX_FILE_BYTES - 4096
@@ -107,16 +108,28 @@ _LATE: dict[str, Callable[[str, str], str]] = {
 }
 
 
+def json_file(kind: str, target: int = TARGET_BYTES) -> str:
+    """The valid file of ``kind`` written as one JSON document (YAML's subset) of at most ``target`` bytes."""
+    size = target
+    while True:
+        text, _ = big_file(kind, size)
+        data = json.dumps(load_yaml(text), indent=1)
+        if len(data.encode()) <= target:
+            return data
+        size = int(size * target / len(data.encode()) * 0.99)
+
+
 def _cases(kind: str) -> Iterator[tuple[str, str, bool]]:
     text, _ = big_file(kind)
     yield f"{kind}_accept", text, True
+    yield f"{kind}_json", json_file(kind), True
     cut = text.rfind("\n- name: ") + 1
     for name, spoil in _LATE.items():
         yield f"{kind}_{name}", text[:cut] + spoil(kind, text[cut:]), False
 
 
 #: Every case measured: ``<kind>_accept`` and ``<kind>_<late refusal>``.
-CASES = [(kind, name) for kind in KINDS for name in ("accept", *_LATE)]
+CASES = [(kind, name) for kind in KINDS for name in ("accept", "json", *_LATE)]
 
 
 def measure(repeats: int = 3) -> Iterator[tuple[str, float, float, int, bool]]:

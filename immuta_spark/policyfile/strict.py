@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +38,16 @@ from yaml.resolver import Resolver
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.policyfile.fastyaml import DECLINED, duplicate_key_error, fast_load, path_text
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_FILE_BYTES", "decode", "load_yaml", "no_gc", "read_file"]
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "decode",
+    "json_document",
+    "load_yaml",
+    "no_gc",
+    "read_file",
+]
 
 #: Largest policy file read, in bytes (10 MiB).
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -141,6 +151,8 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
     with no_gc():
         try:
             value = fast_load(text, file)  # plain block YAML, read many times faster; anything else declines
+            if value is DECLINED:
+                value = json_document(text)  # a JSON document (YAML's subset), read by the json module
             if value is not DECLINED:
                 return value
             return _Composer(text, file).document()
@@ -149,6 +161,52 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<document>"
             problem = getattr(exc, "problem", None) or str(exc)
             raise PolicyFileError(where, f"not valid YAML: {problem}", file=file) from None
+
+
+class _NotPlainJson(Exception):
+    """The document is not JSON that YAML reads alike: leave it to the YAML reader."""
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _NotPlainJson  # a duplicate key: the YAML reader names both places
+    return out
+
+
+def _json_float(literal: str) -> float:
+    if "e" in literal or "E" in literal:
+        raise _NotPlainJson  # YAML 1.1 reads 1e5 as a string, not a number
+    return float(literal)
+
+
+def _json_constant(literal: str) -> Any:
+    raise _NotPlainJson  # NaN, Infinity: not JSON, and YAML reads them otherwise
+
+
+def json_document(text: str) -> Any:
+    """A document written as JSON, read by the ``json`` module (tens of times faster than YAML's reader).
+
+    Only where YAML would read exactly the same values (no duplicate key, no exponent, nesting
+    within :data:`MAX_DEPTH`); anything else is :data:`DECLINED` to the YAML reader, which refuses
+    or reads it with the line and column.
+    """
+    if not text.lstrip().startswith("{"):
+        return DECLINED
+    try:
+        value = json.loads(text, object_pairs_hook=_json_pairs, parse_float=_json_float, parse_constant=_json_constant)
+    except (_NotPlainJson, ValueError, RecursionError):
+        return DECLINED
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_DEPTH:
+                    return DECLINED
+                stack.append((child, depth + 1))
+    return value
 
 
 @contextmanager
