@@ -145,14 +145,26 @@ class CatalogBase:
             )
         )
 
-    def _audit_in(self, conn: Any, action: str, outcome: str, source: str, detail: dict[str, Any]) -> None:
+    def _audit_in(
+        self,
+        conn: Any,
+        action: str,
+        outcome: str,
+        source: str,
+        detail: dict[str, Any],
+        *,
+        project: str | None = None,
+        sources: Sequence[str] = (),
+    ) -> None:
+        """Append the actor's audit record of ``source`` (and ``sources`` besides) in the caller's transaction."""
         self.store.append_audit(
             conn,
             user=self.actor,
             impersonator=self._impersonator(),
             action=action,
             outcome=outcome,
-            sources=[source],
+            project=project,
+            sources=[source, *sources],
             detail=detail,
         )
 

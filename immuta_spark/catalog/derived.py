@@ -138,19 +138,18 @@ class DerivedSources(CatalogBase):
                 raise ProjectError(f"a data source named '{name}' already exists; choose another name")
             body = canonical_json(policyfile.dump_source(checked))
             self.store.put_runtime_entity(conn, "source", name, body, new=True)
-            if ("project", project.name) in self.store.runtime_keys(conn) and name not in project.sources:
+            if ("project", project.name) in snapshot.runtime and name not in project.sources:
                 grown = policyfile.dump_project(project)
                 grown["sources"] = [*project.sources, name]
                 self.store.put_runtime_entity(conn, "project", project.name, canonical_json(grown), new=False)
             self.store.bump(conn)
-            self.store.append_audit(
+            self._audit_in(
                 conn,
-                user=self.actor,
-                impersonator=self._impersonator(),
-                action=_ACTION,
-                outcome="ok",
+                _ACTION,
+                "ok",
+                name,
                 project=project.name,
-                sources=[name, *parents],
+                sources=parents,
                 detail={
                     "project": project.name,
                     "source": name,
@@ -198,9 +197,8 @@ class DerivedSources(CatalogBase):
             raise NotAuthorized(f"only an owner of '{name}' or a governor may delete it")
         with self.store.write() as conn:
             self.store.delete_entity(conn, "source", name)
-            runtime = self.store.runtime_keys(conn)
             for project in snapshot.projects.values():
-                if name in project.sources and ("project", project.name) in runtime:
+                if name in project.sources and ("project", project.name) in snapshot.runtime:
                     body = policyfile.dump_project(project)
                     body["sources"] = [s for s in project.sources if s != name]
                     self.store.put_runtime_entity(conn, "project", project.name, canonical_json(body), new=False)

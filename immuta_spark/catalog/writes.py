@@ -75,14 +75,13 @@ class GovernedWrites(CatalogBase):
             self.store.bump(conn)
             derived = checked.derived
             assert derived is not None
-            self.store.append_audit(
+            self._audit_in(
                 conn,
-                user=self.actor,
-                impersonator=self._impersonator(),
-                action=_ACTION,
-                outcome="ok",
+                _ACTION,
+                "ok",
+                source.name,
                 project=derived.project,
-                sources=[source.name, *derived.parents],
+                sources=derived.parents,
                 detail={
                     "source": source.name,
                     "table": table,

@@ -237,10 +237,7 @@ def tests_purposes(policies: list[Policy]) -> bool:
         c = conditions.pop()
         if isinstance(c, UnderPurpose):
             return True
-        if isinstance(c, AllOf):
-            conditions.extend(c.parts)
-        elif hasattr(c, "parts"):
-            conditions.extend(c.parts)
+        conditions.extend(getattr(c, "parts", ()))
     return False
 
 

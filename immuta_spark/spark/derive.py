@@ -23,12 +23,11 @@ from immuta_spark.spark.dataframe import GovernedDataFrame
 from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.internals import SessionInternals
 from immuta_spark.spark.lineage import plan_lineage
+from immuta_spark.spark.registration import refuse_unplain_names
 from immuta_spark.spark.templates import quoted_table
 from immuta_spark.spark.writers import GovernedWriter
 
 __all__ = ["create_derived_source", "default_table"]
-
-_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def default_table(database: str, name: str) -> str:
@@ -56,15 +55,10 @@ def create_derived_source(
             )
         enforcer = session._enforcer
         acting = enforcer.acting()
-        bad = [f.name for f in df.schema.fields if not _COLUMN.match(f.name)]
-        if bad:
-            raise EnforcementError(
-                f"column {bad[0]!r} of the data is not a plain name (letters, digits, underscores): give it an "
-                "alias (`... AS name`, or DataFrame.withColumnRenamed) before deriving a source from it"
-            )
         with enforcer.statement():
             lineage = plan_lineage(session, df._jdf)
             target = table or default_table(session._spark.catalog.currentDatabase(), name)
+            refuse_unplain_names([f.name for f in df.schema.fields], target)
             acting.check_derived_source(name, table=target, parents=parents, read=lineage.sources, certify=certify)
             # The governed writer's checks and audit, without its registration: this one registers itself.
             GovernedWriter(df._shadow().write, session).saveAsTable(target)

@@ -3,34 +3,39 @@
 Issue 10, item 8. The governed writers (:mod:`immuta_spark.spark.writers`) and the governed
 session's ``CREATE TABLE ... AS SELECT`` / ``INSERT ... SELECT`` hand each write here twice:
 :func:`before` (after the writer's own checks, before any data moves) reads the written plan's
-lineage (:mod:`immuta_spark.spark.lineage`) and asks the catalog whether the target could be
-registered, and registers it before any data moves (a new table is governed from the moment it
-exists; one governed already has its inheritance widened); :func:`after` narrows an overwrite's
-inheritance to the new data's once written, :func:`failed` takes back a registration whose write
-did not happen. :func:`after` registers
-(:meth:`~immuta_spark.catalog.GovernanceCatalog.register_governed_write`), dropping a table it
-created should the registration fail. What cannot be registered is refused with advice: a path,
-a JDBC table or any other target that is not a table of the metastore (unless it is the storage
-of a governed source the writer owns, written from that source alone), data from other governed
-sources into a governed source of its own, and columns that are not plain names.
+lineage (:mod:`immuta_spark.spark.lineage`) and registers the target
+(:meth:`~immuta_spark.catalog.GovernanceCatalog.register_governed_write`) before any data moves,
+or refuses the write: a new table is governed from the moment it exists, one governed already
+has its inheritance widened. :func:`after` narrows an overwrite's inheritance to the new data's
+once written; :func:`failed` takes back a registration whose write did not happen. What
+cannot be registered is refused with advice: a path, a JDBC table or any other target that is
+not a table of the metastore (unless it is the storage of a governed source the writer owns,
+written from that source alone), data from other governed sources into a governed source of its
+own, and columns that are not plain names.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.spark.enforce import Enforcer
 from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.internals import SessionInternals
 from immuta_spark.spark.lineage import Lineage, analyzed_lineage, plan_lineage
 from immuta_spark.spark.names import name_parts
-from immuta_spark.spark.templates import quoted_table
 
-__all__ = ["PendingWrite", "after", "before", "before_command", "failed", "qualified_table"]
+__all__ = [
+    "PendingWrite",
+    "after",
+    "before",
+    "before_command",
+    "failed",
+    "qualified_table",
+    "refuse_unplain_names",
+]
 
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -46,6 +51,8 @@ class PendingWrite:
     creates: bool
     #: An overwrite of a table governed already: registered widened, narrowed once written.
     narrow: bool = False
+    #: The derived source registered for the table (None: a governed source of its own).
+    name: str | None = None
 
 
 def qualified_table(enforcer: Enforcer, name: str) -> str:
@@ -154,6 +161,17 @@ def _identifier(ident: Any) -> str:
     return f"{database.get()}.{ident.table()}" if database.isDefined() else str(ident.table())
 
 
+def refuse_unplain_names(columns: Sequence[str], table: str) -> None:
+    """Refuse columns or a table name that a derived source cannot be registered with (not plain words)."""
+    bad = [name for name in columns if not _WORD.match(name)]
+    if bad or not all(_WORD.match(p) for p in name_parts(table)[-2:]):
+        what = f"column {bad[0]!r}" if bad else f"table name {table!r}"
+        raise EnforcementError(
+            f"the {what} is not a plain name (letters, digits, underscores), so the written data cannot be "
+            "registered as a derived data source: alias the column (`... AS name`) or rename the table"
+        )
+
+
 def _check(
     enforcer: Enforcer,
     lineage: Lineage,
@@ -176,36 +194,27 @@ def _check(
             "that data without its policies: write it to a table instead (df.write.saveAsTable(...), "
             "CREATE TABLE ... AS SELECT), which is registered as a derived source at once"
         )
-    bad = [name for name, _ in columns if not _WORD.match(name)]
-    parts = name_parts(table)
-    if bad or not all(_WORD.match(p) for p in parts[-2:]):
-        what = f"column {bad[0]!r}" if bad else f"table name {table!r}"
-        raise EnforcementError(
-            f"the {what} is not a plain name (letters, digits, underscores), so the written data cannot be "
-            "registered as a derived data source: alias the column (`... AS name`) or rename the table"
-        )
+    refuse_unplain_names([name for name, _ in columns], table)
     qualified = qualified_table(enforcer, table)
     exists = bool(enforcer.spark.catalog.tableExists(qualified))
     if exists and keep_existing:
         return None
-    acting = enforcer.acting()
-    acting.check_governed_write(qualified, read=lineage.sources, append=append)
-    governed = exists and acting.snapshot().by_table.get(qualified.lower()) is not None
+    governed = exists and enforcer.acting().snapshot().by_table.get(qualified.lower()) is not None
     pending = PendingWrite(qualified, lineage, columns, append, creates=not exists, narrow=governed and not append)
-    # Registered before any data moves, so that no one ever reads the new rows ungoverned or under
-    # the old inheritance: a table governed already has its inheritance widened (its parents and the
-    # new data's), which an overwrite narrows to the new data's alone once written (after); a write
-    # that then fails takes a new registration back (failed).
-    _register(enforcer, pending, append=governed)
-    return pending
+    # Registered before any data moves (the catalog's checks refuse here, nothing written), so that
+    # no one ever reads the new rows ungoverned or under the old inheritance: a table governed
+    # already has its inheritance widened (its parents and the new data's), which an overwrite
+    # narrows to the new data's alone once written (after); a write that then fails takes a new
+    # registration back (failed).
+    return replace(pending, name=_register(enforcer, pending, append=governed))
 
 
 def failed(enforcer: Enforcer, pending: PendingWrite | None) -> None:
     """The write did not happen: take back the registration of a table it was to create."""
-    if pending is not None and pending.creates and not enforcer.spark.catalog.tableExists(pending.table):
-        acting = enforcer.acting()
-        if pending.table.lower() in acting.snapshot().by_table:
-            acting.delete_derived_source(acting.snapshot().by_table[pending.table.lower()].name)
+    if pending is None or pending.name is None or not pending.creates:
+        return
+    if not enforcer.spark.catalog.tableExists(pending.table):
+        enforcer.acting().delete_derived_source(pending.name)
 
 
 def _register(enforcer: Enforcer, pending: PendingWrite, *, append: bool) -> str | None:
@@ -216,20 +225,9 @@ def _register(enforcer: Enforcer, pending: PendingWrite, *, append: bool) -> str
 
 
 def after(enforcer: Enforcer, pending: PendingWrite | None) -> str | None:
-    """The write happened: narrow an overwrite's inheritance to the new data's; the derived source's name.
-
-    A table the write created is dropped if that fails.
-    """
+    """The write happened: narrow an overwrite's inheritance to the new data's; the derived source's name."""
     if pending is None:
         return None
-    if not pending.narrow:
-        found = enforcer.acting().snapshot().by_table.get(pending.table.lower())
-        return found.name if found is not None and found.derived is not None else None
-    try:
-        name = _register(enforcer, pending, append=False)
-    except ImmutaSparkError:
-        if pending.creates:
-            enforcer.spark.sql(f"DROP TABLE IF EXISTS {quoted_table(pending.table)}")
-        raise
+    name = _register(enforcer, pending, append=False) if pending.narrow else pending.name
     enforcer.snapshot()
     return name
