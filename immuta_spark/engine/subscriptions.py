@@ -16,12 +16,15 @@ def subscription_requirements(snapshot: Snapshot, subject: Subject, source: Sour
     """Every subscription policy the subject must satisfy on ``source``, each with "is local".
 
     A source without its own subscription policy is ``individuals: []`` plus its owners. A
-    derived source's are all inherited (:func:`immuta_spark.engine.derived.derived_requirements`).
+    derived source has no policy of its own: it inherits
+    (:func:`immuta_spark.engine.derived.derived_requirements`). Global subscription policies that
+    apply to the source itself come on top, derived or not.
     """
+    specs: list[tuple[Subscription, bool]]
     if source.derived is not None:
-        return derived_requirements(snapshot, subject, source, subscription_requirements)
-    local = source.subscription or Subscription(kind=SubscriptionKind.INDIVIDUALS)
-    specs: list[tuple[Subscription, bool]] = [(local, True)]
+        specs = derived_requirements(snapshot, subject, source, subscription_requirements)
+    else:
+        specs = [(source.subscription or Subscription(kind=SubscriptionKind.INDIVIDUALS), True)]
     for p in snapshot.source_policies(source).of(PolicyType.SUBSCRIPTION):
         if p.type is PolicyType.SUBSCRIPTION:
             action = p.action_for(subject)

@@ -140,3 +140,18 @@ def test_a_derived_source_whose_parent_is_gone_is_visible_to_nobody() -> None:
     snap = Snapshot(replace(governance, sources=tuple(s for s in governance.sources if s.name != "Data Source B")))
     for user in ("gov", "bob", "ann"):
         assert not compile_plan(snap, make_subject(snap, user), C).visible
+
+
+def test_a_global_subscription_policy_naming_the_derived_source_applies_to_it() -> None:
+    policy = (
+        "policies:\n"
+        "  - {name: c-audit, type: subscription, sources: {names: [Data Source C]}, when: {groups: [Audit]}}\n"
+    )
+    governance = seed_snapshot().governance
+    approved = {
+        (C, "bob"): SubscriptionState(status="subscribed", approvals=frozenset({"owner:Data Source B", "governance"}))
+    }
+    snap = Snapshot(replace(governance, policies=load(SEED + policy).policies), subscriptions=approved)
+    assert not compile_plan(snap, make_subject(snap, "bob"), C).visible  # bob is not in Audit
+    without = Snapshot(governance, subscriptions=approved)
+    assert compile_plan(without, make_subject(without, "bob"), C).visible
