@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -47,6 +48,10 @@ __all__ = [
     "project_validations",
     "secrets_table",
     "subscriptions",
+    "workspace_grant_acks",
+    "workspace_grant_generation",
+    "workspace_grants",
+    "workspaces",
 ]
 
 metadata = MetaData()
@@ -151,6 +156,48 @@ fingerprints = Table(
     Column("body", Text, nullable=False),
     Column("computed_at", String(40), nullable=False),
 )
+#: Project HDFS workspaces (runtime state; see hdfs_workspace.manager): where each lives and its state.
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("cluster", String(255), nullable=False),
+    Column("root", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("uri", Text, nullable=False),
+    Column("hadoop_group", String(255), nullable=False),
+    Column("hive_database", String(255), nullable=False),
+    Column("hive_uri", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False),  # "enabling" | "enabled" | "disabled" | "purging"
+    Column("enabled_by", String(512), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+#: Native access to a workspace, held by a lease: the NameNode's group mapping reads this table
+#: (hdfs_workspace/jvm/WorkspaceGroupsMapping.java), so its columns are a contract with Java.
+workspace_grants = Table(
+    "workspace_grants",
+    metadata,
+    Column("project", String(512), primary_key=True),
+    Column("user_name", String(512), primary_key=True),
+    Column("holder", String(255), primary_key=True),
+    Column("hadoop_group", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),  # unix seconds
+)
+#: One row (id 1): bumped in the same transaction as every change of ``workspace_grants``.
+workspace_grant_generation = Table(
+    "workspace_grant_generation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", Integer, nullable=False),
+)
+#: What each NameNode has picked up: the generation in force there, and when it was acknowledged.
+workspace_grant_acks = Table(
+    "workspace_grant_acks",
+    metadata,
+    Column("node", String(255), primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("acked_at", Float, nullable=False),
+)
 audit_ts_index = Index("audit_ts", audit.c.ts)
 audit_record_id_index = Index("audit_record_id", audit.c.record_id, unique=True)
 
@@ -234,8 +281,16 @@ def _v6(conn: Connection) -> None:
     project_validations.create(conn, checkfirst=True)
 
 
+def _v7(conn: Connection) -> None:
+    """Version 7: project HDFS workspaces and the native-access grants the NameNode reads."""
+    for t in (workspaces, workspace_grants, workspace_grant_generation, workspace_grant_acks):
+        t.create(conn, checkfirst=True)
+    if conn.execute(select(workspace_grant_generation.c.id)).first() is None:
+        conn.execute(insert(workspace_grant_generation).values(id=1, generation=0))
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 LATEST_VERSION = len(MIGRATIONS)
 
 

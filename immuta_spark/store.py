@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from immuta_spark.schema import (
     subscriptions,
 )
 from immuta_spark.sqlite_file import FileWatch, sqlite_events, sqlite_file
+from immuta_spark.workspace_store import WorkspaceRows
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "AuditRecord", "Store", "redact_url"]
 
@@ -47,7 +48,7 @@ _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
 _STAMP_KEYS = ("revision", CATALOG_ID)
 
 
-class Store(EntityRows, ProjectRows):
+class Store(EntityRows, ProjectRows, WorkspaceRows):
     """Transactions, migrations and the few queries the catalog needs.
 
     Opening never creates: a SQLite file that does not exist, or a database without the
@@ -70,6 +71,8 @@ class Store(EntityRows, ProjectRows):
         self.created = False
         self.catalog_id: str | None = None
         self._lost: str | None = None
+        #: Called inside every write transaction that moved the revision, before it commits.
+        self.revision_hook: Callable[[Connection], None] | None = None
         self._file = sqlite_file(url)
         if self._file is not None and not self._file.exists():
             if not create:
@@ -180,7 +183,11 @@ class Store(EntityRows, ProjectRows):
                             # A transaction-scoped advisory lock, not a row lock: it also serialises
                             # the first migration of an empty database, which has no row to lock yet.
                             conn.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+                    conn.info.pop("bumped", None)  # info outlives a rolled-back transaction
                     yield conn
+                    if conn.info.pop("bumped", False) and self.revision_hook is not None:
+                        # Inside the same transaction: what the change makes invalid goes with it.
+                        self.revision_hook(conn)
         except (OperationalError, ProgrammingError) as exc:
             raise CatalogError(
                 f"the catalog at {redact_url(self.url)} could not be written: {exc.orig}; "
@@ -281,6 +288,7 @@ class Store(EntityRows, ProjectRows):
         """Increase the revision inside a write transaction."""
         rev = self.revision(conn) + 1
         self._set_meta(conn, "revision", str(rev))
+        conn.info["bumped"] = True
         return rev
 
     # --- secrets (entity rows and ensure_secret(s): immuta_spark.entity_store) ----------

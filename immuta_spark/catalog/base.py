@@ -16,7 +16,7 @@ from immuta_spark.identity import current_user
 from immuta_spark.model import Permission
 from immuta_spark.store import AuditRecord, Store
 
-__all__ = ["CatalogBase", "default_catalog_url"]
+__all__ = ["CatalogBase", "default_catalog_url", "read_snapshot"]
 
 
 def default_catalog_url() -> str:
@@ -27,6 +27,37 @@ def default_catalog_url() -> str:
     base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "immuta-spark"
     base.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{base / 'catalog.db'}"
+
+
+def read_snapshot(store: Store, conn: Any, revision: int) -> Snapshot:
+    """The whole catalog as one snapshot, read in the caller's transaction (read or write)."""
+    rows = store.entities(conn)
+    runtime = store.runtime_keys(conn)
+    subs = store.subscriptions(conn)
+    prints = store.fingerprints(conn)
+    added = store.project_members(conn)
+    acks = store.acknowledgements(conn)
+    governance = assemble(rows)
+    memberships = {
+        (m["project"], m["user"]): MembershipState(m["role"], m["status"], frozenset(m["approvals"])) for m in added
+    }
+    states = {
+        (r["source"], r["user"]): SubscriptionState(
+            status=r["status"], approvals=frozenset(r["approvals"]), added=bool(r["added"])
+        )
+        for r in subs
+    }
+    return Snapshot(
+        governance,
+        subscriptions=states,
+        fingerprints=prints,
+        revision=revision,
+        memberships=memberships,
+        acknowledgements={
+            (a["project"], a["user"], a["purpose"]): Acknowledgement(a["decision"], a["statement"]) for a in acks
+        },
+        runtime=runtime,
+    )
 
 
 class CatalogBase:
@@ -73,33 +104,7 @@ class CatalogBase:
             project = self.store.current_project(conn, user) if user is not None else None
             if self._snapshot is not None and self._snapshot.revision == revision:
                 return self._snapshot, project
-            rows = self.store.entities(conn)
-            runtime = self.store.runtime_keys(conn)
-            subs = self.store.subscriptions(conn)
-            prints = self.store.fingerprints(conn)
-            added = self.store.project_members(conn)
-            acks = self.store.acknowledgements(conn)
-        governance = assemble(rows)
-        memberships = {
-            (m["project"], m["user"]): MembershipState(m["role"], m["status"], frozenset(m["approvals"])) for m in added
-        }
-        states = {
-            (r["source"], r["user"]): SubscriptionState(
-                status=r["status"], approvals=frozenset(r["approvals"]), added=bool(r["added"])
-            )
-            for r in subs
-        }
-        self._snapshot = Snapshot(
-            governance,
-            subscriptions=states,
-            fingerprints=prints,
-            revision=revision,
-            memberships=memberships,
-            acknowledgements={
-                (a["project"], a["user"], a["purpose"]): Acknowledgement(a["decision"], a["statement"]) for a in acks
-            },
-            runtime=runtime,
-        )
+            self._snapshot = read_snapshot(self.store, conn, revision)
         return self._snapshot, project
 
     def _people(self, conn: Any, names: set[str]) -> Snapshot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from immuta_spark.catalog.coexist import Pruning, RuntimeState, plan_coexistence
 from immuta_spark.catalog.context import ProjectContext
 from immuta_spark.catalog.derived import DerivedSources
 from immuta_spark.catalog.entities import entity_rows
+from immuta_spark.catalog.grants import prune_grants
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.catalog.validation import ProjectValidation
+from immuta_spark.catalog.workspaces import Workspaces
 from immuta_spark.catalog.writes import GovernedWrites
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
 from immuta_spark.errors import PolicyFileError, RuntimeStateConflict, SourceNotFound
@@ -56,12 +59,20 @@ def describe_paths(path: PolicyPaths) -> str:
     return ", ".join(str(p) for p in _paths(path))
 
 
-class GovernanceCatalog(SubscriptionWorkflow, GovernedWrites, DerivedSources, ProjectContext, ProjectValidation):
+class GovernanceCatalog(
+    SubscriptionWorkflow, GovernedWrites, DerivedSources, Workspaces, ProjectContext, ProjectValidation
+):
     """The governance catalog, acting for one authenticated identity.
 
     ``identity`` is who is authenticated (by default the Hadoop rules of section 2);
     ``act_as`` makes every operation act as another user, which needs ``IMPERSONATE``.
     """
+
+    def __init__(self, store: Store, *, identity: str | None = None, act_as: str | None = None) -> None:
+        super().__init__(store, identity=identity, act_as=act_as)
+        if store.revision_hook is None:
+            # Every change a snapshot sees re-checks native-access grants before it commits.
+            store.revision_hook = functools.partial(prune_grants, store)
 
     @classmethod
     def open(
