@@ -1,8 +1,9 @@
-"""``hdfs-workspace``: a thin command line over the access layer.
+"""``hdfs-workspace``: a thin command line over the access layer and the workspace manager.
 
 Subcommands ``ls``, ``stat``, ``getfacl`` and ``setfacl``; each calls one access-layer method
 and renders text (``hdfs dfs`` style) or JSON (``--json``). ``main(argv, client)`` takes an
-injected :class:`~hdfs_workspace.access.HdfsAccess`, which is how the tests drive it.
+injected :class:`~hdfs_workspace.access.HdfsAccess`, which is how the tests drive it. The
+workspace commands (:mod:`hdfs_workspace.cli_workspace`) take an injected manager the same way.
 
 Exit codes: 0 success, 1 an HDFS or configuration error (message on stderr says what to do
 next), 2 a usage error.
@@ -19,10 +20,13 @@ from typing import Any, TextIO
 
 from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.acl import AclEntryType, AclStatus, FsAction, parse_acl_spec
-from hdfs_workspace.config import load_clusters
+from hdfs_workspace.cli_workspace import WORKSPACE_COMMANDS, add_workspace_commands, progress_to_stderr, run_workspace
+from hdfs_workspace.config import ClustersFile, load_clusters
 from hdfs_workspace.errors import HdfsWorkspaceError
+from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.status import FileStatus
 from hdfs_workspace.webhdfs import connect
+from immuta_spark.errors import ImmutaSparkError
 
 __all__ = ["DEFAULT_CONFIG", "main"]
 
@@ -86,13 +90,23 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("-b", "--remove-all", action="store_true", help="remove every extended entry")
     action.add_argument("-k", "--remove-default", action="store_true", help="remove the default ACL")
     setfacl.add_argument("path")
+    add_workspace_commands(sub, lambda p: _add_common(p, suppress=True))
     return parser
 
 
+def _clusters(args: argparse.Namespace) -> ClustersFile:
+    return load_clusters(args.config or os.environ.get("HDFS_WORKSPACE_CONFIG") or DEFAULT_CONFIG)
+
+
 def _connect(args: argparse.Namespace) -> HdfsAccess:
-    config = args.config or os.environ.get("HDFS_WORKSPACE_CONFIG") or DEFAULT_CONFIG
-    cluster = load_clusters(config).get(args.cluster)
-    return connect(cluster, as_user=args.as_user)
+    return connect(_clusters(args).get(args.cluster), as_user=args.as_user)
+
+
+def _manager(args: argparse.Namespace) -> WorkspaceManager:
+    from immuta_spark.catalog import GovernanceCatalog
+
+    catalog = GovernanceCatalog.open(getattr(args, "catalog", None))
+    return WorkspaceManager(catalog, _clusters(args), progress=progress_to_stderr)
 
 
 def _status_json(status: FileStatus) -> dict[str, Any]:
@@ -195,13 +209,21 @@ def _run(args: argparse.Namespace, client: HdfsAccess, out: TextIO) -> None:
             client.remove_default_acl(args.path)
 
 
-def main(argv: Sequence[str] | None = None, client: HdfsAccess | None = None) -> int:
-    """Run the command line; ``client`` replaces the one built from ``--config``/``--cluster``."""
+def main(
+    argv: Sequence[str] | None = None, client: HdfsAccess | None = None, manager: WorkspaceManager | None = None
+) -> int:
+    """Run the command line; ``client`` and ``manager`` replace the ones built from the options."""
     parser = _parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    if args.command in WORKSPACE_COMMANDS:
+        try:
+            return run_workspace(args, manager if manager is not None else _manager(args), sys.stdout)
+        except (HdfsWorkspaceError, ImmutaSparkError) as err:
+            print(f"{PROG}: error: {err}", file=sys.stderr)
+            return 1
     try:
         access = client if client is not None else _connect(args)
         if client is not None and args.as_user:

@@ -34,6 +34,7 @@ from hdfs_workspace.acl import ACL_NAME_PATTERN
 from hdfs_workspace.errors import ConfigError
 
 __all__ = [
+    "WORKSPACE_OPT_OUT_KEY",
     "AuthMode",
     "ClusterConfig",
     "ClustersFile",
@@ -47,7 +48,12 @@ AuthMode = Literal["insecure", "kerberos"]
 _AUTH_MODES: tuple[AuthMode, ...] = ("insecure", "kerberos")
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _TOP_KEYS = frozenset({"clusters", "default"})
-_CLUSTER_KEYS = frozenset({"name", "webhdfs_url", "fs_uri", "auth", "service_user", "hadoop_conf_dir"})
+_CLUSTER_KEYS = frozenset(
+    {"name", "webhdfs_url", "fs_uri", "auth", "service_user", "hadoop_conf_dir", "hive_metastore_uri"}
+)
+#: The ``core-site.xml`` key that marks a cluster as unavailable for workspaces (seed: "a
+#: configuration value in the cluster configuration"); ``true`` opts the cluster out.
+WORKSPACE_OPT_OUT_KEY = "immuta.workspace.unavailable"
 _VAR = re.compile(r"\$\{([^}$\s]+)\}")
 
 
@@ -60,6 +66,12 @@ class ClusterConfig:
     fs_uri: str
     auth: AuthMode
     service_user: str
+    #: The client configuration directory the cluster was described from, if any.
+    hadoop_conf_dir: str | None = None
+    #: The Hive metastore workspaces' databases go to (``thrift://host:port``), if any.
+    hive_metastore_uri: str | None = None
+    #: Whether its ``core-site.xml`` carries :data:`WORKSPACE_OPT_OUT_KEY` = true.
+    workspace_opt_out: bool = False
 
     @property
     def webhdfs_urls(self) -> tuple[str, ...]:
@@ -182,7 +194,13 @@ def _parse_cluster(raw: Any, index: int, file: str | None, base_dir: Path | None
             from_xml = cluster_from_hadoop_conf(name, conf_dir, service_user=raw.get("service_user") or "unset")
         except ConfigError as err:
             raise ConfigError(f"{where}.hadoop_conf_dir", err.reason, file=err.file or file) from err
-        fields = {"webhdfs_url": from_xml.webhdfs_url, "fs_uri": from_xml.fs_uri, "auth": from_xml.auth}
+        fields = {
+            "webhdfs_url": from_xml.webhdfs_url,
+            "fs_uri": from_xml.fs_uri,
+            "auth": from_xml.auth,
+            "hadoop_conf_dir": from_xml.hadoop_conf_dir,
+            "workspace_opt_out": from_xml.workspace_opt_out,
+        }
     for key in ("webhdfs_url", "fs_uri", "auth", "service_user"):
         if raw.get(key) is not None:
             fields[key] = raw[key]
@@ -205,12 +223,21 @@ def _parse_cluster(raw: Any, index: int, file: str | None, base_dir: Path | None
             f"{service_user!r} is not a valid HDFS user name ({ACL_NAME_PATTERN.pattern})",
             file=file,
         )
+    hive = raw.get("hive_metastore_uri")
+    if hive is not None:
+        hive = _require_str(hive, f"{where}.hive_metastore_uri", file)
+        parts = urlsplit(hive)
+        if parts.scheme != "thrift" or not parts.hostname or parts.port is None:
+            raise ConfigError(f"{where}.hive_metastore_uri", f"{hive!r} is not thrift://HOST:PORT", file=file)
     return ClusterConfig(
         name=name,
         webhdfs_url=webhdfs_url,
         fs_uri=fs_uri,
         auth=auth,
         service_user=service_user,
+        hadoop_conf_dir=fields.get("hadoop_conf_dir"),
+        hive_metastore_uri=hive,
+        workspace_opt_out=bool(fields.get("workspace_opt_out", False)),
     )
 
 
@@ -354,4 +381,12 @@ def cluster_from_hadoop_conf(
                 file=str(core),
             )
         auth = "kerberos" if mode == "kerberos" else "insecure"
-    return ClusterConfig(name=name, webhdfs_url=webhdfs_url, fs_uri=fs_uri, auth=auth, service_user=service_user)
+    return ClusterConfig(
+        name=name,
+        webhdfs_url=webhdfs_url,
+        fs_uri=fs_uri,
+        auth=auth,
+        service_user=service_user,
+        hadoop_conf_dir=str(directory),
+        workspace_opt_out=props.get(WORKSPACE_OPT_OUT_KEY, "false").strip().lower() == "true",
+    )

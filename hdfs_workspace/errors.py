@@ -25,6 +25,7 @@ __all__ = [
     "RemoteError",
     "ToolMissing",
     "Unavailable",
+    "WorkspaceError",
 ]
 
 
@@ -110,3 +111,7 @@ class InvalidRequest(RemoteError):
 
 class NotADirectory(InvalidRequest):
     """A directory operation named a file (or a path through a file)."""
+
+
+class WorkspaceError(HdfsWorkspaceError):
+    """A workspace operation was refused or could not finish (the message says what to do)."""

@@ -53,6 +53,8 @@ class ProjectRecord:
     entitlement: dict[str, Any] | None = None
     #: Requests to join, denials and revocations: (user, status, approvals given); insiders only.
     requests: tuple[tuple[str, str, tuple[str, ...]], ...] | None = None
+    #: The HDFS workspace (state, full URI, Hive connection), insiders only; None without one.
+    workspace: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready mapping (sources and members are null when hidden from the reader)."""
@@ -72,6 +74,7 @@ class ProjectRecord:
             "requests": None
             if self.requests is None
             else [{"user": u, "status": s, "approvals": list(a)} for u, s, a in self.requests],
+            "workspace": self.workspace,
         }
 
     def text(self) -> str:
@@ -89,6 +92,10 @@ class ProjectRecord:
         lines.append("  subscription: " + (_one_line(self.subscription) if self.subscription else "individuals"))
         if self.entitlement is not None:
             lines.append("  equalized entitlement: " + _one_line(self.entitlement))
+        if self.workspace is not None:
+            lines.append(f"  workspace: {self.workspace['uri']} ({self.workspace['state']})")
+            if self.workspace["hive_connection"]:
+                lines.append(f"  hive: {self.workspace['hive_connection']}")
         if self.members is not None:
             lines.append("  members:")
             for m in self.members:

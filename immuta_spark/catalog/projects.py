@@ -22,6 +22,7 @@ from immuta_spark import policyfile
 from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.catalog.entities import canonical_json
 from immuta_spark.catalog.project_records import ProjectRecord, project_record
+from immuta_spark.catalog.workspaces import WorkspaceRecord
 from immuta_spark.engine import Snapshot, compile_plan
 from immuta_spark.errors import ImmutaSparkError, NotAuthorized, PolicyFileError, ProjectError
 from immuta_spark.model import Permission, Project, Purpose
@@ -46,7 +47,16 @@ class ProjectAdmin(CatalogBase):
     def project(self, name: str) -> ProjectRecord:
         """One project; its sources and members only for its owners, members and governors."""
         snapshot = self.snapshot()
-        return project_record(snapshot, self._project(snapshot, name), full=self._insider(snapshot, name))
+        record = project_record(snapshot, self._project(snapshot, name), full=self._insider(snapshot, name))
+        if record.members is None:
+            return record
+        with self.store.read() as conn:
+            row = self.store.workspace_row(conn, name)
+        if row is None:
+            return record
+        ws = WorkspaceRecord.from_row(row)
+        hive = ws.hive_connection if ws.hive_uri else ""
+        return replace(record, workspace={"state": ws.state, "uri": ws.uri, "hive_connection": hive})
 
     def projects(self) -> list[ProjectRecord]:
         """Every project, by name (sources and members only where the actor is inside or governs)."""

@@ -91,3 +91,55 @@ def hdfs_spark(spark: Any, minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess) -> Any
         hdfs_admin.makedirs(path, mode=0o755)
         hdfs_admin.set_owner(path, owner=identity)
     return session
+
+
+# --- workspaces ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ws_catalog(minihdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The catalog the NameNode's group mapping reads (its grants), with the workspace tests' governance."""
+    from immuta_spark.catalog import GovernanceCatalog
+    from tests.hdfs.workspace_support import MEMBERS, PROJECTS, acting, governance_yaml
+
+    path = getattr(minihdfs, "grants_db", minihdfs.base_dir / "workspace-grants.db")
+    catalog = GovernanceCatalog.open(f"sqlite:///{path}", identity="gov", create=True)
+    doc = tmp_path_factory.mktemp("ws-governance") / "governance.yaml"
+    doc.write_text(governance_yaml())
+    catalog.apply(doc, sql_checker=None, regex_checker=None)
+    for user in ("olivia", *MEMBERS):
+        for project in PROJECTS:
+            try:
+                acting(catalog, user).acknowledge_project(project)
+            except Exception:  # noqa: BLE001 - dave is out of compliance; acknowledging still works or not
+                pass
+    return catalog
+
+
+@pytest.fixture(scope="session")
+def ws_clusters(minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess) -> Any:
+    """The clusters file of the workspace tests: the test cluster, the root owned by the service identity."""
+    from hdfs_workspace.config import ClusterConfig, ClustersFile
+
+    hdfs_admin.makedirs("/user/immuta/workspace", mode=0o755)
+    hdfs_admin.set_owner("/user/immuta/workspace", owner="svc_workspace", group="services")
+    metastore = getattr(minihdfs, "hive_metastore_uri", None)
+    cluster = ClusterConfig(
+        name="test",
+        webhdfs_url=minihdfs.webhdfs_url,
+        fs_uri=minihdfs.fs_uri,
+        auth="insecure",
+        service_user="svc_workspace",
+        hive_metastore_uri=metastore,
+    )
+    return ClustersFile(clusters=(cluster,))
+
+
+@pytest.fixture
+def ws_manager(ws_catalog: Any, ws_clusters: Any, minihdfs: MiniHdfs) -> Any:
+    """A workspace manager acting for the projects' owner olivia, HDFS as the service identity."""
+    from hdfs_workspace.manager import WorkspaceManager
+    from tests.hdfs.workspace_support import acting
+
+    service = minihdfs.access("svc_workspace")
+    return WorkspaceManager(acting(ws_catalog, "olivia"), ws_clusters, access=lambda _: service)

@@ -1,0 +1,389 @@
+"""The workspace manager: a project's HDFS directory and Hive database, enabled, disabled, purged.
+
+Seed ("HDFS Native Workspace"): once a project is equalized, its owner enables a workspace,
+"which creates a workspace directory in HDFS (and a corresponding database in the Hive
+metastore) where users can write files"; members reach it only while acting under the project;
+the owner may disable it (members lose read and write, data and sources stay) and, after that,
+purge the data that belongs to no source, or everything.
+
+The catalog (:class:`immuta_spark.catalog.GovernanceCatalog`) holds the desired state and the
+grants; this class makes HDFS and the metastore match it, acting as the cluster's service
+identity. Every step is idempotent, so a run that failed halfway is finished by running it
+again (or by ``check --repair``, :mod:`hdfs_workspace.reconcile`). The Hive database is never
+dropped while its directory holds anything: ``DROP DATABASE ... CASCADE`` deletes the
+database's LOCATION, which is where sources live.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from hdfs_workspace.access import HdfsAccess
+from hdfs_workspace.acl import FsAction
+from hdfs_workspace.config import WORKSPACE_OPT_OUT_KEY, ClusterConfig, ClustersFile
+from hdfs_workspace.errors import NotFound, PermissionDenied, WorkspaceError
+from hdfs_workspace.layout import WORKSPACE_MODE, WorkspaceLayout, expected_acl, layout_for
+from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.catalog.workspaces import WorkspaceRecord
+
+__all__ = ["MetastoreClient", "WorkspaceError", "WorkspaceManager"]
+
+#: How long to wait for the NameNode to put a grant change in force before failing.
+DEFAULT_IN_FORCE_TIMEOUT = 10.0
+
+
+class MetastoreClient(Protocol):
+    """What the manager needs from a Hive metastore (:class:`hdfs_workspace.hive.HiveMetastore`)."""
+
+    def database(self, name: str) -> Any:
+        """The database (with ``.location``), or None."""
+        ...
+
+    def create_database(self, name: str, *, location: str, description: str = "", owner: str | None = None) -> None:
+        """Create a database whose LOCATION is ``location``."""
+        ...
+
+    def drop_database(self, name: str) -> None:
+        """Drop an empty database, never deleting its data."""
+        ...
+
+    def tables(self, database: str) -> list[str]:
+        """The tables of a database."""
+        ...
+
+    def table(self, database: str, name: str) -> Any:
+        """The table (with ``.location``), or None."""
+        ...
+
+
+Progress = Callable[[str], None]
+
+
+def _default_metastore(uri: str) -> AbstractContextManager[MetastoreClient]:
+    from hdfs_workspace.hive import HiveMetastore
+
+    return HiveMetastore.connect(uri)  # type: ignore[return-value]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class WorkspaceManager:
+    """Enable, disable and purge project workspaces; see the module docstring.
+
+    ``catalog`` acts as the person asking (a project owner or a governor); ``access(cluster)``
+    gives the cluster's service identity (default: :func:`hdfs_workspace.webhdfs.connect`);
+    ``metastore(uri)`` opens a metastore client. ``progress`` receives one line per step.
+    """
+
+    def __init__(
+        self,
+        catalog: GovernanceCatalog,
+        clusters: ClustersFile,
+        *,
+        access: Callable[[ClusterConfig], HdfsAccess] | None = None,
+        metastore: Callable[[str], AbstractContextManager[MetastoreClient]] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.clusters = clusters
+        self._access_factory = access or _default_access
+        self._open_metastore = metastore or _default_metastore
+        self.progress = progress or _quiet
+        self._accesses: dict[str, HdfsAccess] = {}
+
+    # --- configuration --------------------------------------------------------------------
+
+    def metastore(self, uri: str) -> AbstractContextManager[MetastoreClient]:
+        """A client of the Hive metastore at ``uri`` (a context manager)."""
+        return self._open_metastore(uri)
+
+    def access(self, cluster: str) -> HdfsAccess:
+        """The service identity's access to ``cluster`` (one per cluster, reused)."""
+        if cluster not in self._accesses:
+            self._accesses[cluster] = self._access_factory(self.clusters.get(cluster))
+        return self._accesses[cluster]
+
+    def root(self) -> str:
+        """The workspace root the catalog's settings name (``settings.workspace_root``)."""
+        return self.catalog.snapshot().governance.settings.workspace_root
+
+    def pick_cluster(self, name: str | None) -> ClusterConfig:
+        """The cluster to enable on: named, or the only one (the seed: asked when there are several)."""
+        if name is None:
+            if len(self.clusters.clusters) != 1:
+                raise WorkspaceError(
+                    f"{len(self.clusters.clusters)} clusters are configured ({', '.join(self.clusters.names)}): "
+                    "say which one the workspace goes to with --cluster NAME"
+                )
+            return self.clusters.clusters[0]
+        return self.clusters.get(name)
+
+    def check_root(self, cluster: ClusterConfig, root: str) -> None:
+        """Refuse an opted-out cluster, a root other than the existing workspaces', or one the service cannot use."""
+        if cluster.workspace_opt_out:
+            raise WorkspaceError(
+                f"cluster '{cluster.name}' is marked unavailable for workspaces: its core-site.xml sets "
+                f"{WORKSPACE_OPT_OUT_KEY}=true ({cluster.hadoop_conf_dir}); pick another cluster, or ask its "
+                "administrators to remove the key"
+            )
+        others = {w.root for w in self.catalog.workspaces()}
+        if others and others != {root}:
+            raise WorkspaceError(
+                f"the workspace root is {root} in the catalog's settings, but existing workspaces live under "
+                f"{', '.join(sorted(others))}: the root can change only while no workspace exists. Set "
+                "settings.workspace_root back, or purge every workspace first"
+            )
+        self.check_service_root(cluster, root)
+
+    def check_service_root(self, cluster: ClusterConfig, root: str) -> None:
+        """Create ``root`` if missing (when allowed) and refuse it unless the service identity has rwx on it."""
+        access = self.access(cluster.name)
+        if not access.exists(root):
+            try:
+                access.makedirs(root, mode=0o755)
+            except PermissionDenied as exc:
+                raise WorkspaceError(
+                    f"the workspace root {root} does not exist on cluster '{cluster.name}' and the service "
+                    f"identity '{cluster.service_user}' may not create it: ask an HDFS administrator to create it "
+                    f"owned by {cluster.service_user} (hdfs dfs -mkdir -p {root}; hdfs dfs -chown "
+                    f"{cluster.service_user} {root})"
+                ) from exc
+        if not access.check_access(root, FsAction.ALL):
+            raise WorkspaceError(
+                f"the service identity '{cluster.service_user}' lacks full access (rwx) to the workspace root "
+                f"{root} on cluster '{cluster.name}', which it needs (seed: the Immuta user must have full access "
+                f"to that directory): ask an HDFS administrator to run hdfs dfs -chown {cluster.service_user} "
+                f"{root}, or hdfs dfs -setfacl -m user:{cluster.service_user}:rwx {root}"
+            )
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def enable(self, project: str, *, cluster: str | None = None, hive_uri: str | None = None) -> WorkspaceRecord:
+        """Create (or finish creating) ``project``'s workspace: directory, ACL, Hive database; grant members.
+
+        Only an owner of an equalized project (or a governor) may. Returns the record, whose
+        ``uri`` and ``hive_connection`` the project page shows.
+        """
+        self.catalog.require_workspace_manager(project, "workspace.enable")
+        existing = self.catalog.workspace(project)
+        config = self.clusters.get(existing.cluster) if existing is not None else self.pick_cluster(cluster)
+        root = existing.root if existing is not None else self.root()
+        layout = layout_for(project, root)
+        self.progress(f"checking the workspace root {root} on cluster '{config.name}'")
+        self.check_root(config, root)
+        hive = hive_uri or (existing.hive_uri if existing is not None else None) or config.hive_metastore_uri or ""
+        record = WorkspaceRecord(
+            project=project,
+            cluster=config.name,
+            root=root,
+            path=layout.path,
+            uri=layout.uri(config.fs_uri),
+            hadoop_group=layout.hadoop_group,
+            hive_database=layout.hive_database,
+            hive_uri=hive,
+            state="enabling",
+            enabled_by=self.catalog.actor,
+        )
+        self.catalog.save_workspace(record, action="workspace.enabling")
+        self.converge_directory(config, layout)
+        if hive:
+            self.converge_database(record)
+        final = _with_state(record, "enabled")
+        self.catalog.save_workspace(final, action="workspace.enable")
+        self.progress(f"enabled: {final.uri}" + (f" (Hive: {final.hive_connection})" if hive else ""))
+        return self.catalog.workspace(project) or final
+
+    def disable(self, project: str, *, timeout: float = DEFAULT_IN_FORCE_TIMEOUT) -> WorkspaceRecord:
+        """Close the workspace to members at once; data and sources stay. Returns when the NameNode agrees."""
+        record = self._record(project, "workspace.disable")
+        if record.state in ("enabled", "enabling"):
+            record = _with_state(record, "disabled")
+            self.catalog.save_workspace(record, action="workspace.disable")
+        self.progress("waiting for the NameNode to drop the project's group")
+        self.wait_in_force(timeout=timeout)
+        return record
+
+    def purge(self, project: str, *, everything: bool = False, sources: str | None = None) -> list[str]:
+        """Delete workspace data after ``disable``; returns the paths deleted.
+
+        Without ``everything``: only data that belongs to no data source. With it, ``sources``
+        says what happens to the sources living there: ``delete`` (deleted from the catalog).
+        The Hive database is dropped (never with CASCADE, never deleting data) only after
+        its tables' data is gone, and the workspace is then forgotten.
+        """
+        record = self._record(project, "workspace.purge")
+        if record.state not in ("disabled", "purging"):
+            raise WorkspaceError(
+                f"the workspace of project '{project}' is {record.state}: purge only after disabling it "
+                f"(`hdfs-workspace disable '{project}'`)"
+            )
+        if everything and sources not in ("delete",):
+            raise WorkspaceError(
+                "purging everything deletes the data of the sources living in the workspace: say what happens to "
+                "those sources with --sources delete"
+            )
+        access = self.access(record.cluster)
+        keep = set() if everything else self.source_locations(record)
+        if everything:
+            self.catalog.save_workspace(_with_state(record, "purging"), action="workspace.purging")
+            for name in self.sources_in(record):
+                self.progress(f"deleting data source '{name}'")
+                self.catalog.delete_derived_source(name)
+        deleted = []
+        for entry in _children(access, record.path):
+            if any(entry.path == k or k.startswith(entry.path + "/") for k in keep):
+                if entry.path not in keep:
+                    deleted += self._purge_beside(access, entry.path, keep)
+                continue
+            self.progress(f"deleting {entry.path}")
+            access.delete(entry.path, recursive=True)
+            deleted.append(entry.path)
+        if everything:
+            if record.hive_uri:
+                with self.metastore(record.hive_uri) as hms:
+                    if hms.database(record.hive_database) is not None:
+                        if hms.tables(record.hive_database):
+                            raise WorkspaceError(
+                                f"the Hive database {record.hive_database} still has tables "
+                                f"({', '.join(hms.tables(record.hive_database))}) that no data source owns: drop them "
+                                "(their data is already deleted), then run the purge again"
+                            )
+                        hms.drop_database(record.hive_database)
+            access.delete(record.path, recursive=True)
+            self.catalog.forget_workspace(project, action="workspace.purge", detail={"deleted": deleted, "all": True})
+        else:
+            self.catalog.audit_workspace("workspace.purge", project, "ok", {"deleted": deleted, "all": False})
+        return deleted
+
+    # --- grants in force ------------------------------------------------------------------
+
+    def wait_in_force(self, *, timeout: float = DEFAULT_IN_FORCE_TIMEOUT) -> int:
+        """Wait until every NameNode acknowledged the current grant generation; return it.
+
+        Reads only the catalog (the NameNode writes its acknowledgement there): no NameNode call.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            generation, acks = self.catalog.grant_generation()
+            if acks and all(g >= generation for g, _ in acks.values()):
+                return generation
+            if time.monotonic() > deadline:
+                seen = ", ".join(f"{n} at {g}" for n, (g, _) in acks.items()) or "no NameNode has acknowledged any"
+                raise WorkspaceError(
+                    f"the NameNode did not put grant generation {generation} in force within {timeout:.0f}s ({seen}): "
+                    "check that its group mapping is io.immuta.hdfs.WorkspaceGroupsMapping and that it reaches the "
+                    "catalog (docs/hdfs.md, 'Workspace groups in the NameNode')"
+                )
+            time.sleep(0.01)
+
+    def member_access(self, project: str, user: str) -> bool:
+        """Whether the NameNode lets ``user`` read and write the workspace now (one CHECKACCESS)."""
+        record = self._record(project, "workspace.check_access", manager=False)
+        return self.access(record.cluster).check_access(record.path, FsAction.ALL, user=user)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def converge_directory(self, config: ClusterConfig, layout: WorkspaceLayout) -> None:
+        """Create the directory if missing and set its owner, mode and whole ACL (idempotent)."""
+        access = self.access(config.name)
+        self.progress(f"creating {layout.path} (mode {WORKSPACE_MODE:o}, group {layout.hadoop_group} only)")
+        if not access.exists(layout.path):
+            access.makedirs(layout.path, mode=WORKSPACE_MODE)
+        access.set_acl(layout.path, expected_acl(layout.hadoop_group))
+        access.set_mode(layout.path, WORKSPACE_MODE)
+
+    def converge_database(self, record: WorkspaceRecord) -> None:
+        """Create the Hive database at the workspace's URI; refuse one that points elsewhere."""
+        self.progress(f"creating Hive database {record.hive_database} at {record.uri}")
+        with self.metastore(record.hive_uri) as hms:
+            found = hms.database(record.hive_database)
+            if found is None:
+                hms.create_database(
+                    record.hive_database,
+                    location=record.uri,
+                    description=f"workspace of project {record.project}",
+                    owner=self.clusters.get(record.cluster).service_user,
+                )
+            elif _norm(found.location) != _norm(record.uri):
+                raise WorkspaceError(
+                    f"the Hive database {record.hive_database} already exists and points at {found.location}, not "
+                    f"the workspace {record.uri}: rename or drop that database (without CASCADE), then enable again"
+                )
+
+    def sources_in(self, record: WorkspaceRecord) -> dict[str, str]:
+        """The data sources whose table lives in the workspace's Hive database: {source: table name}."""
+        prefix = record.hive_database.lower() + "."
+        sources = self.catalog.snapshot().sources.values()
+        return {s.name: s.table.lower()[len(prefix) :] for s in sources if s.table.lower().startswith(prefix)}
+
+    def source_locations(self, record: WorkspaceRecord) -> set[str]:
+        """HDFS paths (under the workspace) of the data of the sources living there."""
+        tables = sorted(set(self.sources_in(record).values()))
+        if not tables or not record.hive_uri:
+            return set()
+        paths = set()
+        with self.metastore(record.hive_uri) as hms:
+            for name in tables:
+                table = hms.table(record.hive_database, name)
+                if table is not None and table.location:
+                    paths.add(_path_of(table.location))
+        return paths
+
+    def _purge_beside(self, access: HdfsAccess, directory: str, keep: set[str]) -> list[str]:
+        deleted = []
+        for entry in _children(access, directory):
+            if entry.path in keep:
+                continue
+            if any(k.startswith(entry.path + "/") for k in keep):
+                deleted += self._purge_beside(access, entry.path, keep)
+                continue
+            access.delete(entry.path, recursive=True)
+            deleted.append(entry.path)
+        return deleted
+
+    def _record(self, project: str, action: str, *, manager: bool = True) -> WorkspaceRecord:
+        if manager:
+            self.catalog.require_workspace_manager(project, action)
+        record = self.catalog.workspace(project)
+        if record is None:
+            raise WorkspaceError(
+                f"project '{project}' has no workspace; its owner enables one with `hdfs-workspace enable '{project}'`"
+            )
+        return record
+
+
+def _default_access(cluster: ClusterConfig) -> HdfsAccess:
+    from hdfs_workspace.webhdfs import connect
+
+    return connect(cluster)
+
+
+def _with_state(record: WorkspaceRecord, state: str) -> WorkspaceRecord:
+    from dataclasses import replace
+
+    return replace(record, state=state)
+
+
+def _children(access: HdfsAccess, path: str) -> Iterator[Any]:
+    try:
+        yield from access.list_dir(path)
+    except NotFound:
+        return
+
+
+def _path_of(location: str) -> str:
+    """The path part of an ``hdfs://host:port/path`` location."""
+    if "://" in location:
+        rest = location.split("://", 1)[1]
+        return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return location
+
+
+def _norm(location: str) -> str:
+    return posixpath.normpath(location.rstrip("/")) if location else ""

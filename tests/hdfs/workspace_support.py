@@ -1,0 +1,89 @@
+"""Shared pieces of the workspace tests: the governance document, catalog handles, a faulty access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hdfs_workspace.access import HdfsAccess
+from hdfs_workspace.errors import Unavailable
+from immuta_spark.catalog import GovernanceCatalog
+
+#: Every project a workspace test enables; each test uses its own.
+PROJECTS = ("ws_life", "ws_ctx", "ws_many", "ws_lease", "ws_check", "ws_fault", "ws_purge", "ws_calls", "ws_cli")
+#: Forty members beyond bob and carol: more than an ACL scope can name.
+CROWD = tuple(f"m{i:02d}" for i in range(1, 41))
+MEMBERS = ("bob", "carol", "dave", *CROWD)
+
+
+def governance_yaml() -> str:
+    """The workspace tests' governance: equalized projects with an Analysts entitlement."""
+    users = "\n".join(f"  - {{name: {m}, groups: [Analysts]}}" for m in CROWD)
+    members = ", ".join(MEMBERS)
+    projects = "\n".join(
+        f"""  - name: {p}
+    owner: olivia
+    members: [{members}]
+    purposes: [Research]
+    sources: [Ledger]
+    equalization: true
+    entitlement: {{groups: [Analysts]}}"""
+        for p in PROJECTS
+    )
+    return f"""version: 1
+settings: {{workspace_root: /user/immuta/workspace}}
+purposes:
+  - {{name: Research, acknowledgement: "Research only."}}
+users:
+  - {{name: gov, permissions: [GOVERNANCE]}}
+  - {{name: olivia, groups: [Analysts], permissions: [CREATE_PROJECT, CREATE_DATA_SOURCE_IN_PROJECT]}}
+  - {{name: bob, groups: [Analysts]}}
+  - {{name: carol, groups: [Analysts]}}
+  - {{name: dave, groups: [Sales]}}
+{users}
+sources:
+  - name: Ledger
+    table: db.ledger
+    subscription: {{anyone: {{}}}}
+    dictionary: [{{name: region, type: string}}]
+projects:
+  - name: ws_plain
+    owner: olivia
+    members: [bob]
+    purposes: [Research]
+    sources: [Ledger]
+{projects}
+"""
+
+
+def acting(catalog: GovernanceCatalog, user: str) -> GovernanceCatalog:
+    """A handle on the same catalog acting as ``user``."""
+    return GovernanceCatalog(catalog.store, identity=user)
+
+
+class FaultyAccess:
+    """Wraps an access object; the chosen method raises :class:`Unavailable` on its next ``times`` calls."""
+
+    def __init__(self, inner: HdfsAccess) -> None:
+        self.inner = inner
+        self.faults: dict[str, int] = {}
+
+    def fail(self, method: str, times: int = 1) -> None:
+        """Make ``method`` fail on its next ``times`` calls."""
+        self.faults[method] = times
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.faults.get(name, 0) > 0:
+                self.faults[name] -= 1
+                raise Unavailable(f"injected failure in {name}: the NameNode went away; try again")
+            return attr(*args, **kwargs)
+
+        return call
+
+
+Factory = Callable[[Any], HdfsAccess]
