@@ -7,8 +7,11 @@ for its ready line and stops it. Once the cache is built, later runs start witho
 without network; if the cache is gone but ``~/.m2`` is complete, Maven runs offline (``-o``).
 
 The cluster: one NameNode and one DataNode, permissions and ACLs on, WebHDFS on, replication 1,
-every listener on 127.0.0.1, a static user-to-group mapping (:data:`DEFAULT_GROUPS`), proxy-user
-rights for :data:`SERVICE_USER`, and :data:`SUPERUSER` in the superuser group. The JVM reads
+every listener on 127.0.0.1, proxy-user rights for :data:`SERVICE_USER`, and :data:`SUPERUSER` in the
+superuser group. Groups come from the product's NameNode group mapping,
+``io.immuta.hdfs.WorkspaceGroupsMapping`` (``hdfs_workspace/jvm``, compiled with the launcher):
+static base groups (:data:`DEFAULT_GROUPS`) plus workspace groups read from a grants database
+when ``grants_url`` is given. The JVM reads
 commands on stdin and stops when stdin closes, so it cannot outlive a parent that dies.
 
 This module is for tests and benchmarks; production code never imports it.
@@ -35,6 +38,7 @@ from typing import IO
 
 from hdfs_workspace.access import CallCounter
 from hdfs_workspace.errors import HdfsWorkspaceError, ToolMissing
+from hdfs_workspace.procnet import listening_addresses
 from hdfs_workspace.webhdfs import WebHdfsAccess
 
 __all__ = [
@@ -50,6 +54,8 @@ __all__ = [
     "default_launcher_dir",
     "listening_addresses",
     "minihdfs",
+    "provider_sources",
+    "sqlite_path",
     "start_minihdfs",
 ]
 
@@ -69,6 +75,7 @@ SERVICE_USER = "svc_workspace"
 SUPERUSER = "hdfs_admin"
 
 _LAUNCHER_CLASS = "io.immuta.hdfs.MiniHdfsLauncher"
+_GROUP_MAPPING_CLASS = "io.immuta.hdfs.WorkspaceGroupsMapping"
 _PROTOCOL_PREFIX = "MINIHDFS "
 _JAVA_OPTIONS = (
     # Java 17 closes these packages; Hadoop 3.x still reflects into them (HADOOP-19310).
@@ -95,6 +102,19 @@ class MiniHdfsError(HdfsWorkspaceError):
 def default_launcher_dir() -> Path:
     """``tests/hdfs/minicluster`` of this source tree."""
     return Path(__file__).resolve().parent.parent / "tests" / "hdfs" / "minicluster"
+
+
+def provider_sources() -> list[Path]:
+    """The product's NameNode-side Java sources (``hdfs_workspace/jvm``), compiled with the launcher."""
+    return sorted((Path(__file__).resolve().parent / "jvm").glob("*.java"))
+
+
+def sqlite_path(jdbc_url: str | None) -> Path | None:
+    """The file of a ``jdbc:sqlite:/path`` URL; None for any other URL (or none)."""
+    prefix = "jdbc:sqlite:"
+    if not jdbc_url or not jdbc_url.startswith(prefix):
+        return None
+    return Path(jdbc_url[len(prefix) :].split("?", 1)[0].removeprefix("file:"))
 
 
 def default_cache_dir() -> Path:
@@ -134,6 +154,9 @@ def _launcher_key(launcher_dir: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted([launcher_dir / "pom.xml", *launcher_dir.rglob("*.java")]):
         digest.update(file.relative_to(launcher_dir).as_posix().encode())
+        digest.update(file.read_bytes())
+    for file in provider_sources():
+        digest.update(b"provider:" + file.name.encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -197,7 +220,7 @@ def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = No
         classpath = tuple(Path(p) for p in cp_file.read_text().strip().split(os.pathsep) if p)
         classes = target / "classes"
         shutil.rmtree(classes, ignore_errors=True)
-        sources = [str(p) for p in sorted(launcher_dir.rglob("*.java"))]
+        sources = [str(p) for p in [*sorted(launcher_dir.rglob("*.java")), *provider_sources()]]
         if not _run_logged(
             [
                 javac,
@@ -231,19 +254,33 @@ def _site_xml(properties: Mapping[str, str]) -> bytes:
 def cluster_properties(
     groups: Mapping[str, tuple[str, ...]] = DEFAULT_GROUPS,
     service_user: str = SERVICE_USER,
+    grants_url: str | None = None,
 ) -> dict[str, str]:
-    """The Hadoop settings of the test cluster (the launcher adds the loopback bindings)."""
+    """The Hadoop settings of the test cluster (the launcher adds the loopback bindings).
+
+    ``grants_url`` is the JDBC URL of the workspace grants tables; without it nobody has
+    workspace groups (the provider fails closed) and only ``groups`` count.
+    """
     mapping = ";".join(f"{user}={','.join(gs)}" for user, gs in groups.items())
+    grants = {"immuta.workspace.grants.jdbc.url": grants_url} if grants_url else {}
     return {
         "dfs.permissions.enabled": "true",
         "dfs.namenode.acls.enabled": "true",
         "dfs.webhdfs.enabled": "true",
         "dfs.replication": "1",
         "dfs.permissions.superusergroup": "supergroup",
-        # Only the static mapping decides groups, so results never depend on the machine's
-        # /etc/group; unlisted users have no groups.
-        "hadoop.security.group.mapping": "org.apache.hadoop.security.NullGroupsMapping",
-        "hadoop.user.group.static.mapping.overrides": f"dr.who=;{mapping};",
+        # The product's provider: static base groups (never the machine's /etc/group; unlisted
+        # users have none) plus workspace groups from the grants tables. Hadoop's own static
+        # overrides would bypass the provider, so they keep only WebHDFS's anonymous user.
+        "hadoop.security.group.mapping": _GROUP_MAPPING_CLASS,
+        "immuta.workspace.groups.base.class": "org.apache.hadoop.security.NullGroupsMapping",
+        "immuta.workspace.groups.static": f"{mapping};",
+        "hadoop.user.group.static.mapping.overrides": "dr.who=;",
+        **grants,
+        # A realistic cache: the provider's invalidation, not a short cache, makes grant changes
+        # visible. The negative cache keeps Hadoop's default; invalidation clears it too.
+        "hadoop.security.groups.cache.secs": "300",
+        "hadoop.security.groups.negative-cache.secs": "30",
         f"hadoop.proxyuser.{service_user}.hosts": "127.0.0.1,localhost",
         f"hadoop.proxyuser.{service_user}.groups": "*",
         f"hadoop.proxyuser.{service_user}.users": "*",
@@ -266,6 +303,9 @@ class MiniHdfs:
     log_file: Path
     start_seconds: float
     pid: int
+    #: JDBC URL of the workspace grants tables the NameNode polls, and its file for SQLite.
+    grants_url: str | None = None
+    grants_db: Path | None = None
     _process: subprocess.Popen[str] = field(repr=False)
     _lines: queue.Queue[str | None] = field(repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -373,6 +413,7 @@ def start_minihdfs(
     groups: Mapping[str, tuple[str, ...]] = DEFAULT_GROUPS,
     service_user: str = SERVICE_USER,
     extra_properties: Mapping[str, str] | None = None,
+    grants_url: str | None = None,
     timeout: float = 180.0,
     launcher_dir: Path | None = None,
     cache_dir: Path | None = None,
@@ -380,13 +421,15 @@ def start_minihdfs(
     """Build (if needed) and start the cluster with its data under ``base_dir``.
 
     ``start_seconds`` on the result covers JVM start to ready, not the one-off Maven build.
+    ``grants_url`` (``jdbc:sqlite:/path/grants.db``) names the workspace grants tables the
+    NameNode's group mapping polls; the caller creates them.
     """
     build = build_launcher(launcher_dir, cache_dir)
     java = _which("java", _JDK_HINT)
     base = Path(base_dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
     site = base / "minicluster-site.xml"
-    site.write_bytes(_site_xml({**cluster_properties(groups, service_user), **(extra_properties or {})}))
+    site.write_bytes(_site_xml({**cluster_properties(groups, service_user, grants_url), **(extra_properties or {})}))
     log_file = base / "minicluster.log"
     data_dir = base / "data"
     cmd = [java, *_JAVA_OPTIONS, "-cp", build.java_classpath(), _LAUNCHER_CLASS, str(site), str(data_dir)]
@@ -437,6 +480,8 @@ def start_minihdfs(
         log_file=log_file,
         start_seconds=time.monotonic() - started,
         pid=process.pid,
+        grants_url=grants_url,
+        grants_db=sqlite_path(grants_url),
         _process=process,
         _lines=lines,
     )
@@ -450,39 +495,3 @@ def minihdfs(base_dir: str | os.PathLike[str], **kwargs: object) -> Iterator[Min
         yield cluster
     finally:
         cluster.stop()
-
-
-def listening_addresses(pid: int) -> list[tuple[str, int]]:
-    """TCP (host, port) pairs that process ``pid`` listens on, read from /proc (Linux)."""
-    inodes: set[str] = set()
-    fd_dir = Path(f"/proc/{pid}/fd")
-    for fd in fd_dir.iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[len("socket:[") : -1])
-    found: list[tuple[str, int]] = []
-    for table, v6 in (("tcp", False), ("tcp6", True)):
-        path = Path(f"/proc/{pid}/net/{table}")
-        if not path.is_file():
-            continue
-        for row in path.read_text().splitlines()[1:]:
-            cols = row.split()
-            local, state, inode = cols[1], cols[3], cols[9]
-            if state != "0A" or inode not in inodes:  # 0A = LISTEN
-                continue
-            hex_addr, hex_port = local.split(":")
-            found.append((_decode_addr(hex_addr, v6), int(hex_port, 16)))
-    return sorted(found)
-
-
-def _decode_addr(hex_addr: str, v6: bool) -> str:
-    raw = bytes.fromhex(hex_addr)
-    if not v6:
-        return ".".join(str(b) for b in reversed(raw))
-    import ipaddress
-
-    # /proc prints each 32-bit word in host (little-endian) order.
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
-    address = ipaddress.IPv6Address(words)
-    return str(address.ipv4_mapped or address)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from hdfs_workspace.errors import ToolMissing
+from hdfs_workspace.grants_testing import GrantsDb
 from hdfs_workspace.testing import SUPERUSER, MiniHdfs, MiniHdfsError, start_minihdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 
@@ -22,10 +23,15 @@ _START_TIMES: list[float] = []
 
 @pytest.fixture(scope="session")
 def minihdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
-    """The run's MiniDFSCluster, data under a pytest temp dir; stopped even when tests fail."""
+    """The run's MiniDFSCluster, data under a pytest temp dir; stopped even when tests fail.
+
+    Its NameNode polls the workspace grants tables in ``cluster.grants_db`` (SQLite, created
+    here with generation 0) for workspace groups.
+    """
     base = tmp_path_factory.mktemp("minihdfs")
+    grants = GrantsDb(base / "workspace-grants.db").create()
     try:
-        cluster = start_minihdfs(base)
+        cluster = start_minihdfs(base, grants_url=grants.url)
     except ToolMissing as err:
         pytest.fail(f"cannot start the test HDFS: {err}", pytrace=False)
     except MiniHdfsError as err:
