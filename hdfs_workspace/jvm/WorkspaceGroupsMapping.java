@@ -158,7 +158,9 @@ public class WorkspaceGroupsMapping implements GroupMappingServiceProvider, Conf
   /** Reload even if the generation is unchanged (set by an administrator's cache refresh). */
   private final AtomicBoolean forceReload = new AtomicBoolean();
   private final Object invalidationLock = new Object();
-  private volatile Thread poller;
+  /** Set while this provider itself calls {@link Groups#refresh()}, which calls back into it. */
+  private static final ThreadLocal<Boolean> OWN_INVALIDATION =
+      ThreadLocal.withInitial(() -> Boolean.FALSE);
 
   // Poller-thread state.
   private Connection connection;
@@ -201,7 +203,6 @@ public class WorkspaceGroupsMapping implements GroupMappingServiceProvider, Conf
     pollThread.setDaemon(true);
     Thread watchThread = new Thread(this::watchLoop, "workspace-grants-watcher");
     watchThread.setDaemon(true);
-    poller = pollThread;
     pollThread.start();
     watchThread.start();
   }
@@ -255,9 +256,9 @@ public class WorkspaceGroupsMapping implements GroupMappingServiceProvider, Conf
   @Override
   public void cacheGroupsRefresh() throws IOException {
     base.cacheGroupsRefresh();
-    if (Thread.currentThread() != poller) {
+    if (!OWN_INVALIDATION.get()) {
       // An administrator's refresh (dfsadmin -refreshUserToGroupsMappings): reload the grants
-      // too. Our own invalidations come from the poller thread and do not loop back here.
+      // too. Our own invalidations (poller, watcher) do not loop back here.
       forceReload.set(true);
     }
   }
@@ -528,14 +529,19 @@ public class WorkspaceGroupsMapping implements GroupMappingServiceProvider, Conf
       return; // no lookup yet, so nothing is cached (and the Groups singleton may not exist)
     }
     synchronized (invalidationLock) {
-      Groups groups = Groups.getUserToGroupsMappingService(conf);
-      groups.refresh();
+      OWN_INVALIDATION.set(Boolean.TRUE);
       try {
-        Thread.sleep(SECOND_INVALIDATION_DELAY_MS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        Groups groups = Groups.getUserToGroupsMappingService(conf);
+        groups.refresh();
+        try {
+          Thread.sleep(SECOND_INVALIDATION_DELAY_MS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        groups.refresh();
+      } finally {
+        OWN_INVALIDATION.set(Boolean.FALSE);
       }
-      groups.refresh();
     }
   }
 
