@@ -6,7 +6,7 @@ lower-cased with every character outside ``[a-z0-9_]`` replaced by ``_``; when t
 the name, a short hash of the name is appended so two projects never share a slug.
 
 The directory belongs to the service identity, mode 0770, and its ACL names the project's
-group and no one else: members reach it only while the NameNode's group mapping puts them in
+group and the service identity and no one else: members reach it only while the NameNode's group mapping puts them in
 that group (while they hold a grant). Default entries give everything created beneath the
 same access, so members read and write each other's files, and nothing is ever open to
 ``other``. Revocation needs no walk: without the group, nobody passes the directory itself.
@@ -63,13 +63,18 @@ def layout_for(project: str, root: str) -> WorkspaceLayout:
     )
 
 
-def expected_acl(group: str) -> tuple[AclEntry, ...]:
-    """The workspace directory's whole ACL: owner rwx, the project group rwx, nobody else."""
+def expected_acl(group: str, service_user: str) -> tuple[AclEntry, ...]:
+    """The workspace directory's whole ACL: owner rwx, the service identity and the project group rwx, nobody else.
+
+    The service identity's named entry is also a default entry, so it keeps full access to
+    whatever members create beneath (a recursive delete needs it on the whole subtree: purge).
+    """
     rwx, none = FsAction.ALL, FsAction.NONE
     entries = []
     for scope in (AclScope.ACCESS, AclScope.DEFAULT):
         entries += [
             AclEntry(kind=AclEntryType.USER, permissions=rwx, scope=scope),
+            AclEntry(kind=AclEntryType.USER, name=service_user, permissions=rwx, scope=scope),
             AclEntry(kind=AclEntryType.GROUP, permissions=none, scope=scope),
             AclEntry(kind=AclEntryType.GROUP, name=group, permissions=rwx, scope=scope),
             AclEntry(kind=AclEntryType.MASK, permissions=rwx, scope=scope),

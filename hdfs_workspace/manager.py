@@ -295,7 +295,7 @@ class WorkspaceManager:
         self.progress(f"creating {layout.path} (mode {WORKSPACE_MODE:o}, group {layout.hadoop_group} only)")
         if not access.exists(layout.path):
             access.makedirs(layout.path, mode=WORKSPACE_MODE)
-        access.set_acl(layout.path, expected_acl(layout.hadoop_group))
+        access.set_acl(layout.path, expected_acl(layout.hadoop_group, config.service_user))
         access.set_mode(layout.path, WORKSPACE_MODE)
 
     def converge_database(self, record: WorkspaceRecord) -> None:

@@ -112,7 +112,7 @@ def _directory_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list
         found.append(_drift(record, "owner", record.path, service, status.owner))
     if status.mode & 0o7777 != WORKSPACE_MODE:
         found.append(_drift(record, "mode", record.path, f"{WORKSPACE_MODE:o}", f"{status.mode & 0o7777:o}"))
-    want = sorted(e.spec() for e in expected_acl(record.hadoop_group))
+    want = sorted(e.spec() for e in expected_acl(record.hadoop_group, service))
     have = sorted(e.spec() for e in acl.full_entries())
     if want != have:
         extra = sorted(set(have) - set(want))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,13 +114,18 @@ class FileWatch:
             return "its file was deleted or moved" if not self.file.exists() else "its file was replaced by another"
         if self.application_id is None:
             return None
-        found = self.file.header_application_id()
-        if found == self.application_id:
-            self._seen = True
-            return None
-        if found or self._seen:  # another id, or ours gone: not a header that is merely not checkpointed yet
-            return "its file was overwritten by another database (the id in its header changed)"
-        return None
+        for attempt in range(3):
+            found = self.file.header_application_id()
+            if found == self.application_id:
+                self._seen = True
+                return None
+            if not (found or self._seen):
+                return None  # a header that is merely not checkpointed yet
+            # Another id, or ours gone: unless a checkpoint was rewriting the first page just then
+            # (a torn read), which a second look tells apart; a real overwrite stays.
+            if attempt < 2:
+                time.sleep(0.02)
+        return "its file was overwritten by another database (the id in its header changed)"
 
 
 def sqlite_file(url: str) -> SqliteFile | None:

@@ -25,10 +25,14 @@ _START_TIMES: list[float] = []
 def minihdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
     """The run's MiniDFSCluster, data under a pytest temp dir; stopped even when tests fail.
 
-    Its NameNode polls the workspace grants tables in ``cluster.grants_db`` (SQLite, created
-    here with generation 0) for workspace groups.
+    Its NameNode polls the workspace grants tables in ``cluster.grants_db`` for workspace
+    groups: a governance catalog created here (its tables are the grants contract), which the
+    workspace tests use as their catalog and the NameNode-side tests write directly.
     """
+    from immuta_spark.store import Store
+
     base = tmp_path_factory.mktemp("minihdfs")
+    Store(f"sqlite:///{base / 'workspace-grants.db'}", create=True).engine.dispose()
     grants = GrantsDb(base / "workspace-grants.db").create()
     try:
         cluster = start_minihdfs(base, grants_url=grants.url)
@@ -103,23 +107,26 @@ def hdfs_spark(spark: Any, minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess) -> Any
 
 
 @pytest.fixture(scope="session")
-def ws_catalog(minihdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The catalog the NameNode's group mapping reads (its grants), with the workspace tests' governance."""
+def ws_catalog_url(minihdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The catalog the NameNode's group mapping reads, holding the workspace tests' governance.
+
+    A URL, not a handle: the NameNode-side tests damage and restore that file, which a handle
+    opened before would rightly refuse ever after (fail closed); each test opens its own.
+    """
     from immuta_spark.catalog import GovernanceCatalog
     from tests.hdfs.workspace_support import MEMBERS, PROJECTS, acting, governance_yaml
 
-    path = getattr(minihdfs, "grants_db", minihdfs.base_dir / "workspace-grants.db")
-    catalog = GovernanceCatalog.open(f"sqlite:///{path}", identity="gov", create=True)
+    url = f"sqlite:///{minihdfs.grants_db}"
+    catalog = GovernanceCatalog.open(url, identity="gov")
     doc = tmp_path_factory.mktemp("ws-governance") / "governance.yaml"
     doc.write_text(governance_yaml())
     catalog.apply(doc, sql_checker=None, regex_checker=None)
     for user in ("olivia", *MEMBERS):
         for project in PROJECTS:
-            try:
+            if user != "dave":  # out of compliance: he never acknowledges
                 acting(catalog, user).acknowledge_project(project)
-            except Exception:  # noqa: BLE001 - dave is out of compliance; acknowledging still works or not
-                pass
-    return catalog
+    catalog.store.engine.dispose()
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -142,10 +149,14 @@ def ws_clusters(minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess) -> Any:
 
 
 @pytest.fixture
-def ws_manager(ws_catalog: Any, ws_clusters: Any, minihdfs: MiniHdfs) -> Any:
+def ws_manager(ws_catalog_url: str, ws_clusters: Any, minihdfs: MiniHdfs) -> Iterator[Any]:
     """A workspace manager acting for the projects' owner olivia, HDFS as the service identity."""
     from hdfs_workspace.manager import WorkspaceManager
-    from tests.hdfs.workspace_support import acting
+    from immuta_spark.catalog import GovernanceCatalog
 
     service = minihdfs.access("svc_workspace")
-    return WorkspaceManager(acting(ws_catalog, "olivia"), ws_clusters, access=lambda _: service)
+    catalog = GovernanceCatalog.open(ws_catalog_url, identity="olivia")
+    try:
+        yield WorkspaceManager(catalog, ws_clusters, access=lambda _: service)
+    finally:
+        catalog.store.engine.dispose()

@@ -132,7 +132,11 @@ def test_the_grant_of_a_killed_session_expires(
     )
     url = ws_manager.catalog.store.url
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+        [sys.executable, "-c", code, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "granted"

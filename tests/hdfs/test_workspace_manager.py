@@ -35,18 +35,22 @@ def test_enable_creates_the_directory_with_explicit_mode_and_only_the_project_gr
     entries = {e.spec() for e in hdfs_admin.get_acl(record.path).full_entries()}
     assert entries == {
         "user::rwx",
+        "user:svc_workspace:rwx",
         "group::---",
         "group:immuta_ws_ws_life:rwx",
         "mask::rwx",
         "other::---",
         "default:user::rwx",
+        "default:user:svc_workspace:rwx",
         "default:group::---",
         "default:group:immuta_ws_ws_life:rwx",
         "default:mask::rwx",
         "default:other::---",
     }
     # Enabling again converges to the same state and changes nothing.
-    assert ws_manager.enable("ws_life") == dataclasses.replace(record, updated_at=ws_manager.catalog.workspace("ws_life").updated_at)  # type: ignore[union-attr]
+    assert ws_manager.enable("ws_life") == dataclasses.replace(
+        record, updated_at=ws_manager.catalog.workspace("ws_life").updated_at
+    )  # type: ignore[union-attr]
     actions = [r.action for r in ws_manager.catalog.store.audit_records(project="ws_life")]
     assert "workspace.enable" in actions
 
@@ -173,4 +177,3 @@ def _spec(text: str) -> list[object]:
     from hdfs_workspace.acl import parse_acl_spec
 
     return list(parse_acl_spec(text))
-
