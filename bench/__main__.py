@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, print a table, write ``bench/results.json``.
 
-``python -m bench [compile] [policyfile] [spark] [tpcds] [hdfs]`` runs a subset; results of
+``python -m bench [compile] [policyfile] [spark] [tpcds] [hdfs] [workspace]`` runs a subset; results of
 sections not run are kept from the previous results file, so the table always shows the latest figure of each.
 """
 
@@ -56,6 +56,14 @@ TARGETS: dict[str, tuple[str, str]] = {
     "walk_calls": ("-", "same by walking the tree"),
     "gate_s": ("-", "wall time, gate"),
     "walk_s": ("-", "wall time, walk"),
+    "ws_grant_calls_10": (
+        "= 10000 case",
+        "NameNode calls to grant one member on a workspace of 10 files (and confirm it)",
+    ),
+    "ws_grant_calls_10000": ("= 10 case", "same on a workspace of 10,000 files"),
+    "ws_switch_ms": ("<= 200", "a member's project switch until the grant is in force at the NameNode, median of 20"),
+    "ws_switch_p90_ms": ("-", "same, p90"),
+    "ws_enable_s": ("-", "enable a project's workspace (root check, directory, ACL, records)"),
 }
 
 
@@ -82,6 +90,11 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
 
         return run()
 
+    def workspace_section() -> dict[str, Any]:
+        from bench.workspace_bench import run
+
+        return run()
+
     def tpcds_section() -> dict[str, Any]:
         from bench.tpcds_bench import measure
 
@@ -95,6 +108,7 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         "spark": spark_section,
         "tpcds": tpcds_section,
         "hdfs": hdfs_section,
+        "workspace": workspace_section,
     }
 
 
