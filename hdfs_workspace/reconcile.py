@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hdfs_workspace.acl import AclEntry, AclEntryType
 from hdfs_workspace.errors import NotFound
 from hdfs_workspace.layout import WORKSPACE_MODE, expected_acl, layout_for
 from hdfs_workspace.manager import WorkspaceError, WorkspaceManager
@@ -112,8 +113,9 @@ def _directory_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list
         found.append(_drift(record, "owner", record.path, service, status.owner))
     if status.mode & 0o7777 != WORKSPACE_MODE:
         found.append(_drift(record, "mode", record.path, f"{WORKSPACE_MODE:o}", f"{status.mode & 0o7777:o}"))
-    want = sorted(e.spec() for e in expected_acl(record.hadoop_group, service))
-    have = sorted(e.spec() for e in acl.full_entries())
+    # The access scope's owner, mask and other entries are the mode bits: drift there is "mode".
+    want = sorted(e.spec() for e in expected_acl(record.hadoop_group, service) if _beyond_mode(e))
+    have = sorted(e.spec() for e in acl.full_entries() if _beyond_mode(e))
     if want != have:
         extra = sorted(set(have) - set(want))
         missing = sorted(set(want) - set(have))
@@ -127,6 +129,11 @@ def _directory_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list
             )
         )
     return found
+
+
+def _beyond_mode(entry: AclEntry) -> bool:
+    """Whether an ACL entry is more than the mode bits show (a named or default entry, or the owning group)."""
+    return entry.is_default or entry.is_named or entry.kind is AclEntryType.GROUP
 
 
 def _database_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list[Drift]:
