@@ -64,9 +64,15 @@ Progress = Callable[[str], None]
 
 
 def _default_metastore(uri: str) -> AbstractContextManager[MetastoreClient]:
-    from hdfs_workspace.hive import HiveMetastore
-
-    return HiveMetastore.connect(uri)  # type: ignore[return-value]
+    try:
+        from hdfs_workspace.hive import HiveMetastore  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise WorkspaceError(
+            f"this release has no Hive metastore client yet, so it cannot create the workspace's database at {uri}: "
+            "enable the workspace without a Hive connection (no --hive, no hive_metastore_uri), or pass a "
+            "metastore client to WorkspaceManager(metastore=...)"
+        ) from exc
+    return HiveMetastore.connect(uri)  # type: ignore[no-any-return]
 
 
 def _quiet(_: str) -> None:

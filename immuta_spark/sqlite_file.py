@@ -114,17 +114,24 @@ class FileWatch:
             return "its file was deleted or moved" if not self.file.exists() else "its file was replaced by another"
         if self.application_id is None:
             return None
-        for attempt in range(3):
+        unreadable = True
+        for attempt in range(5):
             found = self.file.header_application_id()
             if found == self.application_id:
                 self._seen = True
                 return None
-            if not (found or self._seen):
-                return None  # a header that is merely not checkpointed yet
-            # Another id, or ours gone: unless a checkpoint was rewriting the first page just then
-            # (a torn read), which a second look tells apart; a real overwrite stays.
-            if attempt < 2:
-                time.sleep(0.02)
+            if found is not None:
+                unreadable = False
+                if not (found or self._seen):
+                    return None  # a header that is merely not checkpointed yet
+            # Another id, ours gone, or no readable header: unless a checkpoint was rewriting the
+            # first page just then (a torn read), which another look tells apart; a real overwrite stays.
+            if attempt < 4:
+                time.sleep(0.02 * (attempt + 1))
+        if unreadable:
+            # Never readable in these looks: say nothing here. Reading the catalog itself fails
+            # closed if the file really is no database any more.
+            return None
         return "its file was overwritten by another database (the id in its header changed)"
 
 

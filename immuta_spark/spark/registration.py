@@ -33,6 +33,7 @@ __all__ = [
     "before",
     "before_command",
     "failed",
+    "in_workspace",
     "qualified_table",
     "refuse_unplain_names",
 ]
@@ -72,10 +73,12 @@ def before(
     append: bool,
     governed_targets: Collection[str] = (),
     keep_existing: bool = False,
+    path: str | None = None,
 ) -> PendingWrite | None:
     """Check a DataFrame write of ``jdf`` (inside the statement's pinned snapshot); what to register after it.
 
-    ``table`` is the metastore table written (None: a path, JDBC or another system);
+    ``table`` is the metastore table written (None: a path, JDBC or another system), ``path``
+    the path written when it is a path;
     ``governed_targets`` the governed sources whose storage the writer's own checks found it
     writes (as their owner); ``keep_existing``: the write leaves an existing table alone (mode
     ``ignore``). Raises with advice when the write could not be registered.
@@ -83,7 +86,33 @@ def before(
     enforcer = session._enforcer
     lineage = plan_lineage(enforcer, jdf)
     columns = tuple((f.name, f.dataType.simpleString()) for f in schema.fields)
+    if in_workspace(enforcer, table=table, path=path):
+        return None
     return _check(enforcer, lineage, columns, table, append, governed_targets, keep_existing)
+
+
+def in_workspace(enforcer: Enforcer, *, table: str | None, path: str | None) -> bool:
+    """Whether the write goes into the workspace of the project the user acts under (enabled).
+
+    Seed: members "use the SparkSQL session to copy data into the workspace", and what they copy
+    is "already compliant with the restrictions of the equalized project": the session enforces
+    every read as the project's equalized entitlement. So such a write is neither registered as
+    a derived source (members expose one explicitly) nor refused; HDFS lets only members acting
+    under the project reach the directory. A write there while not acting under the project is
+    checked as any other write.
+    """
+    project = enforcer.project
+    if project is None:
+        return False
+    record = enforcer.acting().workspace(project)
+    if record is None or record.state != "enabled":
+        return False
+    if table is not None:
+        return qualified_table(enforcer, table).split(".", 1)[0].lower() == record.hive_database.lower()
+    if path is None:
+        return False
+    target = enforcer.qualify(path).rstrip("/")
+    return any(target == base or target.startswith(base + "/") for base in (record.uri.rstrip("/"), record.path))
 
 
 def before_command(enforcer: Enforcer, analyzed: Any, governed_targets: Collection[str]) -> PendingWrite | None:
@@ -103,6 +132,8 @@ def before_command(enforcer: Enforcer, analyzed: Any, governed_targets: Collecti
     if not lineage.sources:
         return None
     table, append, keep = _command_target(analyzed, kind)
+    if table is not None and in_workspace(enforcer, table=table, path=None):
+        return None
     if table is None and kind not in _PATH_COMMANDS:
         raise EnforcementError(
             f"a {kind} of governed data cannot be registered as a derived data source, so it is refused; "

@@ -57,8 +57,9 @@ class _Governed:
         table: str | None = None,
         append: bool = False,
         keep_existing: bool = False,
+        path: str | None = None,
     ) -> Any:
-        """Check, then run, auditing the outcome as a ``write`` with its target.
+        """Check, then run, auditing the outcome as a ``write`` with its target (``path``: a path write's).
 
         With the DataFrame written known (``_frame``), a write of governed data is registered as a
         derived source of ``table`` (None: not a metastore table), or refused
@@ -83,6 +84,7 @@ class _Governed:
                         append=append,
                         governed_targets=sources,
                         keep_existing=keep_existing,
+                        path=path,
                     )
                 try:
                     with rules_errors(session._enforcer.names_governed):  # the analyzer's refusals, made ours
@@ -228,7 +230,8 @@ class GovernedWriter(_Governed):
             if target is not None:
                 self._check_path(str(target), sources, "InsertIntoDir")
 
-        self._audited_write(str(target), check, lambda: getattr(self._writer, method)(path, *args, **kwargs))
+        run = lambda: getattr(self._writer, method)(path, *args, **kwargs)  # noqa: E731
+        self._audited_write(str(target), check, run, path=str(target) if target is not None else None)
 
 
 def _path_method(method: str) -> Any:

@@ -10,7 +10,18 @@ from hdfs_workspace.errors import Unavailable
 from immuta_spark.catalog import GovernanceCatalog
 
 #: Every project a workspace test enables; each test uses its own.
-PROJECTS = ("ws_life", "ws_ctx", "ws_many", "ws_lease", "ws_check", "ws_fault", "ws_purge", "ws_calls", "ws_cli")
+PROJECTS = (
+    "ws_life",
+    "ws_ctx",
+    "ws_many",
+    "ws_lease",
+    "ws_check",
+    "ws_fault",
+    "ws_purge",
+    "ws_calls",
+    "ws_cli",
+    "ws_write",
+)
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))
 MEMBERS = ("bob", "carol", "dave", *CROWD)
@@ -45,7 +56,9 @@ sources:
   - name: Ledger
     table: db.ledger
     subscription: {{anyone: {{}}}}
-    dictionary: [{{name: region, type: string}}]
+    dictionary: [{{name: region, type: string}}, {{name: amount, type: int}}]
+    policies:
+      - {{name: hash-region, type: masking, columns: {{names: [region]}}, mask: hash}}
 projects:
   - name: ws_plain
     owner: olivia

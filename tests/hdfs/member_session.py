@@ -1,0 +1,67 @@
+"""A member's own governed Spark session, in its own process, as that member on the test HDFS.
+
+Run by tests/hdfs/test_workspace_writes.py: ``python member_session.py SPEC_JSON``. The JVM's
+Hadoop identity is the member (``HADOOP_USER_NAME``), so HDFS checks the member, not a service.
+It prints one JSON object per line: what each step saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def say(**data: object) -> None:
+    print(json.dumps(data), flush=True)
+
+
+def wait_in_force(catalog: object) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        generation, acks = catalog.grant_generation()  # type: ignore[attr-defined]
+        if acks and all(g >= generation for g, _ in acks.values()):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit("the NameNode did not acknowledge the grants in 20 s")
+        time.sleep(0.02)
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    from immuta_spark.catalog import GovernanceCatalog
+    from immuta_spark.errors import ImmutaSparkError
+    from immuta_spark.spark.local import local_spark
+    from immuta_spark.spark.session import ImmutaSparkSession
+
+    user, project, ws = spec["user"], spec["project"], spec["workspace_uri"]
+    spark = local_spark(Path(spec["work"]), master="local[1]", identity=user, extra={"spark.immuta.dataRoots": ws})
+    spark.sql("CREATE DATABASE IF NOT EXISTS db")
+    spark.createDataFrame([("Ohio", 1), ("Texas", 2)], "region string, amount int").write.mode("overwrite").saveAsTable(
+        "db.ledger"
+    )
+    catalog = GovernanceCatalog.open(spec["catalog"], identity=user)
+    governed = ImmutaSparkSession(spark, catalog)
+    governed.set_project(project)
+    wait_in_force(catalog)
+    governed.table("db.ledger").write.mode("overwrite").parquet(f"{ws}/copy")
+    rows = sorted(r["region"] for r in spark.read.parquet(f"{ws}/copy").collect())
+    say(step="copied", regions=rows)
+    governed.set_project(None)
+    wait_in_force(catalog)
+    try:
+        governed.table("db.ledger").write.mode("overwrite").parquet(f"{ws}/late")
+        say(step="late-write", outcome="written")
+    except ImmutaSparkError as exc:
+        say(step="late-write", outcome="refused", error=str(exc))
+    try:
+        spark.read.parquet(f"{ws}/copy").collect()
+        say(step="raw-read-after", outcome="read")
+    except Exception as exc:  # noqa: BLE001 - the NameNode's refusal, as Spark reports it
+        say(step="raw-read-after", outcome="refused", error=str(exc)[:400])
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
