@@ -20,6 +20,7 @@ import posixpath
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, Protocol
 
 from hdfs_workspace.access import HdfsAccess
@@ -200,7 +201,7 @@ class WorkspaceManager:
         self.converge_directory(config, layout)
         if hive:
             self.converge_database(record)
-        final = _with_state(record, "enabled")
+        final = replace(record, state="enabled")
         self.catalog.save_workspace(final, action="workspace.enable")
         self.progress(f"enabled: {final.uri}" + (f" (Hive: {final.hive_connection})" if hive else ""))
         return self.catalog.workspace(project) or final
@@ -209,7 +210,7 @@ class WorkspaceManager:
         """Close the workspace to members at once; data and sources stay. Returns when the NameNode agrees."""
         record = self._record(project, "workspace.disable")
         if record.state in ("enabled", "enabling"):
-            record = _with_state(record, "disabled")
+            record = replace(record, state="disabled")
             self.catalog.save_workspace(record, action="workspace.disable")
         self.progress("waiting for the NameNode to drop the project's group")
         self.wait_in_force(timeout=timeout)
@@ -237,7 +238,7 @@ class WorkspaceManager:
         access = self.access(record.cluster)
         keep = set() if everything else self.source_locations(record)
         if everything:
-            self.catalog.save_workspace(_with_state(record, "purging"), action="workspace.purging")
+            self.catalog.save_workspace(replace(record, state="purging"), action="workspace.purging")
             for name in self.sources_in(record):
                 self.progress(f"deleting data source '{name}'")
                 self.catalog.delete_derived_source(name)
@@ -368,12 +369,6 @@ def _default_access(cluster: ClusterConfig) -> HdfsAccess:
     from hdfs_workspace.webhdfs import connect
 
     return connect(cluster)
-
-
-def _with_state(record: WorkspaceRecord, state: str) -> WorkspaceRecord:
-    from dataclasses import replace
-
-    return replace(record, state=state)
 
 
 def _children(access: HdfsAccess, path: str) -> Iterator[Any]:

@@ -124,7 +124,7 @@ def grant_in(
     """
     workspace = store.workspace_row(conn, project)
     problem = grant_problem(snapshot, workspace, user, store.current_project(conn, user))
-    if problem is not None or workspace is None:
+    if problem is not None or workspace is None:  # no workspace is always a problem; the check narrows the type
         store.delete_grants(conn, project=project, user=user, holder=holder)
         return None, problem
     expires = time.time() + lease_seconds

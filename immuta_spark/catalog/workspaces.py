@@ -111,23 +111,14 @@ class Workspaces(CatalogBase):
             )
         with self.store.write() as conn:
             self.store.put_workspace_row(conn, record.row())
-            granted: list[str] = []
             if record.state == "enabled":
-                granted = self._grant_current(conn, record.project)
+                self._grant_current(conn, record.project)
             else:
                 for gone in self.store.delete_grants(conn, project=record.project):
                     self._audit_grant(conn, "workspace.revoke", GrantRecord.from_row(gone), f"workspace {record.state}")
-            self.store.append_audit(
-                conn,
-                user=self.actor,
-                impersonator=self._impersonator(),
-                action=action,
-                outcome="ok",
-                project=record.project,
-                detail={"project": record.project, "state": record.state, "uri": record.uri, **(detail or {})},
+            self._audit_change(
+                conn, action, record.project, {"state": record.state, "uri": record.uri, **(detail or {})}
             )
-        if granted:
-            self._snapshot = None
 
     def forget_workspace(self, project: str, *, action: str, detail: dict[str, Any] | None = None) -> None:
         """Forget a workspace entirely (after everything in it was purged); its grants go with it."""
@@ -136,15 +127,7 @@ class Workspaces(CatalogBase):
             for gone in self.store.delete_grants(conn, project=project):
                 self._audit_grant(conn, "workspace.revoke", GrantRecord.from_row(gone), "workspace purged")
             self.store.delete_workspace_row(conn, project)
-            self.store.append_audit(
-                conn,
-                user=self.actor,
-                impersonator=self._impersonator(),
-                action=action,
-                outcome="ok",
-                project=project,
-                detail={"project": project, **(detail or {})},
-            )
+            self._audit_change(conn, action, project, detail or {})
 
     def audit_workspace(self, action: str, project: str, outcome: str, detail: dict[str, Any]) -> None:
         """An audit record for a workspace operation (its refusals, failures and repairs)."""
@@ -208,10 +191,9 @@ class Workspaces(CatalogBase):
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _grant_current(self, conn: Any, project: str) -> list[str]:
+    def _grant_current(self, conn: Any, project: str) -> None:
         """Grant every member now acting under ``project`` (on enable): holder ``context``."""
         snapshot = snapshot_in(self.store, conn, self._snapshot)
-        granted = []
         for user, current in self.store.current_projects(conn):
             if current != project:
                 continue
@@ -226,8 +208,18 @@ class Workspaces(CatalogBase):
             )
             if grant is not None:
                 self._audit_grant(conn, "workspace.grant", grant, "workspace enabled")
-                granted.append(user)
-        return granted
+
+    def _audit_change(self, conn: Any, action: str, project: str, detail: dict[str, Any]) -> None:
+        """The audit record of a workspace change, in the change's own transaction."""
+        self.store.append_audit(
+            conn,
+            user=self.actor,
+            impersonator=self._impersonator(),
+            action=action,
+            outcome="ok",
+            project=project,
+            detail={"project": project, **detail},
+        )
 
     def _audit_grant(self, conn: Any, action: str, grant: GrantRecord, reason: str) -> None:
         audit_grant(self.store, conn, action, grant, reason, impersonator=self._impersonator())
