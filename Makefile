@@ -14,7 +14,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip >/dev/null
-	$(PY) -m pip install -e '.[spark,hdfs,dev]'
+	$(PY) -m pip install -e '.[spark,hdfs,hive,dev]'
 	touch $@
 
 demo: setup

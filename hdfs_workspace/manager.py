@@ -27,6 +27,7 @@ from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.acl import FsAction
 from hdfs_workspace.config import WORKSPACE_OPT_OUT_KEY, ClusterConfig, ClustersFile
 from hdfs_workspace.errors import NotFound, PermissionDenied, WorkspaceError
+from hdfs_workspace.hive import HiveMetastore
 from hdfs_workspace.layout import WORKSPACE_MODE, WorkspaceLayout, expected_acl, layout_for
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.catalog.workspaces import WorkspaceRecord
@@ -64,16 +65,8 @@ class MetastoreClient(Protocol):
 Progress = Callable[[str], None]
 
 
-def _default_metastore(uri: str) -> AbstractContextManager[MetastoreClient]:
-    try:
-        from hdfs_workspace.hive import HiveMetastore  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise WorkspaceError(
-            f"this release has no Hive metastore client yet, so it cannot create the workspace's database at {uri}: "
-            "enable the workspace without a Hive connection (no --hive, no hive_metastore_uri), or pass a "
-            "metastore client to WorkspaceManager(metastore=...)"
-        ) from exc
-    return HiveMetastore.connect(uri)  # type: ignore[no-any-return]
+def _default_metastore(uri: str, user: str) -> AbstractContextManager[MetastoreClient]:
+    return HiveMetastore.connect(uri, user=user)
 
 
 def _quiet(_: str) -> None:
@@ -85,7 +78,8 @@ class WorkspaceManager:
 
     ``catalog`` acts as the person asking (a project owner or a governor); ``access(cluster)``
     gives the cluster's service identity (default: :func:`hdfs_workspace.webhdfs.connect`);
-    ``metastore(uri)`` opens a metastore client. ``progress`` receives one line per step.
+    ``metastore(uri, user)`` opens a metastore client acting as ``user`` (default:
+    :class:`hdfs_workspace.hive.HiveMetastore`). ``progress`` receives one line per step.
     """
 
     def __init__(
@@ -94,7 +88,7 @@ class WorkspaceManager:
         clusters: ClustersFile,
         *,
         access: Callable[[ClusterConfig], HdfsAccess] | None = None,
-        metastore: Callable[[str], AbstractContextManager[MetastoreClient]] | None = None,
+        metastore: Callable[[str, str], AbstractContextManager[MetastoreClient]] | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.catalog = catalog
@@ -106,9 +100,11 @@ class WorkspaceManager:
 
     # --- configuration --------------------------------------------------------------------
 
-    def metastore(self, uri: str) -> AbstractContextManager[MetastoreClient]:
-        """A client of the Hive metastore at ``uri`` (a context manager)."""
-        return self._open_metastore(uri)
+    def metastore(self, record: WorkspaceRecord) -> AbstractContextManager[MetastoreClient]:
+        """A client of the workspace's Hive metastore acting as its cluster's service identity."""
+        if not record.hive_uri:
+            raise WorkspaceError(f"the workspace of {record.project} has no Hive metastore: enable it with --hive URI")
+        return self._open_metastore(record.hive_uri, self.clusters.get(record.cluster).service_user)
 
     def access(self, cluster: str) -> HdfsAccess:
         """The service identity's access to ``cluster`` (one per cluster, reused)."""
@@ -253,7 +249,7 @@ class WorkspaceManager:
             deleted.append(entry.path)
         if everything:
             if record.hive_uri:
-                with self.metastore(record.hive_uri) as hms:
+                with self.metastore(record) as hms:
                     if hms.database(record.hive_database) is not None:
                         if hms.tables(record.hive_database):
                             raise WorkspaceError(
@@ -308,7 +304,7 @@ class WorkspaceManager:
     def converge_database(self, record: WorkspaceRecord) -> None:
         """Create the Hive database at the workspace's URI; refuse one that points elsewhere."""
         self.progress(f"creating Hive database {record.hive_database} at {record.uri}")
-        with self.metastore(record.hive_uri) as hms:
+        with self.metastore(record) as hms:
             found = hms.database(record.hive_database)
             if found is None:
                 hms.create_database(
@@ -335,7 +331,7 @@ class WorkspaceManager:
         if not tables or not record.hive_uri:
             return set()
         paths = set()
-        with self.metastore(record.hive_uri) as hms:
+        with self.metastore(record) as hms:
             for name in tables:
                 table = hms.table(record.hive_database, name)
                 if table is not None and table.location:

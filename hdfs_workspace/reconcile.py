@@ -139,7 +139,7 @@ def _beyond_mode(entry: AclEntry) -> bool:
 def _database_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list[Drift]:
     if not record.hive_uri or record.state == "purging":
         return []
-    with manager.metastore(record.hive_uri) as hms:
+    with manager.metastore(record) as hms:
         database = hms.database(record.hive_database)
     if database is None:
         return [_drift(record, "missing-database", record.hive_database, record.uri, "missing")]

@@ -24,20 +24,23 @@ import fcntl
 import hashlib
 import json
 import os
-import queue
 import shutil
-import signal
-import subprocess
-import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from hdfs_workspace.access import CallCounter
-from hdfs_workspace.errors import HdfsWorkspaceError, ToolMissing
+from hdfs_workspace.jvmproc import (
+    JAVA_OPTIONS,
+    JDK_HINT,
+    JvmChild,
+    JvmChildError,
+    log_tail,
+    require_tool,
+    run_logged,
+    start_jvm,
+)
 from hdfs_workspace.procnet import listening_addresses
 from hdfs_workspace.webhdfs import WebHdfsAccess
 
@@ -77,25 +80,10 @@ SUPERUSER = "hdfs_admin"
 _LAUNCHER_CLASS = "io.immuta.hdfs.MiniHdfsLauncher"
 _GROUP_MAPPING_CLASS = "io.immuta.hdfs.WorkspaceGroupsMapping"
 _PROTOCOL_PREFIX = "MINIHDFS "
-_JAVA_OPTIONS = (
-    # Java 17 closes these packages; Hadoop 3.x still reflects into them (HADOOP-19310).
-    "--add-opens=java.base/java.lang=ALL-UNNAMED",
-    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-    "--add-opens=java.base/java.io=ALL-UNNAMED",
-    "--add-opens=java.base/java.net=ALL-UNNAMED",
-    "--add-opens=java.base/java.nio=ALL-UNNAMED",
-    "--add-opens=java.base/java.util=ALL-UNNAMED",
-    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
-    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
-    "-Djava.net.preferIPv4Stack=true",
-    "-Xmx1g",
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-)
+_JAVA_OPTIONS = (*JAVA_OPTIONS, "-Xmx1g")
 
 
-class MiniHdfsError(HdfsWorkspaceError):
+class MiniHdfsError(JvmChildError):
     """The test cluster could not be built, started or commanded."""
 
 
@@ -126,14 +114,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "hdfs-workspace"
 
 
-def _which(tool: str, hint: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        raise ToolMissing(f"{tool} is missing: {hint}")
-    return found
-
-
-_JDK_HINT = "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
 _MAVEN_HINT = "install Maven 3.8+ (Debian: apt-get install maven)"
 
 
@@ -161,20 +141,6 @@ def _launcher_key(launcher_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _run_logged(cmd: list[str], log: Path, cwd: Path) -> bool:
-    with log.open("ab") as out:
-        out.write(f"\n$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        return subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT).returncode == 0
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = None) -> LauncherBuild:
     """Resolve and compile the launcher once; reuse the cache while pom and source are unchanged.
 
@@ -183,7 +149,7 @@ def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = No
     launcher_dir = launcher_dir or default_launcher_dir()
     if not (launcher_dir / "pom.xml").is_file():
         raise MiniHdfsError(f"no launcher pom.xml in {launcher_dir}: run from a source checkout, or pass launcher_dir")
-    _which("java", _JDK_HINT)
+    require_tool("java", JDK_HINT)
     cache_root = cache_dir or default_cache_dir()
     target = cache_root / f"launcher-{_launcher_key(launcher_dir)}"
     target.mkdir(parents=True, exist_ok=True)
@@ -196,8 +162,8 @@ def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = No
             classpath = tuple(Path(p) for p in data["classpath"])
             if all(p.is_file() for p in classpath):
                 return LauncherBuild(classes=target / "classes", classpath=classpath, built_now=False)
-        javac = _which("javac", _JDK_HINT)
-        mvn = _which("mvn", _MAVEN_HINT)
+        javac = require_tool("javac", JDK_HINT)
+        mvn = require_tool("mvn", _MAVEN_HINT)
         log = target / "build.log"
         cp_file = target / "classpath.txt"
         base = [
@@ -210,18 +176,16 @@ def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = No
             f"-Dmdep.outputFile={cp_file}",
         ]
         # Offline first: when ~/.m2 already holds everything this needs no network at all.
-        if not _run_logged([*base[:2], "-o", *base[2:]], log, launcher_dir) and not _run_logged(
-            base, log, launcher_dir
-        ):
+        if not run_logged([*base[:2], "-o", *base[2:]], log, launcher_dir) and not run_logged(base, log, launcher_dir):
             raise MiniHdfsError(
                 f"Maven could not resolve the launcher's dependencies (log: {log}):\n"
-                f"{_tail(log)}\nCheck that Maven Central is reachable, or pre-fill ~/.m2"
+                f"{log_tail(log)}\nCheck that Maven Central is reachable, or pre-fill ~/.m2"
             )
         classpath = tuple(Path(p) for p in cp_file.read_text().strip().split(os.pathsep) if p)
         classes = target / "classes"
         shutil.rmtree(classes, ignore_errors=True)
         sources = [str(p) for p in [*sorted(launcher_dir.rglob("*.java")), *provider_sources()]]
-        if not _run_logged(
+        if not run_logged(
             [
                 javac,
                 "--release",
@@ -236,7 +200,7 @@ def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = No
             log,
             launcher_dir,
         ):
-            raise MiniHdfsError(f"javac failed on the launcher (log: {log}):\n{_tail(log)}")
+            raise MiniHdfsError(f"javac failed on the launcher (log: {log}):\n{log_tail(log)}")
         manifest.write_text(json.dumps({"classpath": [str(p) for p in classpath]}, indent=1))
         return LauncherBuild(classes=classes, classpath=classpath, built_now=True)
 
@@ -300,15 +264,25 @@ class MiniHdfs:
     webhdfs_url: str
     conf_dir: Path
     base_dir: Path
-    log_file: Path
-    start_seconds: float
-    pid: int
     #: JDBC URL of the workspace grants tables the NameNode polls, and its file for SQLite.
     grants_url: str | None = None
     grants_db: Path | None = None
-    _process: subprocess.Popen[str] = field(repr=False)
-    _lines: queue.Queue[str | None] = field(repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _jvm: JvmChild = field(repr=False)
+
+    @property
+    def log_file(self) -> Path:
+        """The JVM's log (stderr)."""
+        return self._jvm.log_file
+
+    @property
+    def start_seconds(self) -> float:
+        """JVM start to ready."""
+        return self._jvm.start_seconds
+
+    @property
+    def pid(self) -> int:
+        """The JVM's process id."""
+        return self._jvm.pid
 
     def access(self, user: str, *, proxy: str | None = None, counter: CallCounter | None = None) -> WebHdfsAccess:
         """A WebHDFS access object acting as ``user`` (simple auth), optionally through doas."""
@@ -321,30 +295,14 @@ class MiniHdfs:
     @property
     def running(self) -> bool:
         """Whether the JVM is still alive."""
-        return self._process.poll() is None
+        return self._jvm.running
 
     def command(self, line: str, *, timeout: float = 300.0) -> str:
         """Send one launcher command; return its ``OK`` payload or raise MiniHdfsError."""
-        with self._lock:
-            if not self.running or self._process.stdin is None:
-                raise MiniHdfsError(f"the cluster is not running (log: {self.log_file})")
-            self._process.stdin.write(line + "\n")
-            self._process.stdin.flush()
-            deadline = time.monotonic() + timeout
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise MiniHdfsError(f"no answer to {line!r} within {timeout:.0f}s")
-                try:
-                    reply = self._lines.get(timeout=remaining)
-                except queue.Empty:
-                    continue
-                if reply is None:
-                    raise MiniHdfsError(f"the cluster exited while running {line!r}:\n{_tail(self.log_file)}")
-                if reply.startswith("OK"):
-                    return reply[2:].strip()
-                if reply.startswith("ERR"):
-                    raise MiniHdfsError(f"{line!r} failed: {reply[3:].strip()}")
+        try:
+            return self._jvm.command(line, timeout=timeout)
+        except JvmChildError as exc:
+            raise MiniHdfsError(str(exc)) from exc
 
     def make_tree(
         self,
@@ -365,46 +323,13 @@ class MiniHdfs:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the cluster: ask politely, then SIGTERM, then SIGKILL the process group."""
-        process = self._process
-        if process.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                assert process.stdin is not None
-                process.stdin.write("stop\n")
-                process.stdin.close()
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(process, signal.SIGTERM, 10.0)
-        # The JVM may have started helpers; the group dies with it either way.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError, ValueError):
-            if process.stdin is not None:
-                process.stdin.close()
+        self._jvm.stop(timeout)
 
     def __enter__(self) -> MiniHdfs:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _kill_group(process: subprocess.Popen[str], sig: signal.Signals, wait: float) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=wait)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=wait)
-
-
-def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    for raw in stream:
-        if raw.startswith(_PROTOCOL_PREFIX):
-            lines.put(raw[len(_PROTOCOL_PREFIX) :].rstrip("\n"))
-    lines.put(None)
 
 
 def start_minihdfs(
@@ -425,65 +350,36 @@ def start_minihdfs(
     NameNode's group mapping polls; the caller creates them.
     """
     build = build_launcher(launcher_dir, cache_dir)
-    java = _which("java", _JDK_HINT)
+    java = require_tool("java", JDK_HINT)
     base = Path(base_dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
     site = base / "minicluster-site.xml"
     site.write_bytes(_site_xml({**cluster_properties(groups, service_user, grants_url), **(extra_properties or {})}))
-    log_file = base / "minicluster.log"
     data_dir = base / "data"
     cmd = [java, *_JAVA_OPTIONS, "-cp", build.java_classpath(), _LAUNCHER_CLASS, str(site), str(data_dir)]
     # Hadoop takes the login user from HADOOP_USER_NAME; the NameNode's superuser must not
     # change with whatever the calling process (or a Spark fixture) left in the environment.
     env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_PROXY_USER")}
-    started = time.monotonic()
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
+    try:
+        jvm = start_jvm(
+            "MiniDFSCluster",
             cmd,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            bufsize=1,
+            prefix=_PROTOCOL_PREFIX,
             cwd=base,
-            # Its own process group, so stop() can kill the JVM and anything it spawned.
-            start_new_session=True,
+            log_file=base / "minicluster.log",
+            timeout=timeout,
+            env=env,
         )
-    lines: queue.Queue[str | None] = queue.Queue()
-    assert process.stdout is not None
-    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True, name="minihdfs-stdout").start()
-
-    def fail(reason: str) -> MiniHdfsError:
-        _kill_group(process, signal.SIGKILL, 10.0)
-        return MiniHdfsError(f"{reason} (log: {log_file}):\n{_tail(log_file)}")
-
-    deadline = started + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise fail(f"the MiniDFSCluster was not ready within {timeout:.0f}s")
-        try:
-            line = lines.get(timeout=min(remaining, 1.0))
-        except queue.Empty:
-            continue
-        if line is None:
-            raise fail(f"the MiniDFSCluster exited with code {process.wait()} before ready")
-        if line.startswith("READY "):
-            info = json.loads(line[len("READY ") :])
-            break
+    except JvmChildError as exc:
+        raise MiniHdfsError(str(exc)) from exc
     return MiniHdfs(
-        fs_uri=info["fs_uri"],
-        webhdfs_url=info["webhdfs_url"],
-        conf_dir=Path(info["conf_dir"]),
+        fs_uri=jvm.ready["fs_uri"],
+        webhdfs_url=jvm.ready["webhdfs_url"],
+        conf_dir=Path(jvm.ready["conf_dir"]),
         base_dir=base,
-        log_file=log_file,
-        start_seconds=time.monotonic() - started,
-        pid=process.pid,
         grants_url=grants_url,
         grants_db=sqlite_path(grants_url),
-        _process=process,
-        _lines=lines,
+        _jvm=jvm,
     )
 
 

@@ -15,10 +15,11 @@ import pytest
 
 from hdfs_workspace.errors import ToolMissing
 from hdfs_workspace.grants_testing import GrantsDb
+from hdfs_workspace.jvmproc import JvmChildError
 from hdfs_workspace.testing import SUPERUSER, MiniHdfs, MiniHdfsError, start_minihdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 
-_START_TIMES: list[float] = []
+_START_TIMES: list[tuple[str, float]] = []
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def minihdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
         pytest.fail(f"cannot start the test HDFS: {err}", pytrace=False)
     except MiniHdfsError as err:
         pytest.fail(f"the test HDFS did not start: {err}", pytrace=False)
-    _START_TIMES.append(cluster.start_seconds)
+    _START_TIMES.append(("MiniDFSCluster", cluster.start_seconds))
     try:
         yield cluster
     finally:
@@ -48,9 +49,28 @@ def minihdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Report the cluster's start time once per run."""
-    for seconds in _START_TIMES:
-        terminalreporter.write_line(f"MiniDFSCluster started in {seconds:.1f}s")
+    """Report the servers' start times once per run."""
+    for name, seconds in _START_TIMES:
+        terminalreporter.write_line(f"{name} started in {seconds:.1f}s")
+
+
+@pytest.fixture(scope="session")
+def hive_metastore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The run's standalone Hive metastore (Thrift on 127.0.0.1, Derby), shared by every process.
+
+    It acts on HDFS as each client's user (``set_ugi``), as the service identity otherwise.
+    """
+    from hdfs_workspace.metastore_testing import start_hive_metastore
+
+    try:
+        server = start_hive_metastore(tmp_path_factory.mktemp("metastore"))
+    except (ToolMissing, JvmChildError) as err:
+        pytest.fail(f"the test Hive metastore did not start: {err}", pytrace=False)
+    _START_TIMES.append(("Hive metastore", server.start_seconds))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -130,20 +150,19 @@ def ws_catalog_url(minihdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
-def ws_clusters(minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess) -> Any:
+def ws_clusters(minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess, hive_metastore: Any) -> Any:
     """The clusters file of the workspace tests: the test cluster, the root owned by the service identity."""
     from hdfs_workspace.config import ClusterConfig, ClustersFile
 
     hdfs_admin.makedirs("/user/immuta/workspace", mode=0o755)
     hdfs_admin.set_owner("/user/immuta/workspace", owner="svc_workspace", group="services")
-    metastore = getattr(minihdfs, "hive_metastore_uri", None)
     cluster = ClusterConfig(
         name="test",
         webhdfs_url=minihdfs.webhdfs_url,
         fs_uri=minihdfs.fs_uri,
         auth="insecure",
         service_user="svc_workspace",
-        hive_metastore_uri=metastore,
+        hive_metastore_uri=hive_metastore.uri,
     )
     return ClustersFile(clusters=(cluster,))
 
