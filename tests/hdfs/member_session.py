@@ -36,7 +36,10 @@ def main() -> None:
     from immuta_spark.spark.session import ImmutaSparkSession
 
     user, project, ws = spec["user"], spec["project"], spec["workspace_uri"]
-    spark = local_spark(Path(spec["work"]), master="local[1]", identity=user, extra={"spark.immuta.dataRoots": ws})
+    extra = {"spark.immuta.dataRoots": ws}
+    if spec.get("hive_uri"):  # the shared metastore, which the workspace manager also uses
+        extra["spark.hadoop.hive.metastore.uris"] = spec["hive_uri"]
+    spark = local_spark(Path(spec["work"]), master="local[1]", identity=user, extra=extra)
     spark.sql("CREATE DATABASE IF NOT EXISTS db")
     spark.createDataFrame([("Ohio", 1), ("Texas", 2)], "region string, amount int").write.mode("overwrite").saveAsTable(
         "db.ledger"
@@ -48,6 +51,10 @@ def main() -> None:
     governed.table("db.ledger").write.mode("overwrite").parquet(f"{ws}/copy")
     rows = sorted(r["region"] for r in spark.read.parquet(f"{ws}/copy").collect())
     say(step="copied", regions=rows)
+    table = spec.get("hive_table")
+    if table:
+        governed.table("db.ledger").write.mode("overwrite").saveAsTable(table)
+        say(step="table", regions=sorted(r["region"] for r in spark.table(table).collect()))
     governed.set_project(None)
     wait_in_force(catalog)
     try:
@@ -60,6 +67,14 @@ def main() -> None:
         say(step="raw-read-after", outcome="read")
     except Exception as exc:  # noqa: BLE001 - the NameNode's refusal, as Spark reports it
         say(step="raw-read-after", outcome="refused", error=str(exc)[:400])
+    if table:
+        try:
+            spark.table(table).collect()
+            say(step="raw-table-after", outcome="read")
+        except Exception as exc:  # noqa: BLE001 - the NameNode's refusal, as Spark reports it
+            text = str(exc)
+            denied = "AccessControlException" in text or "Permission denied" in text
+            say(step="raw-table-after", outcome="refused", denied_by_namenode=denied, error=text[:400])
     spark.stop()
 
 

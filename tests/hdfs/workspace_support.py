@@ -21,6 +21,11 @@ PROJECTS = (
     "ws_calls",
     "ws_cli",
     "ws_write",
+    "ws_hive",
+    "ws_taken",
+    "ws_hive_drift",
+    "ws_hive_purge",
+    "ws_hive_write",
 )
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))

@@ -1,0 +1,127 @@
+"""The workspace's Hive database in the shared metastore (issue 11 item 2): made at the workspace, checked, kept safe.
+
+The manager and members' own Spark sessions are different processes; both see the databases of
+the standalone metastore the tests start (``hive_metastore``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from hdfs_workspace.errors import WorkspaceError
+from hdfs_workspace.hive import HiveMetastore
+from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.reconcile import check, repair
+from hdfs_workspace.webhdfs import WebHdfsAccess
+
+SCRIPT = Path(__file__).with_name("member_session.py")
+
+
+def _hms(hive_metastore: Any) -> Any:
+    return HiveMetastore.connect(hive_metastore.uri, user="svc_workspace")
+
+
+def test_enable_creates_the_database_whose_location_is_the_workspace(
+    ws_manager: WorkspaceManager, hive_metastore: Any
+) -> None:
+    record = ws_manager.enable("ws_hive")
+    assert record.hive_connection and hive_metastore.uri in record.hive_connection
+    with _hms(hive_metastore) as hms:
+        database = hms.database(record.hive_database)
+    assert database is not None
+    assert database.location.rstrip("/") == record.uri
+    assert database.owner == "svc_workspace"
+    ws_manager.enable("ws_hive")  # converges: the same database, no error
+    with _hms(hive_metastore) as hms:
+        assert hms.database(record.hive_database).location.rstrip("/") == record.uri  # type: ignore[union-attr]
+
+
+def test_a_database_of_that_name_pointing_elsewhere_is_refused_and_left_alone(
+    ws_manager: WorkspaceManager, hive_metastore: Any, tmp_path: Path
+) -> None:
+    elsewhere = (tmp_path / "elsewhere").as_uri()
+    with _hms(hive_metastore) as hms:
+        hms.create_database("ws_ws_taken", location=elsewhere)
+    try:
+        with pytest.raises(WorkspaceError, match=r"points at .*elsewhere.*not the workspace"):
+            ws_manager.enable("ws_taken")
+        with _hms(hive_metastore) as hms:
+            kept = hms.database("ws_ws_taken")
+        assert kept is not None and kept.location.endswith(str(tmp_path / "elsewhere"))
+    finally:
+        with _hms(hive_metastore) as hms:
+            hms.drop_database("ws_ws_taken")
+
+
+def test_check_reports_a_missing_or_moved_database_and_repair_recreates_a_missing_one(
+    ws_manager: WorkspaceManager, hive_metastore: Any, tmp_path: Path
+) -> None:
+    record = ws_manager.enable("ws_hive_drift")
+    assert check(ws_manager, "ws_hive_drift") == []
+    with _hms(hive_metastore) as hms:
+        hms.drop_database(record.hive_database)
+    assert [d.kind for d in check(ws_manager, "ws_hive_drift")] == ["missing-database"]
+    repair(ws_manager, "ws_hive_drift")
+    assert check(ws_manager, "ws_hive_drift") == []
+    with _hms(hive_metastore) as hms:
+        hms.drop_database(record.hive_database)
+        hms.create_database(record.hive_database, location=(tmp_path / "moved").as_uri())
+    drift = check(ws_manager, "ws_hive_drift")
+    assert [d.kind for d in drift] == ["database-location"]
+    assert drift[0].found.endswith(str(tmp_path / "moved")) and drift[0].expected == record.uri
+    with _hms(hive_metastore) as hms:
+        hms.drop_database(record.hive_database)
+    repair(ws_manager, "ws_hive_drift")
+    assert check(ws_manager, "ws_hive_drift") == []
+
+
+def test_purge_all_drops_the_database_after_its_data(
+    ws_manager: WorkspaceManager, hive_metastore: Any, hdfs_admin: WebHdfsAccess
+) -> None:
+    record = ws_manager.enable("ws_hive_purge")
+    ws_manager.disable("ws_hive_purge")
+    ws_manager.purge("ws_hive_purge", everything=True, sources="delete")
+    with _hms(hive_metastore) as hms:
+        assert hms.database(record.hive_database) is None
+    assert not hdfs_admin.exists(record.path)
+
+
+def test_a_member_saves_a_table_into_the_workspace_database_from_their_own_spark_and_loses_it_on_switching_out(
+    ws_manager: WorkspaceManager, hive_metastore: Any, hdfs_admin: WebHdfsAccess, tmp_path: Path
+) -> None:
+    record = ws_manager.enable("ws_hive_write")
+    table = f"{record.hive_database}.ledger_copy"
+    spec = {
+        "user": "bob",
+        "project": "ws_hive_write",
+        "workspace_uri": record.uri,
+        "catalog": ws_manager.catalog.store.url,
+        "work": str(tmp_path / "bob-spark"),
+        "hive_uri": hive_metastore.uri,
+        "hive_table": table,
+    }
+    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+    saved = steps["table"]["regions"]
+    assert len(saved) == 2 and "Ohio" not in saved and "Texas" not in saved  # enforced before it landed
+    # The manager's process sees the member's table in the shared metastore, stored in the workspace.
+    with _hms(hive_metastore) as hms:
+        found = hms.table(record.hive_database, "ledger_copy")
+    assert found is not None and found.location.startswith(record.uri + "/")
+    path = urlsplit(found.location).path
+    assert {s.owner for s in hdfs_admin.walk(path) if s.path != path} == {"bob"}  # the member's own identity
+    assert steps["raw-table-after"]["outcome"] == "refused"
+    assert steps["raw-table-after"]["denied_by_namenode"], steps["raw-table-after"]["error"]
