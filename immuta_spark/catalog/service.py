@@ -17,7 +17,7 @@ from immuta_spark.catalog.grants import prune_grants
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.catalog.validation import ProjectValidation
-from immuta_spark.catalog.workspaces import Workspaces
+from immuta_spark.catalog.workspaces import WorkspaceRecord, Workspaces
 from immuta_spark.catalog.writes import GovernedWrites
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
 from immuta_spark.errors import PolicyFileError, RuntimeStateConflict, SourceNotFound
@@ -141,6 +141,7 @@ class GovernanceCatalog(
             existing = self.store.entities(conn)
             runtime_keys = self.store.runtime_keys(conn)
             pruning = self._coexist(conn, governance, {k: existing[k][1] for k in runtime_keys}, prune_runtime)
+            self._keep_workspace_root(conn, governance, file)
             existing = {k: v for k, v in existing.items() if k not in runtime_keys}
             added = [k for k in desired if k not in existing]
             removed = [k for k in existing if k not in desired]
@@ -181,6 +182,18 @@ class GovernanceCatalog(
                 },
             )
         return ApplyResult(added=result.added, changed=result.changed, removed=result.removed, revision=revision)
+
+    def _keep_workspace_root(self, conn: Any, governance: Governance, file: str) -> None:
+        """Refuse a new ``settings.workspace_root`` while any workspace lives under another root."""
+        wanted = governance.settings.workspace_root.rstrip("/") or "/"
+        roots = sorted({WorkspaceRecord.from_row(r).root for r in self.store.workspace_rows(conn)} - {wanted})
+        if roots:
+            where = f"{file}: " if file else ""
+            raise RuntimeStateConflict(
+                f"{where}settings.workspace_root: {wanted} differs from the root of existing workspaces "
+                f"({', '.join(roots)}); the root can change only while no workspace exists: keep "
+                f"{roots[0]}, or disable and purge every workspace (hdfs-workspace purge --all) first"
+            )
 
     def _coexist(self, conn: Any, governance: Governance, runtime: dict[tuple[str, str], str], prune: bool) -> Pruning:
         """What of the runtime state this apply collides with or orphans; refused unless it may prune."""

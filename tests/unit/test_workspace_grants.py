@@ -15,7 +15,7 @@ import pytest
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.catalog.workspaces import WorkspaceRecord
-from immuta_spark.errors import NotAuthorized, ProjectError
+from immuta_spark.errors import NotAuthorized, ProjectError, RuntimeStateConflict
 from tests.unit.support import open_catalog, raw_rows
 from tests.unit.test_projects import as_
 
@@ -229,3 +229,23 @@ def test_grants_survive_an_apply_that_keeps_them_valid(catalog: GovernanceCatalo
     path.write_text(DOC.replace("Research only.", "Research only, really.").replace("dave, groups: [Sales]", "dave"))
     catalog.apply(path, sql_checker=None)
     assert groups_of(catalog, "bob") == {"immuta_ws_proj_x"}
+
+
+@pytest.mark.parametrize("root", ["/data/workspaces", "/user/immuta"])
+def test_apply_refuses_a_new_workspace_root_while_a_workspace_exists_and_changes_nothing(
+    catalog: GovernanceCatalog, tmp_path: Path, root: str
+) -> None:
+    enabled(catalog)
+    path = tmp_path / "moved.yaml"
+    path.write_text(DOC.replace("version: 1\n", f"version: 1\nsettings:\n  workspace_root: {root}\n"))
+    with pytest.raises(RuntimeStateConflict, match=r"moved\.yaml: settings\.workspace_root: .* existing workspaces"):
+        catalog.apply(path, sql_checker=None)
+    assert catalog.snapshot().governance.settings.workspace_root == "/user/immuta/workspace"
+    assert groups_of(catalog, "bob") == set() and catalog.workspace("proj_x") is not None
+    # The same root, written out, applies; once no workspace exists any root does.
+    path.write_text(DOC.replace("version: 1\n", "version: 1\nsettings:\n  workspace_root: /user/immuta/workspace\n"))
+    catalog.apply(path, sql_checker=None)
+    as_(catalog, "olivia").forget_workspace("proj_x", action="workspace.purge", detail={})
+    path.write_text(DOC.replace("version: 1\n", f"version: 1\nsettings:\n  workspace_root: {root}\n"))
+    catalog.apply(path, sql_checker=None)
+    assert catalog.snapshot().governance.settings.workspace_root == root
