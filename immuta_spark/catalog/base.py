@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from immuta_spark.auditlog import audit_row
 from immuta_spark.catalog.entities import assemble
 from immuta_spark.engine import Acknowledgement, MembershipState, Snapshot, Subject, SubscriptionState, make_subject
-from immuta_spark.errors import NotAuthorized
+from immuta_spark.errors import NotAuthorized, ProjectError
 from immuta_spark.expr import SecretRef
 from immuta_spark.identity import current_user
 from immuta_spark.model import Permission
@@ -117,6 +117,19 @@ class CatalogBase:
         return Snapshot(assemble(self.store.named_entities(conn, "user", names)))
 
     # --- audit --------------------------------------------------------------------------
+
+    def refuse(
+        self,
+        action: str,
+        why: str,
+        *,
+        project: str | None,
+        detail: dict[str, Any],
+        error: type[Exception] = ProjectError,
+    ) -> NoReturn:
+        """Audit ``action`` as denied (``detail`` plus the reason) and raise ``error(why)``."""
+        self.record(action=action, outcome="denied", project=project, detail={**detail, "error": why})
+        raise error(why)
 
     def record(
         self,

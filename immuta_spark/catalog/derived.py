@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from immuta_spark import policyfile
 from immuta_spark.catalog.base import CatalogBase
@@ -282,9 +282,10 @@ class DerivedSources(CatalogBase):
             )
         return project
 
-    def _refuse_derived(self, name: str, project: str | None, why: str, error: type[Exception] = ProjectError) -> Any:
-        self.record(action=_ACTION, outcome="denied", project=project, detail={"source": name, "error": why})
-        raise error(why)
+    def _refuse_derived(
+        self, name: str, project: str | None, why: str, error: type[Exception] = ProjectError
+    ) -> NoReturn:
+        self.refuse(_ACTION, why, project=project, detail={"source": name}, error=error)
 
 
 def _record(snapshot: Snapshot, source: Source) -> DerivedRecord:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from immuta_spark import policyfile
 from immuta_spark.catalog.base import CatalogBase
@@ -379,9 +379,8 @@ class ProjectAdmin(CatalogBase):
             detail={"project": name, **detail},
         )
 
-    def _refuse(self, action: str, name: str, why: str, error: type[ImmutaSparkError] = ProjectError) -> Any:
-        self.record(action=action, outcome="denied", project=name, detail={"project": name, "error": why})
-        raise error(why)
+    def _refuse(self, action: str, name: str, why: str, error: type[ImmutaSparkError] = ProjectError) -> NoReturn:
+        self.refuse(action, why, project=name, detail={"project": name}, error=error)
 
 
 def _by_name(snapshot: Snapshot) -> list[Project]:

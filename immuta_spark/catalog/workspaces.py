@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.catalog.grants import DEFAULT_LEASE_SECONDS, GrantRecord, audit_grant, grant_in, snapshot_in
@@ -224,6 +224,5 @@ class Workspaces(CatalogBase):
     def _audit_grant(self, conn: Any, action: str, grant: GrantRecord, reason: str) -> None:
         audit_grant(self.store, conn, action, grant, reason, impersonator=self._impersonator())
 
-    def _deny(self, action: str, project: str, why: str, error: type[Exception] = ProjectError) -> Any:
-        self.record(action=action, outcome="denied", project=project, detail={"project": project, "error": why})
-        raise error(why)
+    def _deny(self, action: str, project: str, why: str, error: type[Exception] = ProjectError) -> NoReturn:
+        self.refuse(action, why, project=project, detail={"project": project}, error=error)

@@ -28,7 +28,6 @@ from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.catalog.entities import canonical_json
 from immuta_spark.engine import Snapshot, make_subject
 from immuta_spark.engine.derived import writer_access
-from immuta_spark.errors import ProjectError
 from immuta_spark.model import ColumnDef, Derivation, Entitlement, OwnerRef, Source
 
 __all__ = ["GovernedWrites"]
@@ -183,5 +182,4 @@ class GovernedWrites(CatalogBase):
         )
 
     def _refuse_write(self, table: str, project: str | None, why: str) -> NoReturn:
-        self.record(action=_ACTION, outcome="denied", project=project, detail={"table": table, "error": why})
-        raise ProjectError(why)
+        self.refuse(_ACTION, why, project=project, detail={"table": table})
