@@ -154,6 +154,10 @@ class HiveMetastoreServer:
         """Whether the JVM is still alive."""
         return self._jvm.running
 
+    def kill(self) -> None:
+        """SIGKILL the server at once (a crash, for fault tests); its Derby files stay."""
+        self._jvm.kill()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the server (politely, then by signal)."""
         self._jvm.stop(timeout)

@@ -6,6 +6,7 @@ the standalone metastore the tests start (``hive_metastore``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,8 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from hdfs_workspace.config import ClustersFile
 from hdfs_workspace.errors import WorkspaceError
-from hdfs_workspace.hive import HiveMetastore
+from hdfs_workspace.hive import HiveMetastore, MetastoreError
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
 from hdfs_workspace.webhdfs import WebHdfsAccess
@@ -125,3 +127,32 @@ def test_a_member_saves_a_table_into_the_workspace_database_from_their_own_spark
     assert {s.owner for s in hdfs_admin.walk(path) if s.path != path} == {"bob"}  # the member's own identity
     assert steps["raw-table-after"]["outcome"] == "refused"
     assert steps["raw-table-after"]["denied_by_namenode"], steps["raw-table-after"]["error"]
+
+
+def test_a_metastore_that_dies_during_enable_leaves_it_unfinished_and_a_rerun_completes_it(
+    ws_manager: WorkspaceManager, tmp_path: Path
+) -> None:
+    from hdfs_workspace.metastore_testing import start_hive_metastore
+
+    server = start_hive_metastore(tmp_path / "hms")
+    clusters = ClustersFile(
+        clusters=(dataclasses.replace(ws_manager.clusters.clusters[0], hive_metastore_uri=server.uri),)
+    )
+    service = ws_manager.access(clusters.clusters[0].name)
+    manager = WorkspaceManager(ws_manager.catalog, clusters, access=lambda _: service)
+    try:
+        server.kill()
+        with pytest.raises(MetastoreError, match="cannot reach the Hive metastore"):
+            manager.enable("ws_hms_down")
+        record = manager.catalog.workspace("ws_hms_down")
+        assert record is not None and record.state == "enabling"  # never reported as enabled
+        with pytest.raises(MetastoreError, match="cannot reach"):  # check says so; it never guesses
+            check(manager, "ws_hms_down")
+        server = start_hive_metastore(tmp_path / "hms", port=server.port)  # back, same Derby files
+        assert {d.kind for d in check(manager, "ws_hms_down")} == {"interrupted", "missing-database"}
+        assert manager.enable("ws_hms_down").state == "enabled"
+        assert check(manager, "ws_hms_down") == []
+        with HiveMetastore.connect(server.uri) as hms:
+            assert hms.database(record.hive_database).location.rstrip("/") == record.uri  # type: ignore[union-attr]
+    finally:
+        server.stop()
