@@ -20,11 +20,13 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from immuta_spark.catalog import GovernanceCatalog
+from immuta_spark.catalog.grants import DEFAULT_LEASE_SECONDS
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
 from immuta_spark.expr import SecretRef
 from immuta_spark.model import Source
 from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound
 from immuta_spark.spark.governor import JvmGovernor
+from immuta_spark.spark.heartbeat import LEASE_SETTING, LeaseHeartbeat
 from immuta_spark.spark.limits import storage_limits
 from immuta_spark.spark.settings import ALLOWED_SETTINGS
 from immuta_spark.spark.templates import SharedFrames, quoted_table
@@ -57,6 +59,7 @@ class Enforcer:
         self.shared = SharedFrames.of(root)
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
+        self._heartbeat: LeaseHeartbeat | None = None
         self.governor = JvmGovernor(spark, self)
         self.governor.limit(storage_limits(root, catalog.store.url), ALLOWED_SETTINGS)
         self._pinned = False
@@ -109,8 +112,22 @@ class Enforcer:
         Checked against membership now and audited (see
         :meth:`immuta_spark.catalog.GovernanceCatalog.switch_project`).
         """
-        self.catalog.switch_project(project, user=self.user)
+        lease = float(self.spark.conf.get(LEASE_SETTING, str(DEFAULT_LEASE_SECONDS)))
+        grant = self.catalog.switch_project(project, user=self.user, lease_seconds=lease)
+        self.stop_heartbeat()
+        if grant is not None:
+
+            def renew() -> bool:
+                return self.acting().renew_workspace_access(lease_seconds=lease) is not None
+
+            self._heartbeat = LeaseHeartbeat(renew, lease)
         self.snapshot()
+
+    def stop_heartbeat(self) -> None:
+        """Stop renewing this session's workspace grant (the session is stopping, or switching)."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     def acknowledge_project(self, project: str, *, accept: bool) -> list[tuple[str, str]]:
         """The user accepts (or rejects) every purpose statement of ``project``; audited."""

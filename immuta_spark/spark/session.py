@@ -390,6 +390,7 @@ class ImmutaSparkSession:
 
     def stop(self) -> None:
         """Stop the underlying SparkSession (and let go of the templates shared over it)."""
+        self._enforcer.stop_heartbeat()
         self._enforcer.governor.close()
         SharedFrames.forget(self._root)
         self._root.stop()

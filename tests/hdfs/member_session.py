@@ -37,6 +37,8 @@ def main() -> None:
 
     user, project, ws = spec["user"], spec["project"], spec["workspace_uri"]
     extra = {"spark.immuta.dataRoots": ws}
+    if spec.get("lease_seconds"):  # a short lease: the session's heartbeat must keep the grant alive
+        extra["spark.immuta.workspace.leaseSeconds"] = str(spec["lease_seconds"])
     if spec.get("hive_uri"):  # the shared metastore, which the workspace manager also uses
         extra["spark.hadoop.hive.metastore.uris"] = spec["hive_uri"]
     spark = local_spark(Path(spec["work"]), master="local[1]", identity=user, extra=extra)
@@ -48,6 +50,7 @@ def main() -> None:
     governed = ImmutaSparkSession(spark, catalog)
     governed.set_project(project)
     wait_in_force(catalog)
+    time.sleep(float(spec.get("hold_seconds", 0)))  # longer than the lease: only renewal keeps access
     governed.table("db.ledger").write.mode("overwrite").parquet(f"{ws}/copy")
     rows = sorted(r["region"] for r in spark.read.parquet(f"{ws}/copy").collect())
     say(step="copied", regions=rows)

@@ -21,7 +21,7 @@ from hdfs_workspace.webhdfs import WebHdfsAccess
 SCRIPT = Path(__file__).with_name("member_session.py")
 
 
-def test_a_member_copies_enforced_data_into_the_workspace_and_loses_it_on_switching_out(
+def test_a_member_copies_enforced_data_into_the_workspace_past_its_lease_and_loses_it_on_switching_out(
     ws_manager: WorkspaceManager, minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess, tmp_path: Path
 ) -> None:
     record = ws_manager.enable("ws_write")
@@ -31,6 +31,9 @@ def test_a_member_copies_enforced_data_into_the_workspace_and_loses_it_on_switch
         "workspace_uri": record.uri,
         "catalog": ws_manager.catalog.store.url,
         "work": str(tmp_path / "bob-spark"),
+        # A 3 s lease held for 7 s: the copy works only because the session's heartbeat renews it.
+        "lease_seconds": 3,
+        "hold_seconds": 7,
     }
     env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
