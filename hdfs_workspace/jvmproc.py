@@ -12,6 +12,7 @@ This module is for tests and benchmarks; production code never imports it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import queue
@@ -20,7 +21,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,7 @@ __all__ = [
     "JDK_HINT",
     "JvmChild",
     "JvmChildError",
+    "build_lock",
     "log_tail",
     "require_tool",
     "run_logged",
@@ -68,6 +70,15 @@ def require_tool(tool: str, hint: str) -> str:
     if found is None:
         raise ToolMissing(f"{tool} is missing: {hint}")
     return found
+
+
+@contextlib.contextmanager
+def build_lock(target: Path) -> Iterator[Path]:
+    """Create ``target`` and hold its build lock: tests and a benchmark may build at once, one waits."""
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield target
 
 
 def run_logged(cmd: list[str], log: Path, cwd: Path) -> bool:

@@ -18,7 +18,6 @@ This module is for tests and benchmarks; production code never imports it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import os
@@ -32,6 +31,7 @@ from hdfs_workspace.jvmproc import (
     JDK_HINT,
     JvmChild,
     JvmChildError,
+    build_lock,
     log_tail,
     require_tool,
     run_logged,
@@ -108,11 +108,8 @@ def build_metastore_launcher(source_dir: Path | None = None, cache_dir: Path | N
         raise MetastoreServerError(f"no launcher source under {source_dir}: run from a source checkout")
     jars = pyspark_jars_dir()
     target = (cache_dir or default_cache_dir()) / f"metastore-{_build_key(source_dir, jars)}"
-    target.mkdir(parents=True, exist_ok=True)
     classes = target / "classes"
-    with (target / ".lock").open("w") as lock:
-        # Tests and a benchmark may build at once; one compiles, the other waits.
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_lock(target):
         if (target / "built").is_file():
             return MetastoreBuild(classes=classes, jars=jars)
         javac = require_tool("javac", JDK_HINT)

@@ -20,7 +20,6 @@ This module is for tests and benchmarks; production code never imports it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -36,6 +35,7 @@ from hdfs_workspace.jvmproc import (
     JDK_HINT,
     JvmChild,
     JvmChildError,
+    build_lock,
     log_tail,
     require_tool,
     run_logged,
@@ -152,10 +152,7 @@ def build_launcher(launcher_dir: Path | None = None, cache_dir: Path | None = No
     require_tool("java", JDK_HINT)
     cache_root = cache_dir or default_cache_dir()
     target = cache_root / f"launcher-{_launcher_key(launcher_dir)}"
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".lock").open("w") as lock:
-        # Two runs (tests and a benchmark) may build at once; one builds, the other waits.
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_lock(target):
         manifest = target / "build.json"
         if manifest.is_file():
             data = json.loads(manifest.read_text())

@@ -7,10 +7,6 @@ the standalone metastore the tests start (``hive_metastore``).
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,8 +19,7 @@ from hdfs_workspace.hive import HiveMetastore, MetastoreError
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
 from hdfs_workspace.webhdfs import WebHdfsAccess
-
-SCRIPT = Path(__file__).with_name("member_session.py")
+from tests.hdfs.workspace_support import run_member_session
 
 
 def _hms(hive_metastore: Any) -> Any:
@@ -110,13 +105,7 @@ def test_a_member_saves_a_table_into_the_workspace_database_from_their_own_spark
         "hive_uri": hive_metastore.uri,
         "hive_table": table,
     }
-    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    steps = {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+    steps = run_member_session(spec)
     saved = steps["table"]["regions"]
     assert len(saved) == 2 and "Ohio" not in saved and "Texas" not in saved  # enforced before it landed
     # The manager's process sees the member's table in the shared metastore, stored in the workspace.

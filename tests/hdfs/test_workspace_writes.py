@@ -8,17 +8,12 @@ same session may not write there (the session refuses) nor read what it wrote (t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.testing import MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
-
-SCRIPT = Path(__file__).with_name("member_session.py")
+from tests.hdfs.workspace_support import run_member_session
 
 
 def test_a_member_copies_enforced_data_into_the_workspace_past_its_lease_and_loses_it_on_switching_out(
@@ -35,13 +30,7 @@ def test_a_member_copies_enforced_data_into_the_workspace_past_its_lease_and_los
         "lease_seconds": 3,
         "hold_seconds": 7,
     }
-    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    steps = {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+    steps = run_member_session(spec)
     copied = steps["copied"]["regions"]
     assert len(copied) == 2 and "Ohio" not in copied and "Texas" not in copied  # hashed, as the policy says
     owners = {s.owner for s in hdfs_admin.walk(f"{record.path}/copy") if s.path != f"{record.path}/copy"}
