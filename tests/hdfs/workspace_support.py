@@ -32,6 +32,8 @@ PROJECTS = (
     "ws_hive_purge",
     "ws_hive_write",
     "ws_hms_down",
+    "ws_killed",
+    "ws_killed_purge",
 )
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))

@@ -1,0 +1,67 @@
+"""A workspace manager killed mid-work (SIGKILL, own process): the catalog never says done; a rerun finishes.
+
+Complements the injected-exception test in test_workspace_manager.py: here no Python cleanup runs at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.reconcile import check, repair
+from hdfs_workspace.webhdfs import WebHdfsAccess
+
+SCRIPT = Path(__file__).with_name("killed_manager.py")
+
+
+def _run_killed(ws_manager: WorkspaceManager, **spec: Any) -> None:
+    cluster = ws_manager.clusters.clusters[0]
+    spec |= {
+        "webhdfs_url": cluster.webhdfs_url,
+        "fs_uri": cluster.fs_uri,
+        "hive_uri": cluster.hive_metastore_uri,
+        "catalog": ws_manager.catalog.store.url,
+    }
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == -signal.SIGKILL, (done.returncode, done.stdout, done.stderr[-2000:])
+
+
+def test_an_enable_killed_after_the_directory_is_made_is_reported_and_repaired(
+    ws_manager: WorkspaceManager, hdfs_admin: WebHdfsAccess
+) -> None:
+    _run_killed(ws_manager, action="enable", project="ws_killed", method="set_acl", die_at=1)
+    record = ws_manager.catalog.workspace("ws_killed")
+    assert record is not None and record.state == "enabling"
+    assert hdfs_admin.exists(record.path)  # made, but its ACL never set
+    kinds = {d.kind for d in check(ws_manager, "ws_killed")}
+    assert "interrupted" in kinds and "acl" in kinds
+    repair(ws_manager, "ws_killed")
+    assert ws_manager.catalog.workspace("ws_killed").state == "enabled"  # type: ignore[union-attr]
+    assert check(ws_manager, "ws_killed") == []
+
+
+def test_a_purge_killed_halfway_stays_purging_and_a_rerun_finishes_it(
+    ws_manager: WorkspaceManager, hdfs_admin: WebHdfsAccess
+) -> None:
+    record = ws_manager.enable("ws_killed_purge")
+    for name in ("a", "b", "c"):
+        hdfs_admin.write_bytes(f"{record.path}/{name}/part.csv", b"1\n", mode=0o660)
+    ws_manager.disable("ws_killed_purge")
+    _run_killed(ws_manager, action="purge", project="ws_killed_purge", method="delete", die_at=2)
+    after = ws_manager.catalog.workspace("ws_killed_purge")
+    assert after is not None and after.state == "purging"  # not forgotten: the purge is not done
+    left = {s.path.rsplit("/", 1)[1] for s in hdfs_admin.list_dir(record.path)}
+    assert len(left) == 2  # the first deletion happened, the second never reached the NameNode
+    assert "interrupted" in {d.kind for d in check(ws_manager, "ws_killed_purge")}
+    ws_manager.purge("ws_killed_purge", everything=True, sources="delete")
+    assert ws_manager.catalog.workspace("ws_killed_purge") is None
+    assert not hdfs_admin.exists(record.path)
