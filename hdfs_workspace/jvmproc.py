@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from hdfs_workspace.errors import HdfsWorkspaceError, ToolMissing
 
@@ -33,6 +33,7 @@ __all__ = [
     "JDK_HINT",
     "JvmChild",
     "JvmChildError",
+    "JvmServer",
     "build_lock",
     "log_tail",
     "require_tool",
@@ -164,6 +165,50 @@ class JvmChild:
         with contextlib.suppress(OSError, ValueError):
             if process.stdin is not None:
                 process.stdin.close()
+
+
+_Server = TypeVar("_Server", bound="JvmServer")
+
+
+class JvmServer:
+    """What a test server running in a :class:`JvmChild` shows of it; subclasses hold it in ``_jvm``."""
+
+    __slots__ = ()
+    _jvm: JvmChild
+
+    @property
+    def pid(self) -> int:
+        """The JVM's process id."""
+        return self._jvm.pid
+
+    @property
+    def log_file(self) -> Path:
+        """The JVM's log (stderr)."""
+        return self._jvm.log_file
+
+    @property
+    def start_seconds(self) -> float:
+        """JVM start to ready."""
+        return self._jvm.start_seconds
+
+    @property
+    def running(self) -> bool:
+        """Whether the JVM is still alive."""
+        return self._jvm.running
+
+    def kill(self) -> None:
+        """SIGKILL the server at once (a crash, for fault tests); its files stay."""
+        self._jvm.kill()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the server: ask politely, then SIGTERM, then SIGKILL the process group."""
+        self._jvm.stop(timeout)
+
+    def __enter__(self: _Server) -> _Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def _kill_group(process: subprocess.Popen[str], sig: signal.Signals, wait: float) -> None:

@@ -251,10 +251,10 @@ class WorkspaceManager:
             if record.hive_uri:
                 with self.metastore(record) as hms:
                     if hms.database(record.hive_database) is not None:
-                        if hms.tables(record.hive_database):
+                        if left := hms.tables(record.hive_database):
                             raise WorkspaceError(
                                 f"the Hive database {record.hive_database} still has tables "
-                                f"({', '.join(hms.tables(record.hive_database))}) that no data source owns: drop them "
+                                f"({', '.join(left)}) that no data source owns: drop them "
                                 "(their data is already deleted), then run the purge again"
                             )
                         hms.drop_database(record.hive_database)

@@ -31,6 +31,7 @@ from hdfs_workspace.jvmproc import (
     JDK_HINT,
     JvmChild,
     JvmChildError,
+    JvmServer,
     build_lock,
     log_tail,
     require_tool,
@@ -123,47 +124,13 @@ def build_metastore_launcher(source_dir: Path | None = None, cache_dir: Path | N
 
 
 @dataclass(slots=True, kw_only=True)
-class HiveMetastoreServer:
+class HiveMetastoreServer(JvmServer):
     """A running metastore. ``uri`` is what clients (and ``hive.metastore.uris``) take."""
 
     uri: str
     port: int
     base_dir: Path
     _jvm: JvmChild = field(repr=False)
-
-    @property
-    def pid(self) -> int:
-        """The JVM's process id."""
-        return self._jvm.pid
-
-    @property
-    def log_file(self) -> Path:
-        """The JVM's log (stderr)."""
-        return self._jvm.log_file
-
-    @property
-    def start_seconds(self) -> float:
-        """JVM start to serving."""
-        return self._jvm.start_seconds
-
-    @property
-    def running(self) -> bool:
-        """Whether the JVM is still alive."""
-        return self._jvm.running
-
-    def kill(self) -> None:
-        """SIGKILL the server at once (a crash, for fault tests); its Derby files stay."""
-        self._jvm.kill()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the server (politely, then by signal)."""
-        self._jvm.stop(timeout)
-
-    def __enter__(self) -> HiveMetastoreServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_hive_metastore(

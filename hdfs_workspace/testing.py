@@ -35,6 +35,7 @@ from hdfs_workspace.jvmproc import (
     JDK_HINT,
     JvmChild,
     JvmChildError,
+    JvmServer,
     build_lock,
     log_tail,
     require_tool,
@@ -254,7 +255,7 @@ def cluster_properties(
 
 
 @dataclass(slots=True, kw_only=True)
-class MiniHdfs:
+class MiniHdfs(JvmServer):
     """A running test cluster. Use as a context manager, or call :meth:`stop`."""
 
     fs_uri: str
@@ -266,21 +267,6 @@ class MiniHdfs:
     grants_db: Path | None = None
     _jvm: JvmChild = field(repr=False)
 
-    @property
-    def log_file(self) -> Path:
-        """The JVM's log (stderr)."""
-        return self._jvm.log_file
-
-    @property
-    def start_seconds(self) -> float:
-        """JVM start to ready."""
-        return self._jvm.start_seconds
-
-    @property
-    def pid(self) -> int:
-        """The JVM's process id."""
-        return self._jvm.pid
-
     def access(self, user: str, *, proxy: str | None = None, counter: CallCounter | None = None) -> WebHdfsAccess:
         """A WebHDFS access object acting as ``user`` (simple auth), optionally through doas."""
         return WebHdfsAccess.insecure(self.webhdfs_url, user=user, proxy=proxy, counter=counter)
@@ -288,11 +274,6 @@ class MiniHdfs:
     def admin(self, counter: CallCounter | None = None) -> WebHdfsAccess:
         """Access as :data:`SUPERUSER`, which bypasses permission checks."""
         return self.access(SUPERUSER, counter=counter)
-
-    @property
-    def running(self) -> bool:
-        """Whether the JVM is still alive."""
-        return self._jvm.running
 
     def command(self, line: str, *, timeout: float = 300.0) -> str:
         """Send one launcher command; return its ``OK`` payload or raise MiniHdfsError."""
@@ -317,16 +298,6 @@ class MiniHdfs:
                 raise MiniHdfsError(f"{value!r}: user and root must be non-empty, no spaces")
         reply = self.command(f"mktree {user} {root} {dirs} {files_per_dir} {dir_mode:o} {file_mode:o}")
         return int(reply.split()[-1])
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the cluster: ask politely, then SIGTERM, then SIGKILL the process group."""
-        self._jvm.stop(timeout)
-
-    def __enter__(self) -> MiniHdfs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_minihdfs(

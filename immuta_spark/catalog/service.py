@@ -17,7 +17,7 @@ from immuta_spark.catalog.grants import prune_grants
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.catalog.validation import ProjectValidation
-from immuta_spark.catalog.workspaces import WorkspaceRecord, Workspaces
+from immuta_spark.catalog.workspaces import Workspaces
 from immuta_spark.catalog.writes import GovernedWrites
 from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subject
 from immuta_spark.errors import PolicyFileError, RuntimeStateConflict, SourceNotFound
@@ -186,7 +186,7 @@ class GovernanceCatalog(
     def _keep_workspace_root(self, conn: Any, governance: Governance, file: str) -> None:
         """Refuse a new ``settings.workspace_root`` while any workspace lives under another root."""
         wanted = governance.settings.workspace_root.rstrip("/") or "/"
-        roots = sorted({WorkspaceRecord.from_row(r).root for r in self.store.workspace_rows(conn)} - {wanted})
+        roots = sorted({r["root"] for r in self.store.workspace_rows(conn)} - {wanted})
         if roots:
             where = f"{file}: " if file else ""
             raise RuntimeStateConflict(

@@ -5,19 +5,13 @@ Complements the injected-exception test in test_workspace_manager.py: here no Py
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
 from hdfs_workspace.webhdfs import WebHdfsAccess
-
-SCRIPT = Path(__file__).with_name("killed_manager.py")
+from tests.hdfs.workspace_support import run_script
 
 
 def _run_killed(ws_manager: WorkspaceManager, **spec: Any) -> None:
@@ -28,10 +22,7 @@ def _run_killed(ws_manager: WorkspaceManager, **spec: Any) -> None:
         "hive_uri": cluster.hive_metastore_uri,
         "catalog": ws_manager.catalog.store.url,
     }
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
-    )
+    done = run_script("killed_manager.py", spec)
     assert done.returncode == -signal.SIGKILL, (done.returncode, done.stdout, done.stderr[-2000:])
 
 

@@ -115,17 +115,22 @@ class FaultyAccess:
 Factory = Callable[[Any], HdfsAccess]
 
 
-def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Run ``member_session.py`` (a member's own governed Spark, own process); its steps by name.
+def run_script(name: str, spec: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """Run ``tests/hdfs/<name>`` with ``spec`` as JSON in a fresh Python process; its outcome.
 
-    The child gets no HADOOP_USER_NAME or HADOOP_CONF_DIR of ours: it is the member, on the
-    test HDFS only through the URIs in ``spec``.
+    The child gets no HADOOP_USER_NAME or HADOOP_CONF_DIR of ours: it acts as whom ``spec``
+    says, on the test HDFS only through the URIs in ``spec``.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    script = Path(__file__).with_name("member_session.py")
-    done = subprocess.run(
+    script = Path(__file__).with_name(name)
+    return subprocess.run(
         [sys.executable, str(script), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Run ``member_session.py`` (a member's own governed Spark, own process); its steps by name."""
+    done = run_script("member_session.py", spec)
     assert done.returncode == 0, done.stderr[-3000:]
     return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
