@@ -386,6 +386,8 @@ class Settings:
 
     k_anonymization_cardinality_cutoff: int = 500
     workspace_root: str = "/user/immuta/workspace"
+    #: The longest lease a workspace grant gets, whatever a session asks for (a dead session's grant ends by then).
+    workspace_lease_max_seconds: int = 3600
     governance: GovernanceSettings = GovernanceSettings()
 
 

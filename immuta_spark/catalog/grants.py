@@ -127,7 +127,9 @@ def grant_in(
     if problem is not None or workspace is None:  # no workspace is always a problem; the check narrows the type
         store.delete_grants(conn, project=project, user=user, holder=holder)
         return None, problem
-    expires = time.time() + lease_seconds
+    # The catalog, not the session, bounds the lease: a session asking for a year must not
+    # leave a grant that outlives it by a year when it dies.
+    expires = time.time() + min(lease_seconds, snapshot.governance.settings.workspace_lease_max_seconds)
     group = str(workspace["hadoop_group"])
     store.put_grant(conn, project=project, user=user, holder=holder, hadoop_group=group, expires_at=expires)
     grant = GrantRecord(project=project, user=user, holder=holder, hadoop_group=group, expires_at=expires)

@@ -73,6 +73,7 @@ def dump_settings(s: Settings) -> dict[str, Any]:
     return {
         "k_anonymization_cardinality_cutoff": s.k_anonymization_cardinality_cutoff,
         "workspace_root": s.workspace_root,
+        "workspace_lease_max_seconds": s.workspace_lease_max_seconds,
         "governance": {f: getattr(gov, f) for f in gov.__dataclass_fields__},
     }
 

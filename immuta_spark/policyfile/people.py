@@ -27,7 +27,7 @@ def parse_settings(value: Any, at: At) -> Settings:
     m = expect_mapping(
         value,
         at,
-        allowed=("k_anonymization_cardinality_cutoff", "workspace_root", "governance"),
+        allowed=("k_anonymization_cardinality_cutoff", "workspace_root", "workspace_lease_max_seconds", "governance"),
     )
     defaults = Settings()
     cutoff = defaults.k_anonymization_cardinality_cutoff
@@ -40,13 +40,21 @@ def parse_settings(value: Any, at: At) -> Settings:
         root = expect_string(m["workspace_root"], at.key("workspace_root"), what="an absolute HDFS path")
         if not root.startswith("/"):
             at.key("workspace_root").fail("must be an absolute path starting with '/'")
+    lease_max = defaults.workspace_lease_max_seconds
+    if "workspace_lease_max_seconds" in m:
+        lease_max = expect_int(m["workspace_lease_max_seconds"], at.key("workspace_lease_max_seconds"), minimum=1)
     gov = GovernanceSettings()
     if "governance" in m:
         g_at = at.key("governance")
         fields = GovernanceSettings.__dataclass_fields__
         g = expect_mapping(m["governance"], g_at, allowed=fields)
         gov = GovernanceSettings(**{k: expect_bool(v, g_at.key(k)) for k, v in g.items()})
-    return Settings(k_anonymization_cardinality_cutoff=cutoff, workspace_root=root, governance=gov)
+    return Settings(
+        k_anonymization_cardinality_cutoff=cutoff,
+        workspace_root=root,
+        workspace_lease_max_seconds=lease_max,
+        governance=gov,
+    )
 
 
 def parse_user(value: Any, at: At) -> User:

@@ -13,6 +13,7 @@ enforced rows and values. Templates are built and shared by
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -120,7 +121,9 @@ class Enforcer:
             def renew() -> bool:
                 return self.acting().renew_workspace_access(lease_seconds=lease) is not None
 
-            self._heartbeat = LeaseHeartbeat(renew, lease)
+            # The catalog may have granted less than asked (settings.workspace_lease_max_seconds):
+            # renew on the lease actually granted.
+            self._heartbeat = LeaseHeartbeat(renew, min(lease, grant.expires_at - time.time()))
         self.snapshot()
 
     def stop_heartbeat(self) -> None:

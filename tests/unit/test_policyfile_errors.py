@@ -105,6 +105,12 @@ CASES: list[tuple[str, str, str, str]] = [
         "absolute path",
     ),
     (
+        "lease-cap-zero",
+        doc("settings: {workspace_lease_max_seconds: 0}"),
+        "settings.workspace_lease_max_seconds",
+        "must be at least 1",
+    ),
+    (
         "governance-setting-not-boolean",
         doc("settings: {governance: {purpose_required: sometimes}}"),
         "settings.governance.purpose_required",

@@ -175,6 +175,20 @@ def test_a_lease_runs_out_and_a_renewal_extends_it(catalog: GovernanceCatalog) -
     assert catalog.workspace_grants(user="bob") == []
 
 
+def test_the_catalog_caps_the_lease_a_session_asks_for(catalog: GovernanceCatalog, tmp_path: Path) -> None:
+    enabled(catalog)
+    bob = as_(catalog, "bob")
+    grant = bob.switch_project("proj_x", lease_seconds=10**9)
+    assert grant is not None and grant.expires_at <= time.time() + 3600  # the default cap, not a year
+    path = tmp_path / "short.yaml"
+    path.write_text(DOC.replace("version: 1\n", "version: 1\nsettings: {workspace_lease_max_seconds: 60}\n"))
+    catalog.apply(path, sql_checker=None)
+    renewed = bob.renew_workspace_access(lease_seconds=10**9)
+    assert renewed is not None and time.time() + 30 < renewed.expires_at <= time.time() + 60
+    short = bob.renew_workspace_access(lease_seconds=5)
+    assert short is not None and short.expires_at <= time.time() + 5  # a shorter ask is kept
+
+
 def test_only_owners_and_governors_record_a_workspace(catalog: GovernanceCatalog) -> None:
     with pytest.raises(NotAuthorized, match="only an owner"):
         as_(catalog, "bob").save_workspace(record(), action="workspace.enable")
