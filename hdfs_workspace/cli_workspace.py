@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.manager import SOURCE_FATES, WorkspaceManager
 from hdfs_workspace.reconcile import Drift, check, repair
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 
@@ -42,7 +42,11 @@ def add_workspace_commands(sub: Any, add_common: Callable[[argparse.ArgumentPars
     what = purge.add_mutually_exclusive_group(required=True)
     what.add_argument("--non-source-data", action="store_true", help="only data that belongs to no data source")
     what.add_argument("--all", action="store_true", help="everything, sources' data included")
-    purge.add_argument("--sources", choices=("delete",), help="with --all: what happens to the sources living there")
+    purge.add_argument(
+        "--sources",
+        choices=SOURCE_FATES,
+        help="with --all: what happens to the sources living there (disable: kept, answering no query; delete)",
+    )
     chk = command("check", "report drift between the catalog and HDFS (exit 1 on drift)")
     chk.add_argument("project", nargs="?")
     chk.add_argument("--repair", action="store_true", help="converge every drift found")

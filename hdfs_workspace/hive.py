@@ -173,6 +173,15 @@ class HiveMetastore:
         except self._ttypes.NoSuchObjectException:
             return
 
+    def drop_table(self, database: str, name: str) -> None:
+        """Drop a table's metadata; never deletes its data (external or not). Missing is fine."""
+        if self.table(database, name) is None:
+            return
+        try:
+            self._call("drop_table", database, name, False)
+        except self._ttypes.NoSuchObjectException:
+            return
+
     def tables(self, database: str) -> list[str]:
         """Names of the tables (and views) of a database; empty when it does not exist."""
         try:

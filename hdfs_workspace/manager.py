@@ -32,7 +32,10 @@ from hdfs_workspace.layout import WORKSPACE_MODE, WorkspaceLayout, expected_acl,
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 
-__all__ = ["MetastoreClient", "WorkspaceError", "WorkspaceManager"]
+__all__ = ["SOURCE_FATES", "MetastoreClient", "WorkspaceError", "WorkspaceManager"]
+
+#: What ``purge --all --sources`` may do to the sources living in the workspace.
+SOURCE_FATES = ("disable", "delete")
 
 #: How long to wait for the NameNode to put a grant change in force before failing.
 DEFAULT_IN_FORCE_TIMEOUT = 10.0
@@ -59,6 +62,10 @@ class MetastoreClient(Protocol):
 
     def table(self, database: str, name: str) -> Any:
         """The table (with ``.location``), or None."""
+        ...
+
+    def drop_table(self, database: str, name: str) -> None:
+        """Drop a table's metadata, never its data; missing is fine."""
         ...
 
 
@@ -216,9 +223,10 @@ class WorkspaceManager:
         """Delete workspace data after ``disable``; returns the paths deleted.
 
         Without ``everything``: only data that belongs to no data source. With it, ``sources``
-        says what happens to the sources living there: ``delete`` (deleted from the catalog).
-        The Hive database is dropped (never with CASCADE, never deleting data) only after
-        its tables' data is gone, and the workspace is then forgotten.
+        says what happens to the sources living there: ``disable`` (kept in the catalog with
+        their record, answering no query) or ``delete`` (unregistered). Their Hive tables are
+        dropped (metadata only) once their data is gone, then the database (never with
+        CASCADE, never deleting data), and the workspace is forgotten.
         """
         record = self._record(project, "workspace.purge")
         if record.state not in ("disabled", "purging"):
@@ -226,18 +234,23 @@ class WorkspaceManager:
                 f"the workspace of project '{project}' is {record.state}: purge only after disabling it "
                 f"(`hdfs-workspace disable '{project}'`)"
             )
-        if everything and sources not in ("delete",):
+        if everything and sources not in SOURCE_FATES:
             raise WorkspaceError(
                 "purging everything deletes the data of the sources living in the workspace: say what happens to "
-                "those sources with --sources delete"
+                "those sources with --sources disable (kept, answering no query) or --sources delete"
             )
         access = self.access(record.cluster)
         keep = set() if everything else self.source_locations(record)
+        retired: list[str] = []
         if everything:
+            assert sources is not None
             self.catalog.save_workspace(replace(record, state="purging"), action="workspace.purging")
-            for name in self.sources_in(record):
-                self.progress(f"deleting data source '{name}'")
-                self.catalog.delete_derived_source(name)
+            # Their Hive tables go first (metadata only), while the catalog still names them, so
+            # that a rerun after a crash never meets a table no source owns.
+            self.drop_source_tables(record)
+            retired = self.catalog.retire_workspace_sources(project, how=sources)
+            for name in retired:
+                self.progress(f"data source '{name}' {sources}d")
         deleted = []
         for entry in _children(access, record.path):
             if any(entry.path == k or k.startswith(entry.path + "/") for k in keep):
@@ -259,7 +272,8 @@ class WorkspaceManager:
                             )
                         hms.drop_database(record.hive_database)
             access.delete(record.path, recursive=True)
-            self.catalog.forget_workspace(project, action="workspace.purge", detail={"deleted": deleted, "all": True})
+            detail = {"deleted": deleted, "all": True, "sources": sources, "retired": retired}
+            self.catalog.forget_workspace(project, action="workspace.purge", detail=detail)
         else:
             self.catalog.audit_workspace("workspace.purge", project, "ok", {"deleted": deleted, "all": False})
         return deleted
@@ -319,15 +333,19 @@ class WorkspaceManager:
                     f"the workspace {record.uri}: rename or drop that database (without CASCADE), then enable again"
                 )
 
-    def sources_in(self, record: WorkspaceRecord) -> dict[str, str]:
-        """The data sources whose table lives in the workspace's Hive database: {source: table name}."""
-        prefix = record.hive_database.lower() + "."
-        sources = self.catalog.snapshot().sources.values()
-        return {s.name: s.table.lower()[len(prefix) :] for s in sources if s.table.lower().startswith(prefix)}
+    def drop_source_tables(self, record: WorkspaceRecord) -> None:
+        """Drop the Hive tables of the sources living in the workspace, never deleting data (idempotent)."""
+        tables = sorted(set(self.catalog.workspace_sources(record.project).values()))
+        if not tables or not record.hive_uri:
+            return
+        with self.metastore(record) as hms:
+            for name in tables:
+                self.progress(f"dropping Hive table {record.hive_database}.{name} (its data is purged next)")
+                hms.drop_table(record.hive_database, name)
 
     def source_locations(self, record: WorkspaceRecord) -> set[str]:
         """HDFS paths (under the workspace) of the data of the sources living there."""
-        tables = sorted(set(self.sources_in(record).values()))
+        tables = sorted(set(self.catalog.workspace_sources(record.project).values()))
         if not tables or not record.hive_uri:
             return set()
         paths = set()

@@ -16,6 +16,8 @@ from immuta_spark.cli_common import print_json
 
 __all__ = ["add_source_commands", "run_source"]
 
+_DISABLED = "\t(disabled)"
+
 
 def add_source_commands(sub: Any) -> None:
     """Add the ``source`` command and its actions to the CLI's subparsers."""
@@ -43,7 +45,11 @@ def run_source(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) ->
     if not records:
         print("no derived sources", file=out)
     for r in records:
-        out.write(render_derived(r) if args.name else f"{r.name}\t{r.table}\tfrom {', '.join(r.parents)}\n")
+        out.write(
+            render_derived(r)
+            if args.name
+            else f"{r.name}\t{r.table}\tfrom {', '.join(r.parents)}{_DISABLED if r.disabled else ''}\n"
+        )
     return 0
 
 
@@ -60,6 +66,8 @@ def render_derived(r: DerivedRecord) -> str:
         f"purpose restrictions (inherited): {', '.join(r.purpose_policies) or 'none'}",
         f"tags: {', '.join(r.tags) or 'none'}",
     ]
+    if r.disabled is not None:
+        lines.insert(1, f"DISABLED: {r.disabled}; it answers no query")
     for column, origins in r.lineage.items():
         tags = ", ".join(r.column_tags.get(column, ())) or "no tags"
         lines.append(f"  {column} <- {', '.join('.'.join(o) for o in origins) or 'no parent column'} ({tags})")

@@ -320,6 +320,8 @@ class Derivation:
     #: Only these users may read it (None: no such limit): the parents' policies singled the writer out.
     readers: frozenset[str] | None = None
     certified: bool = True
+    #: Why it answers no query (its data is gone: its workspace was purged); None while in use.
+    disabled: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

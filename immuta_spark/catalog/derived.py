@@ -15,7 +15,7 @@ Every registration and refusal is an audit record (``project.derived_source``); 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from immuta_spark import policyfile
@@ -26,8 +26,9 @@ from immuta_spark.engine.derived import derived_subscription, tests_purposes
 from immuta_spark.engine.wording import describe_subscription
 from immuta_spark.errors import NotAuthorized, PolicyFileError, ProjectError, SourceNotFound
 from immuta_spark.model import ColumnDef, Derivation, OwnerRef, Permission, PolicyType, Project, Source
+from immuta_spark.store import Store
 
-__all__ = ["DerivedRecord", "DerivedSources"]
+__all__ = ["DerivedRecord", "DerivedSources", "disable_in", "unregister_in"]
 
 _ACTION = "project.derived_source"
 
@@ -47,6 +48,7 @@ class DerivedRecord:
     tags: tuple[str, ...]
     column_tags: dict[str, tuple[str, ...]]
     lineage: dict[str, list[list[str]]]
+    disabled: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The record as JSON-ready data."""
@@ -62,6 +64,7 @@ class DerivedRecord:
             "tags": list(self.tags),
             "column_tags": {c: list(t) for c, t in self.column_tags.items()},
             "lineage": self.lineage,
+            "disabled": self.disabled,
         }
 
 
@@ -196,12 +199,7 @@ class DerivedSources(CatalogBase):
             self.record(action="source.delete", outcome="denied", sources=[name], detail={"source": name})
             raise NotAuthorized(f"only an owner of '{name}' or a governor may delete it")
         with self.store.write() as conn:
-            self.store.delete_entity(conn, "source", name)
-            for project in snapshot.projects.values():
-                if name in project.sources and ("project", project.name) in snapshot.runtime:
-                    body = policyfile.dump_project(project)
-                    body["sources"] = [s for s in project.sources if s != name]
-                    self.store.put_runtime_entity(conn, "project", project.name, canonical_json(body), new=False)
+            unregister_in(self.store, conn, snapshot, name)
             self.store.bump(conn)
             self._audit_in(conn, "source.delete", "ok", name, {"source": name, "derived": True})
 
@@ -288,6 +286,23 @@ class DerivedSources(CatalogBase):
         self.refuse(_ACTION, why, project=project, detail={"source": name}, error=error)
 
 
+def unregister_in(store: Store, conn: Any, snapshot: Snapshot, name: str) -> None:
+    """Delete the derived source ``name`` and take it out of the run-time projects that list it (no audit, no bump)."""
+    store.delete_entity(conn, "source", name)
+    for project in snapshot.projects.values():
+        if name in project.sources and ("project", project.name) in snapshot.runtime:
+            body = policyfile.dump_project(project)
+            body["sources"] = [s for s in project.sources if s != name]
+            store.put_runtime_entity(conn, "project", project.name, canonical_json(body), new=False)
+
+
+def disable_in(store: Store, conn: Any, source: Source, reason: str) -> None:
+    """Mark the derived source ``source`` disabled for ``reason``: kept, with its record, answering no query."""
+    assert source.derived is not None
+    disabled = replace(source, derived=replace(source.derived, disabled=reason))
+    store.put_runtime_entity(conn, "source", source.name, canonical_json(policyfile.dump_source(disabled)), new=False)
+
+
 def _record(snapshot: Snapshot, source: Source) -> DerivedRecord:
     assert source.derived is not None
     d = source.derived
@@ -303,4 +318,5 @@ def _record(snapshot: Snapshot, source: Source) -> DerivedRecord:
         tags=source.tags,
         column_tags=dict(source.column_tags),
         lineage={c: [list(p) for p in pairs] for c, pairs in d.lineage.items()},
+        disabled=d.disabled,
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from immuta_spark.catalog.base import CatalogBase
+from immuta_spark.catalog.derived import disable_in, unregister_in
 from immuta_spark.catalog.grants import DEFAULT_LEASE_SECONDS, GrantRecord, audit_grant, grant_in, snapshot_in
 from immuta_spark.errors import NotAuthorized, ProjectError
 from immuta_spark.model import Permission
@@ -128,6 +129,51 @@ class Workspaces(CatalogBase):
                 self._audit_grant(conn, "workspace.revoke", GrantRecord.from_row(gone), "workspace purged")
             self.store.delete_workspace_row(conn, project)
             self._audit_change(conn, action, project, detail or {})
+
+    def workspace_sources(self, project: str) -> dict[str, str]:
+        """The data sources living in ``project``'s workspace (their table is in its Hive database): {source: table}."""
+        record = self.workspace(project)
+        if record is None:
+            return {}
+        prefix = record.hive_database.lower() + "."
+        found = self.snapshot().sources.values()
+        return {s.name: s.table_key[len(prefix) :] for s in found if s.table_key.startswith(prefix)}
+
+    def retire_workspace_sources(self, project: str, *, how: str) -> list[str]:
+        """Disable (``how="disable"``) or delete (``"delete"``) every source living in the workspace; their names.
+
+        For ``purge --all``, whose data goes: a disabled source keeps its record (lineage,
+        subscriptions, audit) and answers no query; a deleted one is unregistered. The project's
+        owners and governors may do this to every source there, in one transaction, each audited.
+        A source a policy file declares is refused (apply would bring it back): nothing changes.
+        """
+        if how not in ("disable", "delete"):
+            raise ProjectError(f"unknown way to retire sources '{how}'; use disable or delete")
+        action = f"source.{how}"
+        self.require_workspace_manager(project, action)
+        names = sorted(self.workspace_sources(project))
+        snapshot = self.snapshot()
+        declared = [n for n in names if snapshot.sources[n].derived is None]
+        if declared:
+            self._deny(
+                action,
+                project,
+                f"data source(s) {', '.join(declared)} live in the workspace of project '{project}' but a policy file "
+                "declares them: remove them from the file and apply it (or point them elsewhere) before purging "
+                "everything",
+            )
+        reason = f"the data of project '{project}''s workspace was purged"
+        with self.store.write() as conn:
+            for name in names:
+                source = snapshot.sources[name]
+                if how == "delete":
+                    unregister_in(self.store, conn, snapshot, name)
+                elif source.derived is not None and source.derived.disabled is None:
+                    disable_in(self.store, conn, source, reason)
+                self._audit_in(conn, action, "ok", name, {"source": name, "reason": reason}, project=project)
+            if names:
+                self.store.bump(conn)
+        return names
 
     def audit_workspace(self, action: str, project: str, outcome: str, detail: dict[str, Any]) -> None:
         """An audit record for a workspace operation (its refusals, failures and repairs)."""

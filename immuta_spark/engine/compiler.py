@@ -57,6 +57,12 @@ def compile_plan(
     visible, subscribed, why = subscription_status(snapshot, subject, source, policies.all)
     if not visible:
         return Plan(**base, visible=False, subscribed=False, denied_reason=why)
+    if source.derived is not None and source.derived.disabled is not None:
+        reason = (
+            f"data source '{source.name}' is disabled ({source.derived.disabled}) and answers no query; "
+            f"its owners or a governor may delete it (`immuta-spark source delete-derived '{source.name}'`)"
+        )
+        return Plan(**base, visible=True, subscribed=subscribed, denied_reason=reason)
     # Each step filters its own policy type anyway; it is handed only that type's policies.
     required, purpose_ok = purposes_required(subject, policies.of(PolicyType.PURPOSE))
     denied = why

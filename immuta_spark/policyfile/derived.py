@@ -26,7 +26,7 @@ __all__ = ["STORED", "parse_derivation"]
 #: The file name the catalog reads its stored documents under (only there is ``derived`` read).
 STORED = "<catalog>"
 
-_KEYS = ("parents", "created_by", "project", "entitlement", "lineage", "purposes", "readers", "certified")
+_KEYS = ("parents", "created_by", "project", "entitlement", "lineage", "purposes", "readers", "certified", "disabled")
 
 
 def parse_derivation(value: Any, at: At) -> Derivation:
@@ -54,6 +54,7 @@ def parse_derivation(value: Any, at: At) -> Derivation:
             pairs.append((parent, expect_string(pair[1], p_at.index(1), pattern=IDENT, what="a column name")))
         lineage[c] = tuple(pairs)
     project = m.get("project")
+    disabled = m.get("disabled")
     return Derivation(
         parents=parents,
         created_by=expect_string(m["created_by"], at.key("created_by"), what="a user name"),
@@ -63,4 +64,5 @@ def parse_derivation(value: Any, at: At) -> Derivation:
         purposes=expect_strings(m.get("purposes", []), at.key("purposes"), what="a purpose name"),
         readers=None if m.get("readers") is None else frozenset(expect_strings(m["readers"], at.key("readers"))),
         certified=m.get("certified", True) is True,
+        disabled=None if disabled is None else expect_string(disabled, at.key("disabled"), what="a reason"),
     )

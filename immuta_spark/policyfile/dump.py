@@ -146,6 +146,8 @@ def dump_derivation(d: Derivation) -> dict[str, Any]:
     if d.readers is not None:
         out["readers"] = sorted(d.readers)
     out["certified"] = d.certified
+    if d.disabled is not None:
+        out["disabled"] = d.disabled
     return out
 
 

@@ -55,7 +55,10 @@ def main() -> None:
     rows = sorted(r["region"] for r in spark.read.parquet(f"{ws}/copy").collect())
     say(step="copied", regions=rows)
     table = spec.get("hive_table")
-    if table:
+    if table and spec.get("derive"):  # registered as a derived source living in the workspace
+        made = governed.create_derived_source(spec["derive"], governed.table("db.ledger"), ["Ledger"], table=table)
+        say(step="table", regions=sorted(r["region"] for r in spark.table(table).collect()), source=made.name)
+    elif table:
         governed.table("db.ledger").write.mode("overwrite").saveAsTable(table)
         say(step="table", regions=sorted(r["region"] for r in spark.table(table).collect()))
     governed.set_project(None)

@@ -19,6 +19,7 @@ from hdfs_workspace.hive import HiveMetastore, MetastoreError
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
 from hdfs_workspace.webhdfs import WebHdfsAccess
+from immuta_spark.catalog import GovernanceCatalog
 from tests.hdfs.workspace_support import run_member_session
 
 
@@ -145,3 +146,56 @@ def test_a_metastore_that_dies_during_enable_leaves_it_unfinished_and_a_rerun_co
             assert hms.database(record.hive_database).location.rstrip("/") == record.uri  # type: ignore[union-attr]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("fate", "project"), [("disable", "ws_hive_sources"), ("delete", "ws_hive_sources_del")])
+def test_purge_all_disables_or_deletes_a_members_derived_source_living_there_and_leaves_nothing_behind(
+    ws_manager: WorkspaceManager,
+    hive_metastore: Any,
+    hdfs_admin: WebHdfsAccess,
+    tmp_path: Path,
+    fate: str,
+    project: str,
+) -> None:
+    record = ws_manager.enable(project)
+    name = f"Ledger Copy {fate}"
+    table = f"{record.hive_database}.ledger_copy"
+    spec = {
+        "user": "bob",
+        "project": project,
+        "workspace_uri": record.uri,
+        "catalog": ws_manager.catalog.store.url,
+        "work": str(tmp_path / "bob-spark"),
+        "hive_uri": hive_metastore.uri,
+        "hive_table": table,
+        "derive": name,
+    }
+    assert run_member_session(spec)["table"]["source"] == name
+    catalog = GovernanceCatalog(ws_manager.catalog.store, identity="gov")
+    bob = GovernanceCatalog(ws_manager.catalog.store, identity="bob")
+    assert catalog.workspace_sources(project) == {name: "ledger_copy"}
+    with _hms(hive_metastore) as hms:
+        source_dir = urlsplit(hms.table(record.hive_database, "ledger_copy").location).path  # type: ignore[union-attr]
+    hdfs_admin.write_bytes(f"{record.path}/scratch/notes.txt", b"draft\n", mode=0o660)
+    ws_manager.disable(project)
+    # Non-source data goes; the source's data stays and it still answers.
+    assert sorted(ws_manager.purge(project)) == [f"{record.path}/copy", f"{record.path}/scratch"]
+    assert any(s.path.endswith(".parquet") for s in hdfs_admin.walk(source_dir))
+    assert "disabled" not in (bob.plan(bob.subject(), name).denied_reason or "")
+    with pytest.raises(WorkspaceError, match="--sources disable"):
+        ws_manager.purge(project, everything=True)
+    ws_manager.purge(project, everything=True, sources=fate)
+    if fate == "disable":  # the source stays, with its record, answering no query
+        kept = catalog.derived_source(name)
+        assert kept.parents == ("Ledger",) and kept.project == project and "purged" in (kept.disabled or "")
+        plan = bob.plan(bob.subject(), name)
+        assert not plan.allowed and "is disabled" in (plan.denied_reason or "")
+    else:
+        assert name not in catalog.snapshot().sources
+    # Nothing of the workspace is left anywhere.
+    with _hms(hive_metastore) as hms:
+        assert hms.table(record.hive_database, "ledger_copy") is None
+        assert hms.database(record.hive_database) is None
+    assert not hdfs_admin.exists(record.path) and catalog.workspace(project) is None
+    audit = [r for r in catalog.store.audit_records(project=project) if r.action == f"source.{fate}"]
+    assert [r.sources for r in audit] == [(name,)] and audit[0].user == "olivia"

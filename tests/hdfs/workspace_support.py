@@ -34,6 +34,9 @@ PROJECTS = (
     "ws_hms_down",
     "ws_killed",
     "ws_killed_purge",
+    "ws_hive_sources",
+    "ws_hive_sources_del",
+    "ws_dn_down",
 )
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))
@@ -61,7 +64,7 @@ purposes:
 users:
   - {{name: gov, permissions: [GOVERNANCE]}}
   - {{name: olivia, groups: [Analysts], permissions: [CREATE_PROJECT, CREATE_DATA_SOURCE_IN_PROJECT]}}
-  - {{name: bob, groups: [Analysts]}}
+  - {{name: bob, groups: [Analysts], permissions: [CREATE_DATA_SOURCE_IN_PROJECT]}}
   - {{name: carol, groups: [Analysts]}}
   - {{name: dave, groups: [Sales]}}
 {users}
