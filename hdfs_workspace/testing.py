@@ -282,6 +282,19 @@ class MiniHdfs(JvmServer):
         except JvmChildError as exc:
             raise MiniHdfsError(str(exc)) from exc
 
+    @contextlib.contextmanager
+    def datanode_stopped(self) -> Iterator[None]:
+        """Stop the cluster's DataNode (known dead to the NameNode at once) for the block; restart it after.
+
+        The restarted DataNode keeps its ports and its blocks, so what was written before is
+        readable again once the block ends.
+        """
+        self.command("datanode-stop")
+        try:
+            yield
+        finally:
+            self.command("datanode-start")
+
     def make_tree(
         self,
         root: str,

@@ -175,7 +175,9 @@ def test_purge_all_disables_or_deletes_a_members_derived_source_living_there_and
     bob = GovernanceCatalog(ws_manager.catalog.store, identity="bob")
     assert catalog.workspace_sources(project) == {name: "ledger_copy"}
     with _hms(hive_metastore) as hms:
-        source_dir = urlsplit(hms.table(record.hive_database, "ledger_copy").location).path  # type: ignore[union-attr]
+        found = hms.table(record.hive_database, "ledger_copy")
+    assert found is not None and found.kind == "EXTERNAL_TABLE"  # a DROP TABLE never takes the source's data
+    source_dir = urlsplit(found.location).path
     hdfs_admin.write_bytes(f"{record.path}/scratch/notes.txt", b"draft\n", mode=0o660)
     ws_manager.disable(project)
     # Non-source data goes; the source's data stays and it still answers.

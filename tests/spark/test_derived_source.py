@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -50,8 +53,10 @@ def sessions(governed: Any, sample_spark: Any) -> Any:
 
     table(sample_spark, "dv.a", [(1, "1 Main St"), (2, "2 Side St")], "id int, address string")
     table(sample_spark, "dv.b", [(1, "111-22-3333"), (2, "444-55-6666")], "id int, ssn string")
+    root = Path(urlsplit(sample_spark.catalog.getDatabase("dv").locationUri).path)
     for name in ("dv.c", "dv.c2"):
         sample_spark.sql(f"DROP TABLE IF EXISTS {name}")
+        shutil.rmtree(root / name.split(".")[1], ignore_errors=True)  # external: the drop keeps the files
     return governed(_YAML)
 
 
@@ -107,6 +112,24 @@ def test_parents_that_do_not_match_the_plan_are_refused_and_nothing_is_written(
         bob.create_derived_source(C, bob.sql("SELECT id, address FROM dv.a"), parents=[A, B], table="dv.c2")
     assert not sample_spark.catalog.tableExists("dv.c2")
     assert GovernanceCatalog(sessions.catalog.store, identity="gov").derived_sources() == []
+
+
+def test_the_derived_table_is_external_so_dropping_it_keeps_the_data_and_its_place_is_never_reused(
+    sessions: Any, sample_spark: Any
+) -> None:
+    from immuta_spark.spark.errors import EnforcementError
+
+    bob = sessions("bob", "Claims Study")
+    bob.create_derived_source(C, bob.sql(JOIN), parents=[A, B], table="dv.c")
+    assert sample_spark.catalog.getTable("dv.c").tableType == "EXTERNAL"
+    files = Path(urlsplit(sample_spark.catalog.getDatabase("dv").locationUri).path) / "c"
+    sample_spark.sql("DROP TABLE dv.c")
+    assert any(p.suffix == ".parquet" for p in files.iterdir())  # a DROP TABLE deletes no source's data
+    gov = GovernanceCatalog(sessions.catalog.store, identity="gov")
+    gov.delete_derived_source(C)
+    with pytest.raises(EnforcementError, match=r"directory already exists .* never writes into existing data"):
+        bob.create_derived_source(C, bob.sql(JOIN), parents=[A, B], table="dv.c")
+    assert not sample_spark.catalog.tableExists("dv.c") and gov.derived_sources() == []
 
 
 def test_a_subquery_counts_as_reading_its_source(sessions: Any) -> None:

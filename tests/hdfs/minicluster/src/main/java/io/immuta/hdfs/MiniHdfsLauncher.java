@@ -22,6 +22,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.hdfs.HdfsConfiguration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.protocol.DatanodeID;
 import org.apache.hadoop.security.Groups;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.apache.hadoop.security.authorize.ProxyUsers;
@@ -91,7 +92,7 @@ public final class MiniHdfsLauncher {
               + ", \"conf_dir\": \"" + jsonEscape(confDir.getAbsolutePath())
               + "\", \"java_start_ms\": " + elapsedMs + "}");
       PROTOCOL.flush();
-      serve(conf, fsUri);
+      serve(cluster, conf, fsUri);
     } finally {
       cluster.shutdown();
       PROTOCOL.println("MINIHDFS STOPPED");
@@ -151,7 +152,9 @@ public final class MiniHdfsLauncher {
     }
   }
 
-  private static void serve(Configuration conf, String fsUri) throws IOException {
+  private static void serve(MiniDFSCluster cluster, Configuration conf, String fsUri)
+      throws IOException {
+    MiniDFSCluster.DataNodeProperties stopped = null;
     BufferedReader in =
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     String line;
@@ -166,6 +169,24 @@ public final class MiniHdfsLauncher {
             return;
           case "ping":
             PROTOCOL.println("MINIHDFS OK pong");
+            break;
+          case "datanode-stop":
+            // Stopped, and known dead to the NameNode at once (not after its 10-minute expiry),
+            // as an operator sees a DataNode that went away.
+            if (stopped == null) {
+              DatanodeID id = cluster.getDataNodes().get(0).getDatanodeId();
+              stopped = cluster.stopDataNode(0);
+              cluster.setDataNodeDead(id);
+            }
+            PROTOCOL.println("MINIHDFS OK datanode stopped");
+            break;
+          case "datanode-start":
+            if (stopped != null) {
+              cluster.restartDataNode(stopped, true);
+              stopped = null;
+              cluster.waitActive();
+            }
+            PROTOCOL.println("MINIHDFS OK datanode running");
             break;
           case "mktree":
             long count = mktree(conf, fsUri, words);
