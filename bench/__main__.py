@@ -63,7 +63,11 @@ TARGETS: dict[str, tuple[str, str]] = {
     "ws_grant_calls_10000": ("= 10 case", "same on a workspace of 10,000 files"),
     "ws_switch_ms": ("<= 200", "a member's project switch until the grant is in force at the NameNode, median of 20"),
     "ws_switch_p90_ms": ("-", "same, p90"),
-    "ws_enable_s": ("-", "enable a project's workspace (root check, directory, ACL, records)"),
+    "ws_enable_s": ("-", "enable a project's workspace (root check, directory, ACL, Hive database, records)"),
+    "hms_start_s": ("-", "standalone Hive metastore ready (Thrift on 127.0.0.1, Derby)"),
+    "ws_check_ms": ("-", "check of a 10,000-file workspace against the NameNode and the metastore, median of 5"),
+    "ws_disable_ms": ("-", "disable with a member holding a grant, until the NameNode dropped the project's group"),
+    "ws_purge_all_s": ("-", "purge --all of a 10,000-file workspace (data, Hive database, records)"),
 }
 
 

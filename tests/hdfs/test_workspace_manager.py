@@ -17,6 +17,7 @@ from hdfs_workspace.layout import layout_for, slug
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
 from hdfs_workspace.webhdfs import WebHdfsAccess
+from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import NotAuthorized, ProjectError
 from tests.hdfs.workspace_support import FaultyAccess, acting
 
@@ -139,6 +140,28 @@ def test_a_failure_halfway_through_enable_is_finished_by_a_rerun_or_a_repair(
     repair(manager, "ws_fault")
     assert manager.catalog.workspace("ws_fault").state == "enabled"  # type: ignore[union-attr]
     assert check(manager, "ws_fault") == []
+
+
+def test_a_failure_halfway_through_purge_loses_nothing_it_should_keep_and_a_rerun_finishes(
+    ws_manager: WorkspaceManager, hdfs_admin: WebHdfsAccess
+) -> None:
+    record = ws_manager.enable("ws_fault_purge")
+    for name in ("a", "b", "c"):
+        hdfs_admin.write_bytes(f"{record.path}/{name}/part.csv", b"1\n", mode=0o660)
+    ws_manager.disable("ws_fault_purge")
+    faulty = FaultyAccess(ws_manager.access(record.cluster))
+    manager = WorkspaceManager(ws_manager.catalog, ws_manager.clusters, access=lambda _: faulty)  # type: ignore[arg-type, return-value]
+    faulty.fail("delete")
+    with pytest.raises(Unavailable, match="injected"):
+        manager.purge("ws_fault_purge", everything=True, sources="delete")
+    after = manager.catalog.workspace("ws_fault_purge")
+    assert after is not None and after.state == "purging"
+    assert len(hdfs_admin.list_dir(record.path)) == 3  # the failed call deleted nothing
+    bob = GovernanceCatalog(ws_manager.catalog.store, identity="bob")
+    assert bob.switch_project("ws_fault_purge") is None  # nothing left open: no grant while purging
+    bob.switch_project(None)
+    manager.purge("ws_fault_purge", everything=True, sources="delete")
+    assert manager.catalog.workspace("ws_fault_purge") is None and not hdfs_admin.exists(record.path)
 
 
 def test_disable_keeps_the_data_and_purge_needs_disable_first(

@@ -22,6 +22,7 @@ PROJECTS = (
     "ws_lease",
     "ws_check",
     "ws_fault",
+    "ws_fault_purge",
     "ws_purge",
     "ws_calls",
     "ws_cli",
