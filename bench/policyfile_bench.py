@@ -2,8 +2,10 @@
 
 Issue 9: any policy file up to 10 MB is accepted or refused within 2 s. For each kind of big
 file (``users``, ``sources``, ``policies``) this writes a valid file just under the 10 MiB limit,
-the same written as one JSON document, and variants refused only at their end (a duplicate key,
-an unknown key, a duplicate name on the last entry), and reads each as ``apply`` does without
+the same written as one JSON document, variants refused only at their end (a duplicate key,
+an unknown key, a duplicate name on the last entry), the file in YAML's flow style just under
+the full reader's 4 MiB (accepted) and at 10 MiB (refused), and the file with an anchor on its
+last line (refused), and reads each as ``apply`` does without
 the ``spark`` extra: with the pure checkers (sqlglot for SQL, Python's ``re`` for patterns; no
 JVM is started here). Each figure is the best of ``repeats`` runs (the machine has two shared cores; the best run is the
 one least disturbed by others). Part of ``python -m bench policyfile``;
@@ -19,12 +21,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import yaml
+
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.policyfile import load_files
-from immuta_spark.policyfile.strict import MAX_FILE_BYTES, load_yaml
+from immuta_spark.policyfile.strict import MAX_FILE_BYTES, MAX_FULL_YAML_BYTES, load_yaml
 from immuta_spark.sqlpredicate import check_predicate
 
 __all__ = ["CASES", "big_file", "json_file", "measure", "run"]
+
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 #: What each file is sized to: just under the limit (the biggest file that is read at all).
 TARGET_BYTES = MAX_FILE_BYTES - 4096
@@ -119,6 +125,17 @@ def json_file(kind: str, target: int = TARGET_BYTES) -> str:
         size = int(size * target / len(data.encode()) * 0.99)
 
 
+def flow_file(kind: str, target: int) -> str:
+    """The valid file of ``kind`` written in YAML's flow style, of at most ``target`` bytes."""
+    size = target
+    while True:
+        text, _ = big_file(kind, size)
+        data = yaml.dump(load_yaml(text), Dumper=_DUMPER, default_flow_style=True, width=100, sort_keys=False)
+        if len(data.encode()) <= target:
+            return data
+        size = int(size * target / len(data.encode()) * 0.99)
+
+
 def _cases(kind: str) -> Iterator[tuple[str, str, bool]]:
     text, _ = big_file(kind)
     yield f"{kind}_accept", text, True
@@ -126,10 +143,14 @@ def _cases(kind: str) -> Iterator[tuple[str, str, bool]]:
     cut = text.rfind("\n- name: ") + 1
     for name, spoil in _LATE.items():
         yield f"{kind}_{name}", text[:cut] + spoil(kind, text[cut:]), False
+    # Outside the fast readers' part: read in full up to its size, refused beyond it.
+    yield f"{kind}_flow", flow_file(kind, MAX_FULL_YAML_BYTES - 4096), True
+    yield f"{kind}_flow_10mb", flow_file(kind, TARGET_BYTES), False
+    yield f"{kind}_anchor_last", text[:cut] + "x-last: &a 1\n", False
 
 
 #: Every case measured: ``<kind>_accept`` and ``<kind>_<late refusal>``.
-CASES = [(kind, name) for kind in KINDS for name in ("accept", "json", *_LATE)]
+CASES = [(kind, name) for kind in KINDS for name in ("accept", "json", *_LATE, "flow", "flow_10mb", "anchor_last")]
 
 
 def measure(repeats: int = 3) -> Iterator[tuple[str, float, float, int, bool]]:

@@ -37,10 +37,11 @@ _STR = "tag:yaml.org,2002:str"
 #: Characters the fast reader leaves to the strict one: anything not printable for YAML, the
 #: line breaks YAML knows besides ``\n`` (``\r``, NEL, LS, PS), tabs and byte-order marks.
 _UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-# A plain scalar: no indicator first ('-' only before a non-blank, as in -1), no ':' or '#'
-# anywhere (so neither ': ' nor ' #' can hide in it), no trailing blank; quoted ones on one
+# A plain scalar: no indicator first ('-' only before a non-blank, as in -1); inside, a ':' only
+# before a non-blank and a '#' only after one (so neither ': ' nor ' #' can hide in it, while
+# hdfs://host:8020/p and a#b read as YAML reads them), no trailing blank; quoted ones on one
 # line, double-quoted without escapes.
-_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^\s:#]))(?:[^:#]*[^\s:#])?"
+_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^\s:#]))(?:(?:[^:#]|:(?=\S)|(?<=\S)#)*(?:[^\s:#]|(?<=\S)#))?"
 _SQUOTED = r"'(?:[^']|'')*'"
 _DQUOTED = r'"[^"\\]*"'
 _LINE = re.compile(
@@ -127,14 +128,20 @@ def fast_load(text: str, file: str | None = None) -> Any:
 
     Raises :class:`PolicyFileError` for a duplicate key (worded as the strict reader words it).
     """
-    if _UNUSUAL.search(text):
-        return DECLINED
+    return fast_read(text, file)[0]
+
+
+def fast_read(text: str, file: str | None = None) -> tuple[Any, int]:
+    """As :func:`fast_load`, with the line (from 1) of the first thing outside the plain part; 0 when read."""
+    unusual = _UNUSUAL.search(text)
+    if unusual:
+        return DECLINED, text.count("\n", 0, unusual.start()) + 1
     start = 4 if text.startswith("---\n") else 0  # an explicit start of the one document
     lines = text[start:].split("\n")
     try:
-        return _read(lines, file, start > 0)
-    except _Declined:
-        return DECLINED
+        return _read(lines, file, start > 0), 0
+    except _Declined as exc:
+        return DECLINED, (exc.args[0] if exc.args else len(lines)) + (1 if start else 0)
 
 
 def _read(lines: list[str], file: str | None, offset: bool) -> Any:
@@ -150,58 +157,62 @@ def _read(lines: list[str], file: str | None, offset: bool) -> Any:
     top_map = True
     pending = False
     pending_key: Any = None
-    for number, line in enumerate(lines):
-        token = tokens.get(line)
-        if token is None:
-            token = tokens[line] = _token(line, scalars, constructor)
-        if token is _BLANK:
-            continue
-        indent, item, key, val = token
-        if pending:
-            if indent > top_indent or (indent == top_indent and item >= 0):
+    number = -1
+    try:
+        for number, line in enumerate(lines):
+            token = tokens.get(line)
+            if token is None:
+                token = tokens[line] = _token(line, scalars, constructor)
+            if token is _BLANK:
+                continue
+            indent, item, key, val = token
+            if pending:
+                if indent > top_indent or (indent == top_indent and item >= 0):
+                    if len(stack) >= _MAX_DEPTH - 1:
+                        raise _Declined
+                    child: Any = [] if item >= 0 else {}
+                    top[pending_key] = child
+                    stack.append((top, top_indent, top_map))
+                    top, top_indent, top_map = child, indent, item < 0
+                else:
+                    top[pending_key] = None
+                pending = False
+            elif top is None:
+                if indent or item >= 0:
+                    raise _Declined  # the document is not a mapping: the strict reader reads it
+                root = top = {}
+            while indent < top_indent:
+                top, top_indent, top_map = stack.pop()
+            if item < 0 and not top_map and indent == top_indent:
+                top, top_indent, top_map = stack.pop()  # a list at its mapping's indentation ends at the next key
+            if indent != top_indent:
+                raise _Declined
+            if item >= 0:
+                if top_map:
+                    raise _Declined
+                if key is _NO_KEY:
+                    if val is _PENDING:
+                        raise _Declined
+                    top.append({} if val is _EMPTY_MAP else [] if val is _EMPTY_LIST else val)
+                    continue
                 if len(stack) >= _MAX_DEPTH - 1:
                     raise _Declined
-                child: Any = [] if item >= 0 else {}
-                top[pending_key] = child
+                child = {}
+                top.append(child)
                 stack.append((top, top_indent, top_map))
-                top, top_indent, top_map = child, indent, item < 0
+                top, top_indent, top_map = child, item, True
+            elif key is _NO_KEY or not top_map:
+                raise _Declined
+            if key in top:
+                raise _duplicate(lines, number, key, [*stack, (top, top_indent, top_map)], offset, file)
+            if val is _PENDING:
+                pending, pending_key = True, key
+            elif val is _EMPTY_MAP or val is _EMPTY_LIST:
+                top[key] = {} if val is _EMPTY_MAP else []
             else:
-                top[pending_key] = None
-            pending = False
-        elif top is None:
-            if indent or item >= 0:
-                raise _Declined  # the document is not a mapping: the strict reader reads it
-            root = top = {}
-        while indent < top_indent:
-            top, top_indent, top_map = stack.pop()
-        if item < 0 and not top_map and indent == top_indent:
-            top, top_indent, top_map = stack.pop()  # a list at its mapping's indentation ends at the next key
-        if indent != top_indent:
-            raise _Declined
-        if item >= 0:
-            if top_map:
-                raise _Declined
-            if key is _NO_KEY:
-                if val is _PENDING:
-                    raise _Declined
-                top.append({} if val is _EMPTY_MAP else [] if val is _EMPTY_LIST else val)
-                continue
-            if len(stack) >= _MAX_DEPTH - 1:
-                raise _Declined
-            child = {}
-            top.append(child)
-            stack.append((top, top_indent, top_map))
-            top, top_indent, top_map = child, item, True
-        elif key is _NO_KEY or not top_map:
-            raise _Declined
-        if key in top:
-            raise _duplicate(lines, number, key, [*stack, (top, top_indent, top_map)], offset, file)
-        if val is _PENDING:
-            pending, pending_key = True, key
-        elif val is _EMPTY_MAP or val is _EMPTY_LIST:
-            top[key] = {} if val is _EMPTY_MAP else []
-        else:
-            top[key] = val
+                top[key] = val
+    except _Declined:
+        raise _Declined(number + 1) from None  # where it gave up, for the caller's message
     if pending:
         top[pending_key] = None
     if root is None:

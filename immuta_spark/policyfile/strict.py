@@ -36,12 +36,13 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from immuta_spark.errors import PolicyFileError
-from immuta_spark.policyfile.fastyaml import DECLINED, duplicate_key_error, fast_load, path_text
+from immuta_spark.policyfile.fastyaml import DECLINED, duplicate_key_error, fast_read, path_text
 
 __all__ = [
     "MAX_ALIAS_NODES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_FULL_YAML_BYTES",
     "decode",
     "json_document",
     "load_yaml",
@@ -51,6 +52,10 @@ __all__ = [
 
 #: Largest policy file read, in bytes (10 MiB).
 MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Largest file read by the full YAML reader (4 MiB): a larger one must be plain block YAML or
+#: plain JSON, which the fast readers take in a fraction of the time, so that every file up to
+#: :data:`MAX_FILE_BYTES` is accepted or refused within the bound (about 2 s on two cores).
+MAX_FULL_YAML_BYTES = 4 * 1024 * 1024
 #: Deepest nesting of mappings and lists (the deepest valid document needs about 30).
 MAX_DEPTH = 64
 #: How many values aliases may add to the document once expanded (the file's own values do not count).
@@ -90,6 +95,29 @@ def _too_big(size: int, file: str | None) -> PolicyFileError:
         "<document>",
         f"the file is {size:,} bytes; policy files may be at most {MAX_FILE_BYTES:,} bytes (10 MiB); "
         "split what you generate into fewer, smaller entries",
+        file=file,
+    )
+
+
+def _too_much_yaml(text: str, line: int, file: str | None) -> PolicyFileError:
+    size = len(text.encode("utf-8", "surrogatepass")) / 1024 / 1024
+    limit = MAX_FULL_YAML_BYTES // 1024 // 1024
+    shown = text.split("\n", line)[line - 1].strip()[:60] if line else ""
+    what = (
+        f"line {line} ({shown!r}) is outside plain block YAML (a flow collection, an anchor or alias, a tag, "
+        "a multi-line or escaped value, a tab, ...)"
+    )
+    if text.lstrip().startswith("{"):
+        what += (
+            ", and the document is not plain JSON either (valid JSON with no duplicate key, no number with an "
+            f"exponent, no NaN, nesting at most {MAX_DEPTH} deep)"
+        )
+    return PolicyFileError(
+        f"line {line}",
+        f"this file is {size:.1f} MiB, and a file over {limit} MiB is read only as plain block YAML (as "
+        f"`immuta-spark export` writes it) or as one plain JSON document, so that every file is read in bounded "
+        f"time; {what}. Write it in that style (export does), or split it into several files of at most {limit} "
+        "MiB (apply reads them together)",
         file=file,
     )
 
@@ -150,12 +178,21 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
         raise _too_big(len(text.encode("utf-8", "surrogatepass")), file)
     with no_gc():
         try:
-            value = fast_load(text, file)  # plain block YAML, read many times faster; anything else declines
+            value, line = fast_read(text, file)  # plain block YAML, read many times faster; else declined
             if value is DECLINED:
                 value = json_document(text)  # a JSON document (YAML's subset), read by the json module
             if value is not DECLINED:
                 return value
-            return _Composer(text, file).document()
+            # A big file outside the fast readers' part is read only as far as the full reader's
+            # budget: what it refuses early (nesting, aliases, tags) it still words itself.
+            big = (
+                len(text) > MAX_FULL_YAML_BYTES // 4
+                and len(text.encode("utf-8", "surrogatepass")) > MAX_FULL_YAML_BYTES
+            )
+            try:
+                return _Composer(text, file, budget=MAX_FULL_YAML_BYTES if big else None).document()
+            except _OverBudget:
+                raise _too_much_yaml(text, line, file) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<document>"
@@ -244,6 +281,10 @@ class _Frame:
 _NO_KEY = object()
 
 
+class _OverBudget(Exception):
+    """The full reader went past its budget (never leaves this module)."""
+
+
 def _line(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
 
@@ -251,8 +292,10 @@ def _line(mark: Any) -> str:
 class _Composer:
     """Turns the parser's events into values, one event at a time, enforcing the limits."""
 
-    def __init__(self, text: str, file: str | None) -> None:
+    def __init__(self, text: str, file: str | None, *, budget: int | None = None) -> None:
         self.parser = _parser(text)
+        #: Read no further than this many characters into the text (None: all of it).
+        self.budget = budget
         self.file = file
         self.resolver = Resolver()
         self.constructor = SafeConstructor()
@@ -295,8 +338,13 @@ class _Composer:
     def node(self) -> Any:
         """Read one whole node (with everything nested in it) without recursion."""
         parser = self.parser
+        budget = self.budget
+        count = 0
         while True:
             event = parser.get_event()
+            count += 1
+            if budget is not None and not count & 0x3FFF and event.start_mark.index > budget:
+                raise _OverBudget
             if isinstance(event, ev.ScalarEvent):
                 value = self.scalar(event)
                 if event.anchor is not None:

@@ -26,12 +26,31 @@ CONF = Path(__file__).resolve().parents[2] / "conf" / "governance.yaml"
 SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = ["a", "b", "name", "a b", "yes", "on", "1", "1.0", "0x1", "null", "~", "'q'", "'a'", '"a"', "<<", "=", "-x"]
-KEYS += ["a:b", "a#b", "a ", "é", "True", "2024-01-01", "'it''s'", "x" * 1100, "[k]", "&k a", "?k", ".inf", ".nan"]
+KEYS += [
+    "a:b",
+    "a#b",
+    "a:b:c",
+    "h://x",
+    "a#",
+    "1:20",
+    "a ",
+    "é",
+    "True",
+    "2024-01-01",
+    "'it''s'",
+    "x" * 1100,
+    "[k]",
+    "&k a",
+    "?k",
+    ".inf",
+    ".nan",
+]
 VALUES = ["x", "a b", "a  b", "yes", "No", "ON", "1", "-1", "+1", "0x1f", "0o17", "012", "1_000", "1:20", "3.5", "1e3"]
 VALUES += ["2024-01-01", "2024-13-45", "2024-01-01 10:00:00", ".inf", "-.inf", ".nan", "~", "null", "''", "'it''s'"]
 VALUES += ['"x"', '"a\\n"', '""', "{}", "[]", "[1]", "{a: 1}", "&a x", "*a", "!!str x", "!!int 1", "a # c", "a#c", "|"]
 VALUES += [">", "- x", "x: y", "é", "x\ty", "a\x85b", "@x", "`x", "%x", "=", "<<", "x ", "'a' b", "\\d+$", "a'b", 'a"b']
 VALUES += ["9" * 5000, "a,b", "a]", "a}", "#", "'", '"']
+VALUES += ["hdfs://nn:8020/p", "a:", "a::b", ":a", "a :b", "a:#b", "a#", "#a", "a# b", "a:  b", "x:y:z", "1:2:3", "a:,"]
 INDENTS = ["", " ", "  ", "   ", "    ", "      "]
 
 
