@@ -159,6 +159,51 @@ def _p1(spark: Any, work: Path, runs: int) -> dict[str, float]:
     }
 
 
+REVERSIBLE_YAML = """
+version: 1
+users:
+  - {name: svc_bench, permissions: [IMPERSONATE, GOVERNANCE]}
+  - {name: analyst}
+sources:
+  - name: Bench Claims
+    table: bench.claims
+    owners: [svc_bench]
+    subscription: {anyone: {}}
+    policies:
+      - {name: tok-ssn, type: masking, columns: {names: [ssn]}, mask: reversible}
+"""
+
+
+def _reversible(spark: Any, work: Path, runs: int) -> dict[str, float]:
+    """A reversible mask on one string column of the P1 table (written by :func:`_p1`) / the raw read."""
+    from immuta_spark.catalog import GovernanceCatalog
+    from immuta_spark.spark import ImmutaSparkSession
+
+    policy = work / "reversible.yaml"
+    policy.write_text(REVERSIBLE_YAML)
+    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'reversible.db'}", identity="svc_bench", create=True)
+    catalog.apply(policy)
+    governed = ImmutaSparkSession.wrap(spark, catalog=catalog, user="analyst")
+
+    def sink(make: Callable[[], Any]) -> Callable[[], None]:
+        return lambda: make().write.format("noop").mode("overwrite").save()
+
+    ratios = []
+    for i in range(runs):  # interleaved, alternating which goes first
+        masked, raw = (
+            sink(lambda: governed.sql("SELECT * FROM bench.claims")),
+            sink(lambda: spark.table("bench.claims")),
+        )
+        if i % 2 == 0:
+            a = _best(masked, 1)
+            b = _best(raw, 1)
+        else:
+            b = _best(raw, 1)
+            a = _best(masked, 1)
+        ratios.append(a / b)
+    return {"reversible_ratio": round(statistics.median(ratios), 3)}
+
+
 def _p2(spark: Any, work: Path, queries: int, *, project: bool = False) -> dict[str, float]:
     """Policy work (pre-check, compile, enforcement in the analyzer, guard, audit) per query, 1k x 1k x 10k.
 
@@ -242,6 +287,7 @@ def run(
         try:
             if "p1" in parts:
                 results.update(_p1(spark, work, runs))
+                results.update(_reversible(spark, work, min(runs, 7)))
             if "p2" in parts:
                 results.update(_p2(spark, work, queries))
             if "project" in parts:

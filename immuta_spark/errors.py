@@ -18,6 +18,7 @@ __all__ = [
     "RuntimeStateConflict",
     "SourceNotFound",
     "SubscriptionError",
+    "TokenError",
 ]
 
 
@@ -110,3 +111,7 @@ class RuntimeStateConflict(ImmutaSparkError):
 
 class SubscriptionError(ImmutaSparkError):
     """A subscription request, approval, denial or revocation is not allowed."""
+
+
+class TokenError(ImmutaSparkError):
+    """A reversible mask's token that is not one of this source's (altered, forged, or another source's)."""

@@ -27,6 +27,7 @@ from pyspark.sql.classic.column import Column as ClassicColumn
 
 from immuta_spark import expr as E
 from immuta_spark.errors import PolicyBindError
+from immuta_spark.masks.reversible import AAD, BUCKET, IV_BYTES, token_keys
 
 __all__ = ["JvmFunctions", "Lowering", "lower", "lower_columns", "quote_identifier"]
 
@@ -188,10 +189,23 @@ def _(node: E.TruncTime, ctx: Lowering) -> Any:
 
 @_lower.register
 def _(node: E.Token, ctx: Lowering) -> Any:
-    # AES in ECB mode is deterministic: equal values give equal tokens, and the key reverses them.
+    # The SIV construction of immuta_spark.masks.reversible, step by step in native functions.
     f = ctx.f
-    key = f.unhex(ctx.secret_column(ctx.secrets(node.key)[:32].hex()))
-    return f.base64(f.aes_encrypt(_lower(node.child, ctx).cast("binary"), key, f.lit("ECB"), f.lit("PKCS")))
+    keys = token_keys(ctx.secrets(node.key))
+
+    def secret(value: bytes) -> Any:
+        return f.unhex(ctx.secret_column(value.hex()))
+
+    data = _lower(node.child, ctx).cast("binary")
+    pad = f.unhex(f.lit("80" + "00" * (BUCKET - 1))).substr(
+        f.lit(1), f.lit(BUCKET).minus(f.pmod(f.octet_length(data), f.lit(BUCKET)))
+    )
+    padded = f.concat(ctx.seq([data, pad]))
+    inner = f.unhex(f.sha2(f.concat(ctx.seq([secret(keys.inner), padded])), 256))
+    mac = f.unhex(f.sha2(f.concat(ctx.seq([secret(keys.outer), inner])), 256))
+    iv = mac.substr(f.lit(1), f.lit(IV_BYTES))
+    sealed = f.aes_encrypt(padded, secret(keys.enc), f.lit("GCM"), f.lit("DEFAULT"), iv, f.lit(AAD))
+    return f.translate(f.base64(sealed), "\r\n", "")  # Spark's base64 breaks lines at 76: a token is one word
 
 
 @_lower.register
