@@ -23,6 +23,7 @@ from immuta_spark.spark import registration
 from immuta_spark.spark.commands import refuse_hidden_in, require_owner
 from immuta_spark.spark.errors import rules_errors
 from immuta_spark.spark.internals import SessionInternals
+from immuta_spark.spark.lineage import plan_lineage
 from immuta_spark.spark.names import name_parts, table_storage
 
 __all__ = ["GovernedWriter", "GovernedWriterV2"]
@@ -35,6 +36,8 @@ class _Governed:
     _what: str
     #: The governed DataFrame written (None: a write the caller registers itself, as create_derived_source).
     _frame: Any = None
+    #: The format named with ``format`` (lower case), if any.
+    _format: str | None = None
 
     def option(self, key: str, value: Any) -> Any:  # pragma: no cover - each writer has its own
         raise NotImplementedError
@@ -68,6 +71,7 @@ class _Governed:
         session = self._session
         pending = None
         sources: list[str] = []
+        read: list[str] = []
         # One pinned snapshot from the check to the registration: a registration that widens a
         # governed target's inheritance before the write bumps the catalog's revision, and the
         # write must run under the rules its DataFrame was enforced with.
@@ -75,7 +79,11 @@ class _Governed:
             try:
                 check(sources)
                 frame = self._frame
-                if frame is not None:
+                if frame is not None and self._format == "noop":
+                    # Spark's "noop" sink writes nothing anywhere (a benchmark's or a warm-up's sink):
+                    # no copy to register; what it read is still audited.
+                    read = sorted(plan_lineage(session._enforcer, frame._jdf).sources)
+                elif frame is not None:
                     pending = registration.before(
                         session,
                         frame._jdf,
@@ -97,7 +105,8 @@ class _Governed:
                 session._audit("write", "denied", sources=sources, detail={"target": target, "error": str(exc)})
                 raise
         detail = {"target": target, **({"derived_source": derived} if derived else {})}
-        read = sorted(pending.lineage.sources) if pending is not None else []
+        if pending is not None:
+            read = sorted(pending.lineage.sources)
         session._audit("write", "ok", sources=[*sources, *read], detail=detail)
         return result
 
@@ -158,6 +167,7 @@ class GovernedWriter(_Governed):
     def format(self, source: str) -> GovernedWriter:
         """As ``DataFrameWriter.format``."""
         self._writer.format(source)
+        self._format = source.lower()
         return self
 
     def option(self, key: str, value: Any) -> GovernedWriter:

@@ -100,6 +100,14 @@ def test_a_write_of_governed_data_to_a_path_is_refused_and_writes_nothing(sessio
     assert not out.exists()
 
 
+def test_the_noop_sink_copies_nothing_so_it_is_neither_registered_nor_refused(sessions: Any) -> None:
+    alice = sessions("alice")
+    alice.table("gw.people").write.format("noop").mode("overwrite").save()
+    assert governor(sessions).derived_sources() == []
+    audit = [r for r in governor(sessions).audit(action="write") if r.user == "alice"]
+    assert audit and audit[-1].outcome == "ok" and "People" in audit[-1].sources
+
+
 def test_writing_ungoverned_data_registers_nothing(sessions: Any) -> None:
     sessions("alice").range(3).write.saveAsTable("alice_db.plain")
     assert governor(sessions).derived_sources() == []
