@@ -14,9 +14,10 @@ from typing import TextIO
 
 from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog_url
 from immuta_spark.catalog.service import describe_paths, load_policy_file
-from immuta_spark.cli_common import print_json
+from immuta_spark.cli_common import print_json, text_table
 from immuta_spark.cli_projects import add_project_commands, run_project
 from immuta_spark.cli_sources import add_source_commands, run_source
+from immuta_spark.cli_unmask import add_unmask_commands, run_unmask
 from immuta_spark.engine import Plan
 from immuta_spark.errors import CatalogError, ImmutaSparkError, PolicyFileError
 
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_project_commands(sub)
     add_source_commands(sub)
+    add_unmask_commands(sub)
 
     au = sub.add_parser("audit", help="list audit records")
     au.add_argument("--user")
@@ -167,6 +169,8 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
         return run_project(args, cat, out)
     if args.command == "source":
         return run_source(args, cat, out)
+    if args.command == "unmask":
+        return run_unmask(args, cat, out)
     records = cat.audit(
         user=args.user,
         action=args.action,
@@ -191,7 +195,7 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
             ]
             for r in records
         ]
-        out.write(_table(["time", "user", "action", "outcome", "sources", "policies"], rows))
+        out.write(text_table(["time", "user", "action", "outcome", "sources", "policies"], rows))
     return 0
 
 
@@ -231,7 +235,7 @@ def _subscription(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO)
         print_json(out, [r.to_json() for r in records])
     else:
         rows = [[r.source, r.user, r.status, ",".join(r.approvals), r.updated_at[:19]] for r in records]
-        out.write(_table(["source", "user", "status", "approvals", "updated"], rows))
+        out.write(text_table(["source", "user", "status", "approvals", "updated"], rows))
     return 0
 
 
@@ -262,21 +266,13 @@ def render_plan_text(plan: Plan) -> str:
         why = "; ".join(f"{o.policy}: {o.reason}" for o in c.overridden)
         mask = (c.mask or "-") + (" (conditional)" if c.conditional else "")
         rows.append([c.name, c.type or "unknown", mask, c.policy or "-", why or "-"])
-    body += "\n" + _table(["column", "type", "mask", "policy", "overridden"], rows)
+    body += "\n" + text_table(["column", "type", "mask", "policy", "overridden"], rows)
     filters = ", ".join(f"{r.policy} ({r.kind})" for r in plan.row_policies) or "none"
     body += f"\nrow filters: {filters}\n"
     if plan.differential_privacy:
         dp = plan.differential_privacy
         body += f"differential privacy: {dp.policy} (epsilon {dp.epsilon}); only aggregate queries are answered\n"
     return body
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max([len(h), *(len(str(r[i])) for r in rows)]) for i, h in enumerate(headers)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
-    out += [fmt.format(*map(str, r)) for r in rows]
-    return "\n".join(line.rstrip() for line in out) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ __all__ = [
     "SourceNotFound",
     "SubscriptionError",
     "TokenError",
+    "UnmaskError",
 ]
 
 
@@ -115,3 +116,7 @@ class SubscriptionError(ImmutaSparkError):
 
 class TokenError(ImmutaSparkError):
     """A reversible mask's token that is not one of this source's (altered, forged, or another source's)."""
+
+
+class UnmaskError(ImmutaSparkError):
+    """An unmask request that cannot be made or decided (nothing to unmask, no reason, decided already)."""

@@ -48,6 +48,7 @@ __all__ = [
     "project_validations",
     "secrets_table",
     "subscriptions",
+    "unmask_requests",
     "workspace_grant_acks",
     "workspace_grant_generation",
     "workspace_grants",
@@ -198,6 +199,23 @@ workspace_grant_acks = Table(
     Column("generation", Integer, nullable=False),
     Column("acked_at", Float, nullable=False),
 )
+#: Requests to see one masked value in the clear (reversible and format-preserving masks):
+#: runtime state, decided by a user the masking policy exempts (see immuta_spark.catalog.unmask).
+unmask_requests = Table(
+    "unmask_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(512), nullable=False),
+    Column("column_name", String(512), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("requester", String(512), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # "pending" | "approved" | "denied"
+    Column("decided_by", String(512)),
+    Column("decision_reason", Text),
+    Column("requested_at", String(40), nullable=False),
+    Column("decided_at", String(40)),
+)
 audit_ts_index = Index("audit_ts", audit.c.ts)
 audit_record_id_index = Index("audit_record_id", audit.c.record_id, unique=True)
 
@@ -289,8 +307,13 @@ def _v7(conn: Connection) -> None:
         conn.execute(insert(workspace_grant_generation).values(id=1, generation=0))
 
 
+def _v8(conn: Connection) -> None:
+    """Version 8: requests to unmask one value of a reversible or format-preserving mask."""
+    unmask_requests.create(conn, checkfirst=True)
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 LATEST_VERSION = len(MIGRATIONS)
 
 

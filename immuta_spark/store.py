@@ -38,6 +38,7 @@ from immuta_spark.schema import (
     subscriptions,
 )
 from immuta_spark.sqlite_file import FileWatch, sqlite_events, sqlite_file
+from immuta_spark.unmask_store import UnmaskRows
 from immuta_spark.workspace_store import WorkspaceRows
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "AuditRecord", "Store", "redact_url"]
@@ -48,7 +49,7 @@ _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
 _STAMP_KEYS = ("revision", CATALOG_ID)
 
 
-class Store(EntityRows, ProjectRows, WorkspaceRows):
+class Store(EntityRows, ProjectRows, WorkspaceRows, UnmaskRows):
     """Transactions, migrations and the few queries the catalog needs.
 
     Opening never creates: a SQLite file that does not exist, or a database without the

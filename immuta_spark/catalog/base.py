@@ -37,6 +37,9 @@ def read_snapshot(store: Store, conn: Any, revision: int) -> Snapshot:
     prints = store.fingerprints(conn)
     added = store.project_members(conn)
     acks = store.acknowledgements(conn)
+    unmasked: dict[tuple[str, str, str], set[str]] = {}
+    for r in store.unmask_request_rows(conn, status="approved"):
+        unmasked.setdefault((r["requester"], r["source"], r["column_name"]), set()).add(r["token"])
     governance = assemble(rows)
     memberships = {
         (m["project"], m["user"]): MembershipState(m["role"], m["status"], frozenset(m["approvals"])) for m in added
@@ -57,6 +60,7 @@ def read_snapshot(store: Store, conn: Any, revision: int) -> Snapshot:
             (a["project"], a["user"], a["purpose"]): Acknowledgement(a["decision"], a["statement"]) for a in acks
         },
         runtime=runtime,
+        unmasked={k: frozenset(v) for k, v in unmasked.items()},
     )
 
 

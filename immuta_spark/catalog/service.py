@@ -16,6 +16,7 @@ from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.grants import prune_grants
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
+from immuta_spark.catalog.unmask import UnmaskRequests
 from immuta_spark.catalog.validation import ProjectValidation
 from immuta_spark.catalog.workspaces import Workspaces
 from immuta_spark.catalog.writes import GovernedWrites
@@ -60,7 +61,7 @@ def describe_paths(path: PolicyPaths) -> str:
 
 
 class GovernanceCatalog(
-    SubscriptionWorkflow, GovernedWrites, DerivedSources, Workspaces, ProjectContext, ProjectValidation
+    SubscriptionWorkflow, GovernedWrites, DerivedSources, Workspaces, ProjectContext, ProjectValidation, UnmaskRequests
 ):
     """The governance catalog, acting for one authenticated identity.
 

@@ -9,11 +9,14 @@ from immuta_spark.engine.index import SourcePolicies, column_specificity, column
 from immuta_spark.engine.plan import ColumnPlan, Override
 from immuta_spark.engine.subjects import Snapshot, Subject
 from immuta_spark.errors import PolicyBindError
-from immuta_spark.expr import Cast, Column, If, NullAs, SecretRef, SqlPredicate, Term
+from immuta_spark.expr import Cast, Column, If, In, Literal, NullAs, SecretRef, SqlPredicate, Term
 from immuta_spark.masks import MaskContext, build_mask
 from immuta_spark.model import KAnonymizeMask, Policy, Source
 
-__all__ = ["UNFINGERPRINTED_K", "plan_columns", "rank_masking_policies"]
+__all__ = ["REVERSIBLE", "UNFINGERPRINTED_K", "plan_columns", "rank_masking_policies"]
+
+#: The mask kinds an approved unmask request reverses for its requester.
+REVERSIBLE = ("reversible", "format_preserving")
 
 
 #: k used for ``k_anonymize: fingerprint`` until a fingerprint has been computed: the largest
@@ -97,6 +100,11 @@ def plan_columns(
         )
         result = build_mask(action, ctx)  # type: ignore[arg-type]
         term = result.term
+        shown = snapshot.unmasked.get((subject.user, source.name, name.lower())) if action.kind in REVERSIBLE else None
+        if shown:
+            # Approved unmask requests: those values, and only those, in the clear for this requester.
+            clear: Term = Column(name) if result.type == types[name] else Cast(Column(name), result.type)
+            term = If(In(term, tuple(Literal(t, result.type) for t in sorted(shown))), clear, term)
         if winner.where is not None:
             raw: Term = Column(name) if result.type == types[name] else Cast(Column(name), result.type)
             # NULL counts as true: a row whose condition cannot be decided is masked.

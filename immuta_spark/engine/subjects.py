@@ -97,8 +97,11 @@ class Snapshot:
         memberships: Mapping[tuple[str, str], MembershipState] | None = None,
         acknowledgements: Mapping[tuple[str, str, str], Acknowledgement] | None = None,
         runtime: Collection[tuple[str, str]] = (),
+        unmasked: Mapping[tuple[str, str, str], frozenset[str]] | None = None,
     ) -> None:
         self.governance = governance
+        #: Approved unmask requests: (requester, source, column) -> the tokens shown in the clear to them.
+        self.unmasked = dict(unmasked or {})
         #: Runtime membership rows by (project, user): members and owners added, requests, denials, revocations.
         self.memberships = dict(memberships or {})
         #: Members and owners at run time (status "member"): project -> user -> role.

@@ -367,6 +367,23 @@ class ImmutaSparkSession:
             name = found.name if found is not None else source
             return self._enforcer.acting().request_subscription(name, reason=reason)
 
+    def request_unmask(self, source: str, column: str, token: str, reason: str) -> Any:
+        """Ask to see the one value behind ``token`` in a reversible-masked ``column`` of ``source``.
+
+        Pending until a user the masking policy exempts approves it; then this user sees that
+        value in the clear in query results and from :meth:`unmask`. Audited; returns the request.
+        """
+        with self._lock:
+            found = self._source_by_name(source)
+            name = found.name if found is not None else source
+            return self._enforcer.acting().request_unmask(name, column, token, reason=reason)
+
+    def unmask(self, source: str, column: str, token: str) -> str:
+        """The value behind ``token``, once this user's request for it was approved; refused otherwise."""
+        with self._lock:
+            found = self._source_by_name(source)
+            return self._enforcer.acting().unmask(found.name if found is not None else source, column, token)
+
     def create_derived_source(
         self,
         name: str,

@@ -31,12 +31,14 @@ _YAML = """
 users:
   - {name: svc_notebook, permissions: [IMPERSONATE]}
   - {name: ann}
+  - {name: bob}
+  - {name: lee, groups: [Legal]}
 sources:
   - name: Addresses
     table: rv.addresses
     subscription: {anyone: {}}
     policies:
-      - {name: tok, type: masking, columns: {names: [address]}, mask: reversible}
+      - {name: tok, type: masking, columns: {names: [address]}, mask: reversible, except: {groups: [Legal]}}
 """
 
 
@@ -86,3 +88,30 @@ def test_equal_values_give_equal_tokens_so_masked_columns_still_group(governed: 
         r["address"]: r["n"] for r in ann.sql("SELECT address, count(*) AS n FROM rv.addresses GROUP BY 1").collect()
     }
     assert sorted(groups.values()) == [1, 2] and "x" not in groups
+
+
+def test_an_approved_unmask_request_shows_that_value_in_the_requesters_results_only(
+    governed: Any, sample_spark: Any
+) -> None:
+    from immuta_spark.catalog import GovernanceCatalog
+    from immuta_spark.errors import NotAuthorized
+    from tests.spark.conftest import table
+
+    table(sample_spark, "rv.addresses", list(enumerate(VALUES[:3])), "id int, address string")
+    sessions = governed(_YAML)
+    ann, bob = sessions("ann"), sessions("bob")
+
+    def seen(session: Any) -> dict[int, Any]:
+        return {r["id"]: r["address"] for r in session.sql("SELECT id, address FROM rv.addresses").collect()}
+
+    masked = seen(ann)
+    request = ann.request_unmask("Addresses", "address", masked[0], "a fraud case")
+    assert seen(ann) == masked  # pending: nothing revealed
+    with pytest.raises(NotAuthorized, match="pending"):
+        ann.unmask("Addresses", "address", masked[0])
+    GovernanceCatalog(sessions.catalog.store, identity="lee").approve_unmask(request.id, reason="case 42")
+    after = seen(ann)
+    assert after[0] == VALUES[0] and after[1] == masked[1] and after[2] == masked[2]
+    assert ann.unmask("Addresses", "address", masked[0]) == VALUES[0]
+    assert seen(bob)[0] != VALUES[0]  # bob's own tokens; the approval is ann's alone
+    assert seen(sessions("lee"))[0] == VALUES[0]  # exempt: the clear, as always
