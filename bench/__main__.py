@@ -37,6 +37,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "p1_ratio_p10": ("-", "p1 pair ratios, 10th percentile"),
     "p1_ratio_p90": ("-", "p1 pair ratios, 90th percentile"),
     "reversible_ratio": ("<= 1.3", "reversible mask (SIV tokens) on one string column of the 5M-row table / raw read"),
+    "fpe_ratio": ("<= 4", "format-preserving mask (FF3-1 Arrow UDF) on one string column / raw read, 200k-row slice"),
+    "fpe_rows": ("-", "rows of the slice fpe_ratio is measured on"),
     "udf_ratio": ("-", "the same masks as Python UDFs / native"),
     "p2_p50_ms": ("<= 10", "policy work per query (governed call - plain analysis of the text), 1k x 1k x 10k"),
     "p2_p99_ms": ("<= 50", "same, p99"),

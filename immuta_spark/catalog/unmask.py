@@ -1,6 +1,6 @@
 """Unmask requests (seed: masking "With Reversibility"): one masked value, shown in the clear to one requester.
 
-A user who sees a column masked by a ``reversible`` policy asks for
+A user who sees a column masked by a ``reversible`` or ``format_preserving`` policy asks for
 one value behind its token, with a reason. Only a user the masking policy exempts (its
 ``except``, or an OTHERWISE rule that leaves them unmasked: they see the column in the clear)
 may approve or deny. Once approved, the requester sees that one value unmasked, in
@@ -20,10 +20,15 @@ from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.engine import Snapshot, Subject, compile_plan
 from immuta_spark.errors import NotAuthorized, SourceNotFound, TokenError, UnmaskError
 from immuta_spark.expr import SecretRef
+from immuta_spark.masks.format_preserving import decrypt as fpe_decrypt
+from immuta_spark.masks.format_preserving import fpe_keys
 from immuta_spark.masks.reversible import detokenize, token_keys
 from immuta_spark.model import Permission, Source
 
-__all__ = ["UnmaskRecord", "UnmaskRequests"]
+__all__ = ["UNMASKABLE", "UnmaskRecord", "UnmaskRequests"]
+
+#: The masks an unmask request reverses.
+UNMASKABLE = ("reversible", "format_preserving")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,10 +69,10 @@ class UnmaskRequests(CatalogBase):
         """
         snapshot = self.snapshot()
         me = self._actor_subject()
-        src, name = self._unmask_column(snapshot, me, source, column)
+        src, name, kind = self._unmask_column(snapshot, me, source, column)
         if not reason.strip():
             raise UnmaskError("say why you need the value (reason=...): approvers decide on it")
-        self._reverse_token(src, token)  # refuses a token that is not this source's, before anything is stored
+        self._reverse_token(src, kind, token)  # refuses what cannot be revealed, before anything is stored
         with self.store.write() as conn:
             for row in self.store.unmask_request_rows(conn, requester=self.actor, source=src):
                 if row["column_name"] == name and row["token"] == token and row["status"] != "denied":
@@ -105,8 +110,10 @@ class UnmaskRequests(CatalogBase):
         """The value behind ``token``, for a requester whose request for it was approved; else refused."""
         snapshot = self.snapshot()
         src = snapshot.source(source)
-        if src is None or not compile_plan(snapshot, self._actor_subject(), src.name, _columns(src, column)).visible:
+        plan = None if src is None else compile_plan(snapshot, self._actor_subject(), src.name, _columns(src, column))
+        if src is None or plan is None or not plan.visible:
             raise SourceNotFound(source)
+        kind = next((c.mask for c in plan.columns if c.name.lower() == column.lower()), None)
         with self.store.read() as conn:
             rows = self.store.unmask_request_rows(conn, requester=self.actor, source=src.name)
         found = [r for r in rows if r["column_name"] == column.lower() and r["token"] == token]
@@ -119,26 +126,26 @@ class UnmaskRequests(CatalogBase):
                 f"the value behind this token of {src.name}.{column} is not yours to see ({state}); "
                 "request it with session.request_unmask(...) or `immuta-spark unmask request`, and wait for approval"
             )
-        value = self._reverse_token(src.name, token)
+        value = self._reverse_token(src.name, kind, token)
         self.record(action="unmask.reveal", outcome="ok", sources=[src.name], detail={"column": column.lower()})
         return value
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _unmask_column(self, snapshot: Snapshot, me: Subject, source: str, column: str) -> tuple[str, str]:
+    def _unmask_column(self, snapshot: Snapshot, me: Subject, source: str, column: str) -> tuple[str, str, str]:
         src = snapshot.source(source)
         plan = None if src is None else compile_plan(snapshot, me, src.name, _columns(src, column))
         if src is None or plan is None or not plan.visible:
             raise SourceNotFound(source)
         for c in plan.columns:
             if c.name.lower() == column.lower():
-                if c.mask != "reversible":
+                if c.mask not in UNMASKABLE:
                     what = "it is not masked for you" if c.mask is None else f"its {c.mask} mask is not reversible"
                     raise UnmaskError(
                         f"column {column} of {src.name} has nothing to unmask: {what} (unmask requests reverse "
-                        "reversible masks; format-preserving ones join them with their FF3-1 lowering)"
+                        "reversible and format-preserving masks)"
                     )
-                return src.name, c.name.lower()
+                return src.name, c.name.lower(), str(c.mask)
         raise UnmaskError(f"{src.name} has no column {column}; its columns: {', '.join(c.name for c in plan.columns)}")
 
     def _may_decide_unmask(self, snapshot: Snapshot, me: Subject, source: str, column: str) -> bool:
@@ -180,7 +187,11 @@ class UnmaskRequests(CatalogBase):
             decided = self.store.unmask_request_rows(conn, request_id=request_id)[0]
         return UnmaskRecord.from_row(decided)
 
-    def _reverse_token(self, source: str, token: str) -> str:
+    def _reverse_token(self, source: str, kind: str | None, token: str) -> str:
+        if kind == "format_preserving":
+            return fpe_decrypt(token, fpe_keys(self.secret(SecretRef("source", source, "fpe_key"))))
+        if kind != "reversible":
+            raise UnmaskError(f"that column of {source} is no longer masked reversibly for you; nothing to reveal")
         try:
             return detokenize(token, token_keys(self.secret(SecretRef("source", source, "token_key"))))
         except TokenError:
