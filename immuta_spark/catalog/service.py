@@ -13,6 +13,7 @@ from immuta_spark.catalog.coexist import Pruning, RuntimeState, plan_coexistence
 from immuta_spark.catalog.context import ProjectContext
 from immuta_spark.catalog.derived import DerivedSources
 from immuta_spark.catalog.entities import entity_rows
+from immuta_spark.catalog.fingerprints import Fingerprints
 from immuta_spark.catalog.grants import prune_grants
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
@@ -61,7 +62,14 @@ def describe_paths(path: PolicyPaths) -> str:
 
 
 class GovernanceCatalog(
-    SubscriptionWorkflow, GovernedWrites, DerivedSources, Workspaces, ProjectContext, ProjectValidation, UnmaskRequests
+    SubscriptionWorkflow,
+    GovernedWrites,
+    DerivedSources,
+    Workspaces,
+    ProjectContext,
+    ProjectValidation,
+    UnmaskRequests,
+    Fingerprints,
 ):
     """The governance catalog, acting for one authenticated identity.
 

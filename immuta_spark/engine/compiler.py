@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from immuta_spark.engine.masking import plan_columns
 from immuta_spark.engine.plan import Plan
@@ -21,6 +22,7 @@ def compile_plan(
     subject: Subject,
     source_name: str,
     schema: Sequence[tuple[str, str]] | None = None,
+    fingerprint: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Decide what ``subject`` may see of a source; pure and deterministic.
 
@@ -29,7 +31,9 @@ def compile_plan(
     an unknown type (None): masks are accepted for it and checked against the real type when a
     schema is given (the Spark layer passes the table's at query time). Raises
     :class:`SourceNotFound` for an unknown source and :class:`PolicyBindError` when a policy
-    cannot be bound to the schema, such as a mask the column's type does not take (fail closed).
+    cannot be bound to the schema, such as a mask the column's type does not take, or a
+    k-anonymization over a column above the cardinality cutoff (fail closed). ``fingerprint``,
+    when given, is the source's fresh fingerprint (else the stored one is used).
     """
     source = snapshot.source(source_name)
     if source is None:
@@ -76,7 +80,7 @@ def compile_plan(
         )
     columns = _schema(source, schema)
     resolve = {c.lower(): c for c, _ in columns}
-    column_plans = tuple(plan_columns(snapshot, subject, source, policies, columns, resolve))
+    column_plans = tuple(plan_columns(snapshot, subject, source, policies, columns, resolve, fingerprint))
     row_filter, row_policies = plan_rows(subject, source, policies, resolve)
     dp = plan_differential_privacy(subject, source, policies.of(PolicyType.DIFFERENTIAL_PRIVACY))
     return Plan(

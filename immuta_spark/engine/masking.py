@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from immuta_spark.engine.conflicts import decide, rank_masking_policies, with_own
 from immuta_spark.engine.index import SourcePolicies, column_specificity, column_tags
@@ -13,7 +14,7 @@ from immuta_spark.expr import Cast, Column, If, In, Literal, NullAs, SecretRef, 
 from immuta_spark.masks import MaskContext, build_mask
 from immuta_spark.model import KAnonymizeMask, Policy, Source
 
-__all__ = ["REVERSIBLE", "UNFINGERPRINTED_K", "plan_columns", "rank_masking_policies"]
+__all__ = ["REVERSIBLE", "UNFINGERPRINTED_K", "k_anonymity_groups", "plan_columns", "rank_masking_policies"]
 
 #: The mask kinds an approved unmask request reverses for its requester.
 REVERSIBLE = ("reversible", "format_preserving")
@@ -45,6 +46,7 @@ def plan_columns(
     policies: SourcePolicies,
     columns: Sequence[tuple[str, str | None]],
     resolve: Mapping[str, str],
+    fingerprint: Mapping[str, Any] | None = None,
 ) -> Iterable[ColumnPlan]:
     """What the subject sees of each column: the winning masking policy's term, or the raw column.
 
@@ -86,7 +88,9 @@ def plan_columns(
         k = 2
         if isinstance(action, KAnonymizeMask):
             k_group = tuple(c for c, _ in columns if column_specificity(winner, c, column_tags(source, c)) is not None)
-            k = action.k if action.k is not None else _fingerprint_k(snapshot, source, winner)
+            printed = fingerprint if fingerprint is not None else snapshot.fingerprints.get(source.name, {})
+            _check_cardinality(snapshot, source, winner, k_group, printed)
+            k = action.k if action.k is not None else _fingerprint_k(printed, winner)
         ctx = MaskContext(
             source=source.name,
             column=name,
@@ -121,6 +125,35 @@ def plan_columns(
         )
 
 
-def _fingerprint_k(snapshot: Snapshot, source: Source, policy: Policy) -> int:
-    found = snapshot.fingerprints.get(source.name, {}).get("k_anonymity", {}).get(policy.name)
+def _fingerprint_k(fingerprint: Mapping[str, Any], policy: Policy) -> int:
+    found = fingerprint.get("k_anonymity", {}).get(policy.name)
     return int(found) if found else UNFINGERPRINTED_K
+
+
+def _check_cardinality(
+    snapshot: Snapshot, source: Source, policy: Policy, group: Sequence[str], fingerprint: Mapping[str, Any]
+) -> None:
+    """Refuse a k-anonymization over a column whose fingerprinted distinct count passes the cutoff (POLICY.md 5.2)."""
+    cutoff = snapshot.governance.settings.k_anonymization_cardinality_cutoff
+    stats = fingerprint.get("columns", {})
+    for column in group:
+        distinct = stats.get(column, stats.get(column.lower(), {})).get("distinct")
+        if distinct is not None and distinct > cutoff:
+            raise PolicyBindError(
+                f"k-anonymization policy '{policy.name}' on '{source.name}' uses column '{column}', which has "
+                f"{distinct} distinct values, above the cardinality cutoff {cutoff} "
+                "(settings.k_anonymization_cardinality_cutoff): k-anonymizing it would hide almost every row; "
+                "generalise the column (round, truncate) or leave it out of the policy"
+            )
+
+
+def k_anonymity_groups(snapshot: Snapshot, source: Source, columns: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each k-anonymization policy that may mask ``source`` and the columns it groups by (for fingerprints)."""
+    policies = snapshot.source_policies(source)
+    groups: dict[str, tuple[str, ...]] = {}
+    for policy in policies.masking:
+        if any(isinstance(a, KAnonymizeMask) for a in policy.actions()):
+            group = tuple(c for c in columns if column_specificity(policy, c, column_tags(source, c)) is not None)
+            if group:
+                groups[policy.name] = group
+    return groups

@@ -26,6 +26,7 @@ from immuta_spark.engine import Plan, Snapshot, Subject, compile_plan, make_subj
 from immuta_spark.expr import SecretRef
 from immuta_spark.model import Source
 from immuta_spark.spark.errors import GovernedAccessDenied, GovernedTableNotFound
+from immuta_spark.spark.fingerprint import FreshFingerprints
 from immuta_spark.spark.governor import JvmGovernor
 from immuta_spark.spark.heartbeat import LEASE_SETTING, LeaseHeartbeat
 from immuta_spark.spark.limits import storage_limits
@@ -58,6 +59,7 @@ class Enforcer:
         self._snapshot: Snapshot | None = None
         self._subject: Subject | None = None
         self.shared = SharedFrames.of(root)
+        self.fingerprints = FreshFingerprints(lambda table: self.shared.raw(table).frame, _ActingCatalog(self))
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
         self._heartbeat: LeaseHeartbeat | None = None
@@ -307,7 +309,10 @@ class Enforcer:
         self.snapshot()
         found = self._plans.get(source.name)
         if found is None:
-            found = compile_plan(self.snapshot(), self.subject(), source.name, self.schema(source))
+            snap, schema = self.snapshot(), self.schema(source)
+            # A k-anonymization needs the table's fresh fingerprint (its cutoff and K): recomputed when stale.
+            printed = self.fingerprints.fresh(snap, source, [c for c, _ in schema])
+            found = compile_plan(snap, self.subject(), source.name, schema, printed)
             self._plans[source.name] = found
         return found
 
@@ -348,6 +353,16 @@ class Enforcer:
         if tree is None:
             tree = f"'UnresolvedRelation [{', '.join(parts)}], [], false\n"
         return GovernedTableNotFound(list(parts), search_path=search, tree=tree, line=line, pos=pos)
+
+
+class _ActingCatalog:
+    """Stores a fingerprint as the session's user (the audit names whose query needed it)."""
+
+    def __init__(self, enforcer: Enforcer) -> None:
+        self._enforcer = enforcer
+
+    def store_fingerprint(self, source: str, body: dict[str, Any], *, automatic: bool) -> None:
+        self._enforcer.acting().store_fingerprint(source, body, automatic=automatic)
 
 
 def _overlaps(path: str, location: str) -> bool:

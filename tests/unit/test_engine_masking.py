@@ -181,6 +181,20 @@ def test_k_from_a_fingerprint_uses_ten_until_one_is_computed() -> None:
     assert cols["zip"].term == If(GroupSmallerThan(("zip",), 4), NullOf("string"), Column("zip"))
 
 
+def test_a_fingerprinted_column_above_the_cutoff_refuses_the_k_anonymization_naming_it() -> None:
+    from immuta_spark.engine.masking import k_anonymity_groups
+    from immuta_spark.errors import PolicyBindError
+
+    wide = snapshot(DOC, fingerprints={"Visits": {"columns": {"zip": {"distinct": 501}}, "k_anonymity": {}}})
+    with pytest.raises(
+        PolicyBindError, match=r"'zip', which has 501 distinct values, above the cardinality cutoff 500"
+    ):
+        plan(wide, "bob", "Visits")
+    narrow = snapshot(DOC, fingerprints={"Visits": {"columns": {"zip": {"distinct": 500}}, "k_anonymity": {}}})
+    assert {c.name for c in plan(narrow, "bob", "Visits").columns} >= {"zip"}
+    assert k_anonymity_groups(narrow, narrow.sources["Visits"], ["zip", "other"]) == {"k-fingerprint": ("zip",)}
+
+
 @pytest.mark.parametrize(
     ("project", "salt"),
     [
