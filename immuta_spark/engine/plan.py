@@ -8,7 +8,21 @@ from typing import Any
 
 from immuta_spark.expr import AlwaysTrue, Predicate, Term
 
-__all__ = ["ColumnPlan", "DPPlan", "Override", "Plan", "RowPolicyApplied"]
+__all__ = ["CONSTRUCTIONS", "ColumnPlan", "DPPlan", "Override", "Plan", "RowPolicyApplied"]
+
+#: How each mask kind computes what the user sees (explain shows it beside the kind).
+CONSTRUCTIONS = {
+    "hash": "SHA-256 of the source's (or masked-joins project's) salt and the value, hex",
+    "null": "NULL",
+    "constant": "a constant",
+    "regex": "a regular-expression replacement",
+    "round": "rounded down to the step, or truncated to the time unit",
+    "reversible": "SIV: IV = HMAC-SHA256 of the value padded to 16 bytes, then AES-256-GCM; base64 (reversible by an "
+    "approved unmask request)",
+    "format_preserving": "FF3-1 (NIST SP 800-38G Rev. 1) per character class, short runs hidden (reversible by an "
+    "approved unmask request)",
+    "k_anonymize": "NULL where the combination of the policy's columns occurs fewer than K times",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +117,7 @@ class Plan:
             "columns": {
                 c.name: {
                     "mask": c.mask,
+                    "construction": CONSTRUCTIONS.get(c.mask or ""),
                     "policy": c.policy,
                     "overridden": [o.policy for o in c.overridden],
                     "overridden_why": {o.policy: o.reason for o in c.overridden},

@@ -104,6 +104,7 @@ def test_explain_json_has_the_stable_keys(catalog: GovernanceCatalog) -> None:
     ]
     assert data["columns"]["address"] == {
         "mask": "null",
+        "construction": "NULL",
         "policy": "mask-address",
         "overridden": ["hash-pii"],
         "overridden_why": {"hash-pii": "less specific target than 'mask-address'"},
@@ -199,6 +200,7 @@ def test_apply_and_explain_work_without_spark_when_a_columns_type_is_unknown(cat
     assert code == 0
     assert json.loads(out)["columns"]["amount"] == {
         "mask": "round",
+        "construction": "rounded down to the step, or truncated to the time unit",
         "policy": "round-amount",
         "overridden": [],
         "overridden_why": {},

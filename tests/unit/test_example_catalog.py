@@ -30,6 +30,7 @@ def test_bob_sees_ssn_nulled_and_only_ohio_rows(catalog: GovernanceCatalog) -> N
     plan = catalog.explain("Medical Claims", user="bob").to_json()
     assert plan["columns"]["ssn"] == {
         "mask": "null",
+        "construction": "NULL",
         "policy": "null-ssn",
         "overridden": ["hash-pii", "constant-ssn"],
         "overridden_why": {
