@@ -39,6 +39,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "reversible_ratio": ("<= 1.3", "reversible mask (SIV tokens) on one string column of the 5M-row table / raw read"),
     "fpe_ratio": ("<= 4", "format-preserving mask (FF3-1 Arrow UDF) on one string column / raw read, 200k-row slice"),
     "fpe_rows": ("-", "rows of the slice fpe_ratio is measured on"),
+    "kanon_ratio": ("<= 2.5", "two-column k-anonymization of the 5M-row table / raw read"),
+    "fingerprint_s": ("-", "fingerprint of the 5M-row table (statistics, exact distincts, one k group, version)"),
     "udf_ratio": ("-", "the same masks as Python UDFs / native"),
     "p2_p50_ms": ("<= 10", "policy work per query (governed call - plain analysis of the text), 1k x 1k x 10k"),
     "p2_p99_ms": ("<= 50", "same, p99"),
