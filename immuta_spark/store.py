@@ -369,6 +369,11 @@ class Store(EntityRows, ProjectRows, WorkspaceRows, UnmaskRows):
         """Stored fingerprints by source."""
         return {s: json.loads(b) for s, b in conn.execute(select(fingerprints.c.source, fingerprints.c.body))}
 
+    def fingerprint_of(self, conn: Connection, source: str) -> dict[str, Any] | None:
+        """One source's stored fingerprint, or None."""
+        row = conn.execute(select(fingerprints.c.body).where(fingerprints.c.source == source)).first()
+        return None if row is None else dict(json.loads(row[0]))
+
     def put_fingerprint(self, conn: Connection, source: str, body: dict[str, Any]) -> None:
         """Store (replace) a source's fingerprint."""
         conn.execute(delete(fingerprints).where(fingerprints.c.source == source))

@@ -361,6 +361,9 @@ class _ActingCatalog:
     def __init__(self, enforcer: Enforcer) -> None:
         self._enforcer = enforcer
 
+    def stored_fingerprint(self, source: str) -> dict[str, Any] | None:
+        return self._enforcer.acting().stored_fingerprint(source)
+
     def store_fingerprint(self, source: str, body: dict[str, Any], *, automatic: bool) -> None:
         self._enforcer.acting().store_fingerprint(source, body, automatic=automatic)
 

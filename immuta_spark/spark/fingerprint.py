@@ -123,7 +123,7 @@ class FreshFingerprints:
             return None
         frame = self._raw(source.table)
         version = table_version(frame)
-        stored = snapshot.fingerprints.get(source.name)
+        stored = self._catalog.stored_fingerprint(source.name)  # not the snapshot's: stored without a bump
         if stored and stored.get("version") == version and set(groups) <= set(stored.get("k_anonymity", {})):
             return stored
         cutoff = snapshot.governance.settings.k_anonymization_cardinality_cutoff
