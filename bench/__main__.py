@@ -38,6 +38,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "p1_ratio_p90": ("-", "p1 pair ratios, 90th percentile"),
     "reversible_ratio": ("<= 1.3", "reversible mask (SIV tokens) on one string column of the 5M-row table / raw read"),
     "fpe_ratio": ("<= 4", "format-preserving mask (FF3-1 Arrow UDF) on one string column / raw read, 200k-row slice"),
+    "fpe_ratio_warm": ("-", "the same again: the Python workers remember the masks of values seen before"),
     "fpe_rows": ("-", "rows of the slice fpe_ratio is measured on"),
     "kanon_ratio": ("<= 2.5", "two-column k-anonymization of the 5M-row table / raw read"),
     "fingerprint_s": ("-", "fingerprint of the 5M-row table (statistics, exact distincts, one k group, version)"),

@@ -264,10 +264,10 @@ def _format_preserving(spark: Any, work: Path, runs: int) -> dict[str, float]:
 
     masked = sink(lambda: governed.sql("SELECT * FROM bench.claims_fpe"))
     raw = sink(lambda: spark.table("bench.claims_fpe"))
-    ratios = []
-    for _ in range(runs):
-        ratios.append(_best(masked, 1) / _best(raw, 1))
-    return {"fpe_ratio": round(statistics.median(ratios), 1), "fpe_rows": FPE_ROWS}
+    base = _best(raw, 3)
+    cold = _best(masked, 1) / base  # every value encrypted
+    warm = [_best(masked, 1) / base for _ in range(runs)]  # the workers remember the values' masks
+    return {"fpe_ratio": round(cold, 1), "fpe_ratio_warm": round(statistics.median(warm), 1), "fpe_rows": FPE_ROWS}
 
 
 def _p2(spark: Any, work: Path, queries: int, *, project: bool = False) -> dict[str, float]:

@@ -14,10 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from immuta_spark.catalog.base import CatalogBase
-from immuta_spark.errors import NotAuthorized, SourceNotFound
-from immuta_spark.model import Permission
+from immuta_spark.engine import Snapshot
+from immuta_spark.engine.masking import k_anonymity_groups
+from immuta_spark.errors import NotAuthorized, PolicyFileError, SourceNotFound
+from immuta_spark.model import Governance, KAnonymizeMask, Permission
 
-__all__ = ["Fingerprints"]
+__all__ = ["Fingerprints", "check_cardinality_at_apply"]
 
 
 class Fingerprints(CatalogBase):
@@ -48,3 +50,35 @@ class Fingerprints(CatalogBase):
                 self.store.bump(conn)
             detail = {"rows": body.get("rows"), "version": body.get("version"), "automatic": automatic}
             self._audit_in(conn, "fingerprint.compute", "ok", source, detail)
+
+
+def check_cardinality_at_apply(governance: Governance, fingerprints: dict[str, dict[str, Any]], file: str) -> None:
+    """Refuse a document whose k-anonymization uses a fingerprinted column above the cardinality cutoff.
+
+    Only sources with a stored fingerprint can be checked here (apply reads no tables); the
+    others are checked when the policy is applied to the data, by the governed session.
+    """
+    if not fingerprints or not any(
+        isinstance(a, KAnonymizeMask)
+        for p in [*governance.policies, *(q for s in governance.sources for q in s.policies)]
+        for a in p.actions()
+    ):
+        return
+    snapshot = Snapshot(governance, fingerprints=fingerprints)
+    cutoff = governance.settings.k_anonymization_cardinality_cutoff
+    for name, printed in sorted(fingerprints.items()):
+        source = snapshot.sources.get(name)
+        stats = printed.get("columns", {})
+        if source is None or not stats:
+            continue
+        for policy, group in k_anonymity_groups(snapshot, source, list(stats)).items():
+            for column in group:
+                distinct = stats[column].get("distinct")
+                if distinct is not None and distinct > cutoff:
+                    raise PolicyFileError(
+                        f"policy {policy!r}",
+                        f"k-anonymizes column '{column}' of '{name}', which has {distinct} distinct values by its "
+                        f"fingerprint, above the cardinality cutoff {cutoff} (settings.k_anonymization_cardinality_"
+                        "cutoff): generalise the column (round, truncate) or leave it out of the policy",
+                        file=file or None,
+                    )
