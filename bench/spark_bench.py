@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run"]
+__all__ = ["best_of", "run"]
 
 ROWS = 5_000_000
 P1_YAML = """
@@ -42,7 +42,8 @@ def _spark(work: Path) -> Any:
     return local_spark(work, app="immuta-spark-bench", identity="svc_bench", shuffle_partitions=4, extra=extra)
 
 
-def _best(fn: Callable[[], None], runs: int) -> float:
+def best_of(fn: Callable[[], None], runs: int) -> float:
+    """The shortest of ``runs`` timings of ``fn``, in seconds."""
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -132,17 +133,17 @@ def _p1(spark: Any, work: Path, runs: int) -> dict[str, float]:
     def sink(make: Callable[[], Any]) -> Callable[[], None]:
         return lambda: make().write.format("noop").mode("overwrite").save()
 
-    raw = _best(sink(lambda: spark.table("bench.claims")), min(runs, 5))
+    raw = best_of(sink(lambda: spark.table("bench.claims")), min(runs, 5))
     ratios: list[float] = []
     timings: dict[str, list[float]] = {"governed": [], "native": []}
     for i in range(runs):  # interleaved pairs, alternating which goes first: both see the same machine
         first, second = (governed_df, native_df) if i % 2 == 0 else (native_df, governed_df)
-        a, b = _best(sink(first), 1), _best(sink(second), 1)
+        a, b = best_of(sink(first), 1), best_of(sink(second), 1)
         gov, nat = (a, b) if i % 2 == 0 else (b, a)
         timings["governed"].append(gov)
         timings["native"].append(nat)
         ratios.append(gov / nat)
-    udf = _best(sink(udf_df), min(runs, 5))
+    udf = best_of(sink(udf_df), min(runs, 5))
     nat = statistics.median(timings["native"])
     ordered = sorted(ratios)
     return {
@@ -157,117 +158,6 @@ def _p1(spark: Any, work: Path, runs: int) -> dict[str, float]:
         "p1_udf_s": round(udf, 3),
         "udf_ratio": round(udf / min(timings["native"]), 3),
     }
-
-
-REVERSIBLE_YAML = """
-version: 1
-users:
-  - {name: svc_bench, permissions: [IMPERSONATE, GOVERNANCE]}
-  - {name: analyst}
-sources:
-  - name: Bench Claims
-    table: bench.claims
-    owners: [svc_bench]
-    subscription: {anyone: {}}
-    policies:
-      - {name: tok-ssn, type: masking, columns: {names: [ssn]}, mask: reversible}
-"""
-
-
-def _reversible(spark: Any, work: Path, runs: int) -> dict[str, float]:
-    """A reversible mask on one string column of the P1 table (written by :func:`_p1`) / the raw read."""
-    from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.spark import ImmutaSparkSession
-
-    policy = work / "reversible.yaml"
-    policy.write_text(REVERSIBLE_YAML)
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'reversible.db'}", identity="svc_bench", create=True)
-    catalog.apply(policy)
-    governed = ImmutaSparkSession.wrap(spark, catalog=catalog, user="analyst")
-
-    def sink(make: Callable[[], Any]) -> Callable[[], None]:
-        return lambda: make().write.format("noop").mode("overwrite").save()
-
-    ratios = []
-    for i in range(runs):  # interleaved, alternating which goes first
-        masked, raw = (
-            sink(lambda: governed.sql("SELECT * FROM bench.claims")),
-            sink(lambda: spark.table("bench.claims")),
-        )
-        if i % 2 == 0:
-            a = _best(masked, 1)
-            b = _best(raw, 1)
-        else:
-            b = _best(raw, 1)
-            a = _best(masked, 1)
-        ratios.append(a / b)
-    return {"reversible_ratio": round(statistics.median(ratios), 3)}
-
-
-# amount has about 100k distinct values: the cutoff is raised so the policy may use it.
-KANON_YAML = REVERSIBLE_YAML.replace(
-    "{name: tok-ssn, type: masking, columns: {names: [ssn]}, mask: reversible}",
-    "{name: k-state-amount, type: masking, columns: {names: [state, amount]}, mask: {k_anonymize: 2}}",
-).replace("version: 1\n", "version: 1\nsettings: {k_anonymization_cardinality_cutoff: 200000}\n")
-
-
-def _k_anonymization(spark: Any, work: Path, runs: int) -> dict[str, float]:
-    """Two-column k-anonymization of the P1 table / the raw read; and computing its fingerprint."""
-    from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.spark import ImmutaSparkSession
-    from immuta_spark.spark.fingerprint import compute_fingerprint, table_version
-
-    policy = work / "kanon.yaml"
-    policy.write_text(KANON_YAML)
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'kanon.db'}", identity="svc_bench", create=True)
-    catalog.apply(policy)
-    governed = ImmutaSparkSession.wrap(spark, catalog=catalog, user="analyst")
-
-    def sink(make: Callable[[], Any]) -> Callable[[], None]:
-        return lambda: make().write.format("noop").mode("overwrite").save()
-
-    masked = sink(lambda: governed.sql("SELECT * FROM bench.claims"))
-    raw = sink(lambda: spark.table("bench.claims"))
-    masked()  # the first query computes the fingerprint the k-anonymization needs
-    ratios = [_best(masked, 1) / _best(raw, 1) for _ in range(runs)]
-    frame = spark.table("bench.claims")
-    started = time.perf_counter()
-    compute_fingerprint(frame, cutoff=200000, groups={"k": ("state", "amount")})
-    table_version(frame)
-    return {
-        "kanon_ratio": round(statistics.median(ratios), 3),
-        "fingerprint_s": round(time.perf_counter() - started, 2),
-    }
-
-
-FPE_YAML = REVERSIBLE_YAML.replace("tok-ssn", "fpe-ssn").replace("mask: reversible", "mask: format_preserving")
-#: FF3-1 runs in Python (about 64 µs a value): the ratio is measured on a slice of the table.
-FPE_ROWS = 200_000
-
-
-def _format_preserving(spark: Any, work: Path, runs: int) -> dict[str, float]:
-    """A format-preserving mask on one string column of a slice of the P1 table / the raw read of that slice."""
-    from pyspark.sql import functions as F
-
-    from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.spark import ImmutaSparkSession
-
-    spark.table("bench.claims").filter(F.col("id") < FPE_ROWS).write.mode("overwrite").saveAsTable("bench.claims_fpe")
-    policy = work / "fpe.yaml"
-    policy.write_text(FPE_YAML.replace("table: bench.claims", "table: bench.claims_fpe"))
-    catalog = GovernanceCatalog.open(f"sqlite:///{work / 'fpe.db'}", identity="svc_bench", create=True)
-    catalog.apply(policy)
-    governed = ImmutaSparkSession.wrap(spark, catalog=catalog, user="analyst")
-
-    def sink(make: Callable[[], Any]) -> Callable[[], None]:
-        return lambda: make().write.format("noop").mode("overwrite").save()
-
-    masked = sink(lambda: governed.sql("SELECT * FROM bench.claims_fpe"))
-    raw = sink(lambda: spark.table("bench.claims_fpe"))
-    base = _best(raw, 3)
-    cold = _best(masked, 1) / base  # every value encrypted
-    warm = [_best(masked, 1) / base for _ in range(runs)]  # the workers remember the values' masks
-    return {"fpe_ratio": round(cold, 1), "fpe_ratio_warm": round(statistics.median(warm), 1), "fpe_rows": FPE_ROWS}
 
 
 def _p2(spark: Any, work: Path, queries: int, *, project: bool = False) -> dict[str, float]:
@@ -353,9 +243,9 @@ def run(
         try:
             if "p1" in parts:
                 results.update(_p1(spark, work, runs))
-                results.update(_reversible(spark, work, min(runs, 7)))
-                results.update(_format_preserving(spark, work, 3))
-                results.update(_k_anonymization(spark, work, 5))
+                from bench.mask_bench import run as masks
+
+                results.update(masks(spark, work, runs=min(runs, 7)))
             if "p2" in parts:
                 results.update(_p2(spark, work, queries))
             if "project" in parts:

@@ -1,0 +1,116 @@
+"""The advanced masks on the P1 table (issue 13): reversible, format-preserving, k-anonymization, fingerprint.
+
+Each measures a governed read of ``bench.claims`` (written by :func:`bench.spark_bench._p1`'s
+setup, 5M rows) under one policy against the raw read of the same table, both into Spark's
+``noop`` sink. Part of ``python -m bench spark``.
+
+- ``reversible_ratio``: a reversible mask on one string column (median of interleaved pairs).
+- ``fpe_ratio`` / ``fpe_ratio_warm``: a format-preserving mask on one string column, on a
+  200k-row slice (FF3-1 runs in Python); warm: the Python workers remember masks seen before.
+- ``kanon_ratio``: a two-column k-anonymization; ``fingerprint_s``: fingerprinting the table.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.spark_bench import best_of
+
+__all__ = ["FPE_ROWS", "run"]
+
+_YAML = """
+version: 1
+users:
+  - {name: svc_bench, permissions: [IMPERSONATE, GOVERNANCE]}
+  - {name: analyst}
+sources:
+  - name: Bench Claims
+    table: TABLE
+    owners: [svc_bench]
+    subscription: {anyone: {}}
+    policies:
+      - POLICY
+"""
+#: FF3-1 runs in Python (about 64 µs a value): its ratio is measured on a slice of the table.
+FPE_ROWS = 200_000
+
+
+def _governed(
+    spark: Any, work: Path, name: str, policy: str, *, table: str = "bench.claims", settings: str = ""
+) -> Any:
+    """A governed session of ``analyst`` on a catalog of its own whose one source has ``policy``."""
+    from immuta_spark.catalog import GovernanceCatalog
+    from immuta_spark.spark import ImmutaSparkSession
+
+    path = work / f"{name}.yaml"
+    text = _YAML.replace("TABLE", table).replace("POLICY", policy)
+    path.write_text(text.replace("version: 1\n", f"version: 1\n{settings}") if settings else text)
+    catalog = GovernanceCatalog.open(f"sqlite:///{work / f'{name}.db'}", identity="svc_bench", create=True)
+    catalog.apply(path)
+    return ImmutaSparkSession.wrap(spark, catalog=catalog, user="analyst")
+
+
+def _sink(make: Callable[[], Any]) -> Callable[[], None]:
+    return lambda: make().write.format("noop").mode("overwrite").save()
+
+
+def _pairs(masked: Callable[[], None], raw: Callable[[], None], runs: int) -> float:
+    """The median ratio of ``runs`` interleaved pairs, alternating which goes first."""
+    ratios = []
+    for i in range(runs):
+        if i % 2 == 0:
+            a, b = best_of(masked, 1), best_of(raw, 1)
+        else:
+            b, a = best_of(raw, 1), best_of(masked, 1)
+        ratios.append(a / b)
+    return statistics.median(ratios)
+
+
+def run(spark: Any, work: Path, *, runs: int = 7) -> dict[str, float]:
+    """Every figure of this module (``bench.claims`` must exist)."""
+    from pyspark.sql import functions as F
+
+    from immuta_spark.spark.fingerprint import compute_fingerprint, table_version
+
+    out: dict[str, float] = {}
+    raw = _sink(lambda: spark.table("bench.claims"))
+    tok = _governed(
+        spark, work, "reversible", "{name: tok-ssn, type: masking, columns: {names: [ssn]}, mask: reversible}"
+    )
+    out["reversible_ratio"] = round(_pairs(_sink(lambda: tok.sql("SELECT * FROM bench.claims")), raw, runs), 3)
+
+    spark.table("bench.claims").filter(F.col("id") < FPE_ROWS).write.mode("overwrite").saveAsTable("bench.claims_fpe")
+    fpe = _governed(
+        spark,
+        work,
+        "fpe",
+        "{name: fpe-ssn, type: masking, columns: {names: [ssn]}, mask: format_preserving}",
+        table="bench.claims_fpe",
+    )
+    base = best_of(_sink(lambda: spark.table("bench.claims_fpe")), 3)
+    masked = _sink(lambda: fpe.sql("SELECT * FROM bench.claims_fpe"))
+    out["fpe_ratio"] = round(best_of(masked, 1) / base, 1)  # cold: every value encrypted
+    out["fpe_ratio_warm"] = round(statistics.median(best_of(masked, 1) / base for _ in range(3)), 1)
+    out["fpe_rows"] = FPE_ROWS
+
+    # amount has about 100k distinct values: the cutoff is raised so the policy may use it.
+    kanon = _governed(
+        spark,
+        work,
+        "kanon",
+        "{name: k-state-amount, type: masking, columns: {names: [state, amount]}, mask: {k_anonymize: 2}}",
+        settings="settings: {k_anonymization_cardinality_cutoff: 200000}\n",
+    )
+    masked = _sink(lambda: kanon.sql("SELECT * FROM bench.claims"))
+    masked()  # the first query computes the fingerprint the k-anonymization needs
+    out["kanon_ratio"] = round(_pairs(masked, raw, min(runs, 5)), 3)
+    frame = spark.table("bench.claims")
+    started = time.perf_counter()
+    compute_fingerprint(frame, cutoff=200000, groups={"k": ("state", "amount")})
+    table_version(frame)
+    out["fingerprint_s"] = round(time.perf_counter() - started, 2)
+    return out
