@@ -30,12 +30,9 @@ from hdfs_workspace.errors import NotFound, PermissionDenied, WorkspaceError
 from hdfs_workspace.hive import HiveMetastore
 from hdfs_workspace.layout import WORKSPACE_MODE, WorkspaceLayout, expected_acl, layout_for
 from immuta_spark.catalog import GovernanceCatalog
-from immuta_spark.catalog.workspaces import WorkspaceRecord
+from immuta_spark.catalog.workspaces import SOURCE_FATES, WorkspaceRecord
 
 __all__ = ["SOURCE_FATES", "MetastoreClient", "WorkspaceError", "WorkspaceManager"]
-
-#: What ``purge --all --sources`` may do to the sources living in the workspace.
-SOURCE_FATES = ("disable", "delete")
 
 #: How long to wait for the NameNode to put a grant change in force before failing.
 DEFAULT_IN_FORCE_TIMEOUT = 10.0

@@ -30,10 +30,6 @@ class Fingerprints(CatalogBase):
         with self.store.read() as conn:
             return self.store.fingerprint_of(conn, source)
 
-    def stored_fingerprint(self, source: str) -> dict[str, Any] | None:
-        """Same as :meth:`fingerprint` (the name the Spark layer's freshness check uses)."""
-        return self.fingerprint(source)
-
     def store_fingerprint(self, source: str, body: dict[str, Any], *, automatic: bool = False) -> None:
         """Store ``source``'s fingerprint (its owners and governors; ``automatic``: a governed session's own)."""
         snapshot = self.snapshot()

@@ -18,6 +18,7 @@ from typing import Any
 
 from immuta_spark.catalog.base import CatalogBase
 from immuta_spark.engine import Snapshot, Subject, compile_plan
+from immuta_spark.engine.masking import REVERSIBLE
 from immuta_spark.errors import NotAuthorized, SourceNotFound, TokenError, UnmaskError
 from immuta_spark.expr import SecretRef
 from immuta_spark.masks.format_preserving import decrypt as fpe_decrypt
@@ -25,10 +26,7 @@ from immuta_spark.masks.format_preserving import fpe_keys
 from immuta_spark.masks.reversible import detokenize, token_keys
 from immuta_spark.model import Permission, Source
 
-__all__ = ["UNMASKABLE", "UnmaskRecord", "UnmaskRequests"]
-
-#: The masks an unmask request reverses.
-UNMASKABLE = ("reversible", "format_preserving")
+__all__ = ["UnmaskRecord", "UnmaskRequests"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,7 +137,7 @@ class UnmaskRequests(CatalogBase):
             raise SourceNotFound(source)
         for c in plan.columns:
             if c.name.lower() == column.lower():
-                if c.mask not in UNMASKABLE:
+                if c.mask not in REVERSIBLE:
                     what = "it is not masked for you" if c.mask is None else f"its {c.mask} mask is not reversible"
                     raise UnmaskError(
                         f"column {column} of {src.name} has nothing to unmask: {what} (unmask requests reverse "
@@ -150,10 +148,9 @@ class UnmaskRequests(CatalogBase):
 
     def _may_decide_unmask(self, snapshot: Snapshot, me: Subject, source: str, column: str) -> bool:
         """Whether the masking policy exempts ``me`` on that column (they see it in the clear)."""
-        if snapshot.source(source) is None:
-            return False
         found = snapshot.source(source)
-        assert found is not None
+        if found is None:
+            return False
         plan = compile_plan(snapshot, me, source, _columns(found, column))
         return plan.visible and any(c.name.lower() == column and c.mask is None for c in plan.columns)
 

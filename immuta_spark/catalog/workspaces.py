@@ -22,8 +22,10 @@ from immuta_spark.catalog.grants import DEFAULT_LEASE_SECONDS, GrantRecord, audi
 from immuta_spark.errors import NotAuthorized, ProjectError
 from immuta_spark.model import Permission
 
-__all__ = ["WORKSPACE_STATES", "WorkspaceRecord", "Workspaces"]
+__all__ = ["SOURCE_FATES", "WORKSPACE_STATES", "WorkspaceRecord", "Workspaces"]
 
+#: What purging everything may do to the sources living in a workspace.
+SOURCE_FATES = ("disable", "delete")
 #: A workspace's life: being created, in use, closed to members (data kept), being purged.
 WORKSPACE_STATES = ("enabling", "enabled", "disabled", "purging")
 
@@ -147,7 +149,7 @@ class Workspaces(CatalogBase):
         owners and governors may do this to every source there, in one transaction, each audited.
         A source a policy file declares is refused (apply would bring it back): nothing changes.
         """
-        if how not in ("disable", "delete"):
+        if how not in SOURCE_FATES:
             raise ProjectError(f"unknown way to retire sources '{how}'; use disable or delete")
         action = f"source.{how}"
         self.require_workspace_manager(project, action)

@@ -99,8 +99,7 @@ def _too_big(size: int, file: str | None) -> PolicyFileError:
     )
 
 
-def _too_much_yaml(text: str, line: int, file: str | None) -> PolicyFileError:
-    size = len(text.encode("utf-8", "surrogatepass")) / 1024 / 1024
+def _too_much_yaml(text: str, size: int, line: int, file: str | None) -> PolicyFileError:
     limit = MAX_FULL_YAML_BYTES // 1024 // 1024
     shown = text.split("\n", line)[line - 1].strip()[:60] if line else ""
     what = (
@@ -114,7 +113,7 @@ def _too_much_yaml(text: str, line: int, file: str | None) -> PolicyFileError:
         )
     return PolicyFileError(
         f"line {line}",
-        f"this file is {size:.1f} MiB, and a file over {limit} MiB is read only as plain block YAML (as "
+        f"this file is {size / 1024 / 1024:.1f} MiB, and a file over {limit} MiB is read only as plain block YAML (as "
         f"`immuta-spark export` writes it) or as one plain JSON document, so that every file is read in bounded "
         f"time; {what}. Write it in that style (export does), or split it into several files of at most {limit} "
         "MiB (apply reads them together)",
@@ -174,8 +173,10 @@ def decode(data: bytes, *, file: str | None = None) -> str:
 
 def load_yaml(text: str, *, file: str | None = None) -> Any:
     """The single YAML document in ``text`` as plain values (None when empty), read strictly."""
-    if len(text) > MAX_FILE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file)
+    # Encoded once, and only when the text could pass a limit (a character is at most 4 bytes).
+    size = len(text.encode("utf-8", "surrogatepass")) if len(text) > MAX_FULL_YAML_BYTES // 4 else None
+    if size is not None and size > MAX_FILE_BYTES:
+        raise _too_big(size, file)
     with no_gc():
         try:
             value, line = fast_read(text, file)  # plain block YAML, read many times faster; else declined
@@ -185,14 +186,12 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
                 return value
             # A big file outside the fast readers' part is read only as far as the full reader's
             # budget: what it refuses early (nesting, aliases, tags) it still words itself.
-            big = (
-                len(text) > MAX_FULL_YAML_BYTES // 4
-                and len(text.encode("utf-8", "surrogatepass")) > MAX_FULL_YAML_BYTES
-            )
+            big = size is not None and size > MAX_FULL_YAML_BYTES
             try:
                 return _Composer(text, file, budget=MAX_FULL_YAML_BYTES if big else None).document()
             except _OverBudget:
-                raise _too_much_yaml(text, line, file) from None
+                assert size is not None  # only a big file has a budget
+                raise _too_much_yaml(text, size, line, file) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<document>"

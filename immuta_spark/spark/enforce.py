@@ -59,7 +59,7 @@ class Enforcer:
         self._snapshot: Snapshot | None = None
         self._subject: Subject | None = None
         self.shared = SharedFrames.of(root)
-        self.fingerprints = FreshFingerprints(lambda table: self.shared.raw(table).frame, _ActingCatalog(self))
+        self.fingerprints = FreshFingerprints(lambda table: self.shared.raw(table).frame, self.acting)
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
         self._heartbeat: LeaseHeartbeat | None = None
@@ -353,19 +353,6 @@ class Enforcer:
         if tree is None:
             tree = f"'UnresolvedRelation [{', '.join(parts)}], [], false\n"
         return GovernedTableNotFound(list(parts), search_path=search, tree=tree, line=line, pos=pos)
-
-
-class _ActingCatalog:
-    """Stores a fingerprint as the session's user (the audit names whose query needed it)."""
-
-    def __init__(self, enforcer: Enforcer) -> None:
-        self._enforcer = enforcer
-
-    def stored_fingerprint(self, source: str) -> dict[str, Any] | None:
-        return self._enforcer.acting().stored_fingerprint(source)
-
-    def store_fingerprint(self, source: str, body: dict[str, Any], *, automatic: bool) -> None:
-        self._enforcer.acting().store_fingerprint(source, body, automatic=automatic)
 
 
 def _overlaps(path: str, location: str) -> bool:

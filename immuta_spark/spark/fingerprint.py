@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from immuta_spark.engine.masking import k_anonymity_groups
 from immuta_spark.model import Source
 
-__all__ = ["FreshFingerprints", "compute_fingerprint", "table_version"]
+__all__ = ["FreshFingerprints", "compute_fingerprint", "fingerprint_table", "table_version"]
 
 #: Column types whose min and max are recorded (others: counts only).
 _ORDERED = ("string", "int", "bigint", "smallint", "tinyint", "double", "float", "date", "timestamp", "boolean")
@@ -106,15 +106,34 @@ def _fingerprint_k(frame: DataFrame, group: Sequence[str], rows: int) -> int:
     return best
 
 
+def fingerprint_table(
+    frame: DataFrame,
+    snapshot: Any,
+    source: Source,
+    *,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    version: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The whole fingerprint of ``source`` read from ``frame``, under ``snapshot``'s cutoff and policies."""
+    if groups is None:
+        groups = k_anonymity_groups(snapshot, source, frame.columns)
+    cutoff = snapshot.governance.settings.k_anonymization_cardinality_cutoff
+    body = compute_fingerprint(frame, cutoff=cutoff, groups=groups, progress=progress)
+    body["version"] = version if version is not None else table_version(frame)
+    return body
+
+
 class FreshFingerprints:
     """The fresh fingerprint of a source whose k-anonymization needs one (recomputed when stale).
 
-    ``raw(table)`` gives the table's raw DataFrame; ``catalog`` stores what is computed.
+    ``raw(table)`` gives the table's raw DataFrame; ``acting()`` the catalog as the session's
+    user, which stores what is computed (so the audit names whose query needed it).
     """
 
-    def __init__(self, raw: Callable[[str], DataFrame], catalog: Any) -> None:
+    def __init__(self, raw: Callable[[str], DataFrame], acting: Callable[[], Any]) -> None:
         self._raw = raw
-        self._catalog = catalog
+        self._acting = acting
 
     def fresh(self, snapshot: Any, source: Source, columns: Sequence[str]) -> Mapping[str, Any] | None:
         """The source's fingerprint, current with its table; None when no k-anonymization policy needs one."""
@@ -123,12 +142,12 @@ class FreshFingerprints:
             return None
         frame = self._raw(source.table)
         version = table_version(frame)
-        stored = self._catalog.stored_fingerprint(source.name)  # not the snapshot's: stored without a bump
+        catalog = self._acting()
+        stored = catalog.fingerprint(source.name)  # not the snapshot's: stored without a bump
         if stored and stored.get("version") == version and set(groups) <= set(stored.get("k_anonymity", {})):
             return stored
-        cutoff = snapshot.governance.settings.k_anonymization_cardinality_cutoff
-        body = {**compute_fingerprint(frame, cutoff=cutoff, groups=groups), "version": version}
-        self._catalog.store_fingerprint(source.name, body, automatic=True)
+        body = fingerprint_table(frame, snapshot, source, groups=groups, version=version)
+        catalog.store_fingerprint(source.name, body, automatic=True)
         return body
 
 

@@ -39,8 +39,7 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, out: TextIO | 
     args = _parser().parse_args(argv)
     out = out or sys.stdout
     from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.engine.masking import k_anonymity_groups
-    from immuta_spark.spark.fingerprint import compute_fingerprint, table_version, terminal_progress
+    from immuta_spark.spark.fingerprint import fingerprint_table, terminal_progress
     from immuta_spark.spark.templates import quoted_table
 
     if spark is None:
@@ -58,11 +57,7 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, out: TextIO | 
                 raise ImmutaSparkError(f"there is no data source '{name}'; list them with `immuta-spark export`")
             progress = terminal_progress()
             progress(f"{name}: reading {source.table}")
-            frame = spark.table(quoted_table(source.table))
-            groups = k_anonymity_groups(snapshot, source, frame.columns)
-            cutoff = snapshot.governance.settings.k_anonymization_cardinality_cutoff
-            body = compute_fingerprint(frame, cutoff=cutoff, groups=groups, progress=progress)
-            body["version"] = table_version(frame)
+            body = fingerprint_table(spark.table(quoted_table(source.table)), snapshot, source, progress=progress)
             catalog.store_fingerprint(name, body)
             done[name] = body
     except ImmutaSparkError as exc:
