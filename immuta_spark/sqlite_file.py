@@ -149,6 +149,23 @@ def sqlite_file(url: str) -> SqliteFile | None:
     return SqliteFile(Path(os.path.abspath(database)))
 
 
+def _wal(cur: Any, wait: float = 60.0) -> None:
+    """Put the file in WAL mode; waits while another process holds the lock that needs.
+
+    Switching a new file to WAL takes an exclusive lock, for which SQLite does not call the busy
+    handler: two processes creating one catalog at once saw "database is locked" here.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def sqlite_events(engine: Engine) -> None:
     """Take transaction control from pysqlite so that writers can BEGIN IMMEDIATE."""
 
@@ -157,7 +174,7 @@ def sqlite_events(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout = 60000")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _wal(cur)
         # WAL with NORMAL sync never corrupts the file; a power cut may lose the last commits.
         # That keeps the per-query audit append off the fsync path.
         cur.execute("PRAGMA synchronous = NORMAL")
