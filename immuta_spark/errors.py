@@ -8,11 +8,13 @@ from __future__ import annotations
 __all__ = [
     "AccessDenied",
     "CatalogError",
+    "DifferentialPrivacyError",
     "ImmutaSparkError",
     "ImpersonationDenied",
     "NotAuthorized",
     "PolicyBindError",
     "PolicyFileError",
+    "PrivacyBudgetExceeded",
     "ProjectError",
     "PurposeRequired",
     "RuntimeStateConflict",
@@ -120,3 +122,11 @@ class TokenError(ImmutaSparkError):
 
 class UnmaskError(ImmutaSparkError):
     """An unmask request that cannot be made or decided (nothing to unmask, no reason, decided already)."""
+
+
+class DifferentialPrivacyError(ImmutaSparkError):
+    """A query or operation refused under a differential-privacy policy."""
+
+
+class PrivacyBudgetExceeded(DifferentialPrivacyError):
+    """A query that would spend more of the user's privacy budget on a source than is left."""

@@ -184,18 +184,14 @@ class Enforcer:
             if not plan.allowed:
                 self.governor.deny(name, plan.denied_reason or "denied", owner=owner)
                 return
-            if plan.differential_privacy is not None:
-                self.governor.deny(
-                    name,
-                    f"policy '{plan.differential_privacy.policy}' allows only differentially private aggregate "
-                    "queries, which this release does not answer yet",
-                    owner=owner,
-                )
-                return
             # The catalog's id too: a catalog re-created at the same URL restarts its revisions.
             catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
             entry = self.shared.enforced(source, plan, (catalog, snap.revision), self._secret)
             self._secret_values.update(entry.secrets)
+            if plan.differential_privacy is not None:
+                # Masks and row filters apply beneath the noise; only spark/dp.py's aggregates read it.
+                self.governor.enforce_private(name, entry.template, owner=owner)
+                return
             self.governor.enforce(name, entry.template, owner=owner)
 
     # --- resolution ---------------------------------------------------------------------

@@ -12,9 +12,10 @@ from contextlib import contextmanager
 
 from pyspark.errors import AnalysisException
 
-from immuta_spark.errors import AccessDenied, ImmutaSparkError, SourceNotFound
+from immuta_spark.errors import AccessDenied, DifferentialPrivacyError, ImmutaSparkError, SourceNotFound
 
 __all__ = [
+    "DifferentialPrivacyRefused",
     "EnforcementError",
     "GovernedAccessDenied",
     "GovernedTableNotFound",
@@ -30,6 +31,7 @@ __all__ = [
 #: How the JVM rules (``jvm/Errors.java``) tag the errors they raise.
 _UNENFORCED = "[IMMUTA_UNENFORCED] "
 _DENIED = "[IMMUTA_DENIED] "
+_DP = "[IMMUTA_DP] "
 
 
 class EnforcementError(ImmutaSparkError):
@@ -44,6 +46,19 @@ class UnenforcedPathError(EnforcementError, AnalysisException):
         self.args = (message,)
         #: Names of the governed sources the refused statement reached (for the audit record).
         self.sources: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DifferentialPrivacyRefused(DifferentialPrivacyError, AnalysisException):
+    """A statement reaches a differentially private source other than by an aggregate the session answers."""
+
+    def __init__(self, message: str, source: str = "") -> None:
+        AnalysisException.__init__(self, message=message)
+        self.args = (message,)
+        #: The differentially private source (for the audit record).
+        self.sources: tuple[str, ...] = (source,) if source else ()
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
@@ -120,7 +135,7 @@ class GovernedTableNotFound(SourceNotFound, AnalysisException):
 def from_rules(exc: BaseException) -> ImmutaSparkError | None:
     """The governed session's own error for an error the JVM rules raised, or None for any other."""
     text = str(exc)
-    for tag in (_UNENFORCED, _DENIED):
+    for tag in (_UNENFORCED, _DENIED, _DP):
         at = text.find(tag)
         if at < 0:
             continue
@@ -128,6 +143,10 @@ def from_rules(exc: BaseException) -> ImmutaSparkError | None:
         source, _, message = body.partition("\x01")
         if tag == _DENIED:
             return GovernedAccessDenied(source, message)
+        if tag == _DP:
+            return DifferentialPrivacyRefused(
+                f"'{source}' is differentially private: {message}" if source else message, source
+            )
         error = UnenforcedPathError(message)
         error.sources = (source,) if source else ()
         return error

@@ -140,6 +140,14 @@ class FreshFingerprints:
         groups = k_anonymity_groups(snapshot, source, columns)
         if not groups:
             return None
+        return self._current(snapshot, source, groups)
+
+    def current(self, snapshot: Any, source: Source) -> Mapping[str, Any]:
+        """The source's fingerprint, current with its table (computed when missing or stale)."""
+        frame = self._raw(source.table)
+        return self._current(snapshot, source, k_anonymity_groups(snapshot, source, list(frame.columns)))
+
+    def _current(self, snapshot: Any, source: Source, groups: Mapping[str, Sequence[str]]) -> Mapping[str, Any]:
         frame = self._raw(source.table)
         version = table_version(frame)
         catalog = self._acting()

@@ -136,6 +136,10 @@ class JvmGovernor:
         """Enforce ``source`` with ``template`` (an analyzed JVM plan) until the rules change."""
         self._jvm.enforce(source, template, owner)
 
+    def enforce_private(self, source: str, template: Any, *, owner: bool) -> None:
+        """Enforce ``source`` with ``template`` only inside :meth:`privately`: it answers noisy aggregates only."""
+        self._jvm.enforcePrivate(source, template, owner)
+
     def hide(self, source: str) -> None:
         """``source`` does not exist for this user."""
         self._jvm.hide(source)
@@ -162,6 +166,15 @@ class JvmGovernor:
             yield
         finally:
             self._jvm.answering(False)
+
+    @contextmanager
+    def privately(self) -> Iterator[None]:
+        """Analyze and run an aggregate over a differentially private source (its noise is added after)."""
+        self._jvm.privately(True)
+        try:
+            yield
+        finally:
+            self._jvm.privately(False)
 
     def reads_unowned(self, jplan: Any) -> bool:
         """Whether an analyzed plan reads governed data through enforcement for a source the user does not own."""

@@ -129,6 +129,10 @@ class PlanInspector:
         """``sql`` parsed by the session's own parser (one round trip)."""
         return self._instance.parse(jsession, sql)
 
+    def dp_query(self, jdf: Any) -> Any:
+        """The aggregate query of a DataFrame analyzed in DP mode (``DpQuery.java``: ``spec()``, ``exact()``)."""
+        return self._instance.dpQuery(jdf)
+
     def describe_lines(self, plan: Any, reserved: str) -> str:
         """A parsed plan's classes, identifiers, functions, locations, reserved use and walk (see the Java source)."""
         return str(self._instance.describe(plan, reserved))

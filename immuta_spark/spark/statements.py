@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame
 
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.model import Source
-from immuta_spark.spark import registration
+from immuta_spark.spark import dp, registration
 from immuta_spark.spark.commands import (
     creation_database,
     describe,
@@ -155,6 +155,8 @@ def run(enforcer: Enforcer, sql: str, args: Any, sources: list[str], policies: l
     # The analyzer enforces every governed relation of the statement; only a read of a table's
     # location by path (in any file format) is renamed to the table, which it reads.
     sql = _paths_as_tables(parsed, governed)
+    if query and dp.private_source(enforcer, [s for _r, s in governed]) is not None:
+        return dp.answer(enforcer, sql, args, policies)
     pending = None
     if not query and root != "UnresolvedExecuteImmediate":
         # EXECUTE IMMEDIATE runs its statement while it is analyzed: analyzing it here would run it

@@ -115,7 +115,11 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         if (d.kind == Governor.HIDDEN) throw Errors.notFound(leaf, source);
         if (d.kind == Governor.DENIED) throw Errors.denied(source, d.message);
         if (d.kind == Governor.FAILED) throw Errors.unenforced(source, d.message);
-        return instantiate(d.template, leaf, outputsOf.output(), g.prefix() + source);
+        if (d.kind == Governor.PRIVATE && !g.inPrivate()) throw Errors.dp(source, DpQuery.ALLOWED
+            + "; read it with session.sql('SELECT ... FROM <table> ... GROUP BY ...'), not a DataFrame, view or command");
+        LogicalPlan out = instantiate(d.template, leaf, outputsOf.output(), g.prefix() + source);
+        if (d.kind == Governor.PRIVATE) out.setTagValue(Governor.DP, source);
+        return out;
     }
 
     /** An enforced subtree made under older rules (or another session's): enforce its relation again. */

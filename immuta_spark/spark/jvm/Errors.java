@@ -11,6 +11,7 @@ import org.apache.spark.sql.errors.QueryCompilationErrors;
 final class Errors {
     static final String UNENFORCED = "[IMMUTA_UNENFORCED] ";
     static final String DENIED = "[IMMUTA_DENIED] ";
+    static final String DP = "[IMMUTA_DP] ";
 
     private Errors() {}
 
@@ -34,6 +35,16 @@ final class Errors {
     /** The user may see the source, but not do this with it. */
     static RuntimeException denied(String source, String message) {
         return sneaky(analysis(DENIED + source + "\u0001" + message));
+    }
+
+    /** A differentially private source reached by anything but an aggregate query the session answers. */
+    static RuntimeException dp(String message) {
+        return dp(null, message);
+    }
+
+    /** As {@link #dp(String)}, naming the source. */
+    static RuntimeException dp(String source, String message) {
+        return sneaky(analysis(DP + (source == null ? "" : source) + "\u0001" + message));
     }
 
     /** Spark's own TABLE_OR_VIEW_NOT_FOUND: a hidden table fails exactly like a missing one. */

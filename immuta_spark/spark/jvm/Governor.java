@@ -29,11 +29,14 @@ import org.apache.spark.sql.catalyst.trees.TreeNodeTag;
 public final class Governor {
     /** On the Project that enforces one relation: "token:generation|source" of the rules it was made under. */
     public static final TreeNodeTag<String> ENFORCED = TreeNodeTag.apply("immuta.enforced");
+    /** Also on the enforced Project of a differentially private source: the source's name. */
+    public static final TreeNodeTag<String> DP = TreeNodeTag.apply("immuta.dp");
 
     static final int ENFORCE = 0;
     static final int HIDDEN = 1;
     static final int DENIED = 2;
     static final int FAILED = 3;
+    static final int PRIVATE = 4;
 
     private static final Map<SparkSession, Governor> SESSIONS = Collections.synchronizedMap(new WeakHashMap<>());
     private static final Set<SparkSessionExtensions> INSTALLED =
@@ -68,6 +71,7 @@ public final class Governor {
     private volatile List<String> jdbcRoots = List.of();
     private volatile List<String> settings = List.of();
     private final ThreadLocal<int[]> answering = ThreadLocal.withInitial(() -> new int[1]);
+    private final ThreadLocal<int[]> privately = ThreadLocal.withInitial(() -> new int[1]);
     private volatile Configuration hadoopConf;
     private final ConcurrentHashMap<String, Decision> decisions = new ConcurrentHashMap<>();
 
@@ -194,6 +198,19 @@ public final class Governor {
         return answering.get()[0] > 0;
     }
 
+    /**
+     * Python answers an aggregate query over a differentially private source (adding the noise to
+     * what Spark computes): while it analyzes and runs that query on this thread, such a source is
+     * enforced; anywhere else reaching it is refused.
+     */
+    public void privately(boolean on) {
+        privately.get()[0] += on ? 1 : -1;
+    }
+
+    boolean inPrivate() {
+        return privately.get()[0] > 0;
+    }
+
     /** The forbidden path a qualified {@code q} is, lies beneath or above, if any. */
     String forbiddenOverlapQualified(String q) {
         for (String l : forbidden) {
@@ -234,6 +251,11 @@ public final class Governor {
 
     public void enforce(String source, LogicalPlan template, boolean owner) {
         decisions.put(source, new Decision(ENFORCE, null, template, owner));
+    }
+
+    /** Enforce {@code source} with {@code template}, for differentially private answers only. */
+    public void enforcePrivate(String source, LogicalPlan template, boolean owner) {
+        decisions.put(source, new Decision(PRIVATE, null, template, owner));
     }
 
     public void hide(String source) {

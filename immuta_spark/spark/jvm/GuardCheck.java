@@ -40,6 +40,8 @@ final class GuardCheck {
     void check(LogicalPlan node) {
         scala.Option<String> stamp = node.getTagValue(Governor.ENFORCED);
         if (stamp.isDefined()) {
+            scala.Option<String> dp = node.getTagValue(Governor.DP);
+            if (dp.isDefined() && !g.inPrivate()) throw Errors.dp(dp.get(), DpQuery.ALLOWED);
             if (stamp.get().startsWith(g.prefix())) return;
             throw Errors.unenforced("this plan holds data enforced for another user, project or policy version; "
                 + "read the tables again through your own governed session");

@@ -79,6 +79,11 @@ public final class PlanInspector {
     }
 
     /** {@code sql} parsed by {@code session}'s own parser: one round trip, not three. */
+    /** The aggregate query a DataFrame analyzed in DP mode asks (see DpQuery.java). */
+    public DpQuery dpQuery(org.apache.spark.sql.classic.Dataset<?> df) {
+        return DpQuery.of(df.sparkSession(), df.queryExecution().analyzed());
+    }
+
     public LogicalPlan parse(SparkSession session, String sql)
             throws org.apache.spark.sql.catalyst.parser.ParseException {
         return session.sessionState().sqlParser().parsePlan(sql);
