@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "DEFAULT_DELTA",
     "MASK_RESTRICTIVENESS",
     "ConstantMask",
     "DifferentialPrivacy",
@@ -20,6 +21,7 @@ __all__ = [
     "MatchGroups",
     "Minimize",
     "NullMask",
+    "PrivacyBudget",
     "PurposeLimit",
     "RegexMask",
     "ReversibleMask",
@@ -168,10 +170,36 @@ class PurposeLimit:
     kind = "purpose"
 
 
+#: The delta of a differential-privacy policy that gives none: the chance, per answer, that
+#: its epsilon guarantee does not hold.
+DEFAULT_DELTA = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyBudget:
+    """The privacy loss one user may spend on one source within a rolling period.
+
+    ``epsilon`` is the total; ``seconds`` the period, as written in ``text`` (``1d``, ``12h``).
+    Cached answers (identical queries within the source's latency tolerance) spend nothing.
+    """
+
+    epsilon: float
+    seconds: int
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class DifferentialPrivacy:
-    """Aggregate-only access with noise at privacy loss ``epsilon``."""
+    """Aggregate-only access with noise at privacy loss ``epsilon`` (and ``delta``).
+
+    ``bounds`` clamp SUM and AVG inputs; ``public_keys`` are the values GROUP BY on a column
+    releases (exactly these, whatever the data holds, so that which groups exist leaks
+    nothing); ``budget`` caps what one user spends on the source per period (None: no cap).
+    """
 
     epsilon: float
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    delta: float = DEFAULT_DELTA
+    public_keys: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
+    budget: PrivacyBudget | None = None
     kind = "differential_privacy"

@@ -271,7 +271,9 @@ def render_plan_text(plan: Plan) -> str:
     body += f"\nrow filters: {filters}\n"
     if plan.differential_privacy:
         dp = plan.differential_privacy
-        body += f"differential privacy: {dp.policy} (epsilon {dp.epsilon}); only aggregate queries are answered\n"
+        budget = "" if dp.budget is None else f"; budget {dp.budget.epsilon} per user in any {dp.budget.text}"
+        body += f"differential privacy: {dp.policy} (epsilon {dp.epsilon}{budget}); "
+        body += "only aggregate queries are answered\n"
     return body
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from immuta_spark.actions import (
+    DEFAULT_DELTA,
     MASK_RESTRICTIVENESS,
     ConstantMask,
     DifferentialPrivacy,
@@ -22,6 +23,7 @@ from immuta_spark.actions import (
     MatchGroups,
     Minimize,
     NullMask,
+    PrivacyBudget,
     PurposeLimit,
     RegexMask,
     ReversibleMask,
@@ -34,6 +36,7 @@ from immuta_spark.conditions import AllOf, Condition, HasAttribute, InGroups
 
 __all__ = [
     "DEFAULT_ACKNOWLEDGEMENT",
+    "DEFAULT_DELTA",
     "MASK_RESTRICTIVENESS",
     "Approver",
     "ColumnDef",
@@ -56,6 +59,7 @@ __all__ = [
     "Permission",
     "Policy",
     "PolicyType",
+    "PrivacyBudget",
     "Project",
     "Purpose",
     "PurposeLimit",

@@ -12,6 +12,7 @@ from immuta_spark.catalog.base import default_catalog_url
 from immuta_spark.catalog.coexist import Pruning, RuntimeState, plan_coexistence
 from immuta_spark.catalog.context import ProjectContext
 from immuta_spark.catalog.derived import DerivedSources
+from immuta_spark.catalog.dp_checks import check_dp_at_apply
 from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.fingerprints import Fingerprints, check_cardinality_at_apply
 from immuta_spark.catalog.grants import prune_grants
@@ -151,7 +152,9 @@ class GovernanceCatalog(
             runtime_keys = self.store.runtime_keys(conn)
             pruning = self._coexist(conn, governance, {k: existing[k][1] for k in runtime_keys}, prune_runtime)
             self._keep_workspace_root(conn, governance, file)
-            check_cardinality_at_apply(governance, self.store.fingerprints(conn), file)
+            fingerprints = self.store.fingerprints(conn)
+            check_cardinality_at_apply(governance, fingerprints, file)
+            check_dp_at_apply(governance, fingerprints, file)
             existing = {k: v for k, v in existing.items() if k not in runtime_keys}
             added = [k for k in desired if k not in existing]
             removed = [k for k in existing if k not in desired]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from immuta_spark.expr import AlwaysTrue, Predicate, Term
+from immuta_spark.model import DEFAULT_DELTA, PrivacyBudget
 
 __all__ = ["CONSTRUCTIONS", "ColumnPlan", "DPPlan", "Override", "Plan", "RowPolicyApplied"]
 
@@ -61,13 +62,30 @@ class RowPolicyApplied:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DPPlan:
-    """Differential privacy applies: aggregate-only answers with noise at ``epsilon``."""
+    """Differential privacy applies: aggregate-only answers with noise at ``epsilon`` (and ``delta``).
+
+    ``public_keys`` are the values GROUP BY on each column releases; ``budget`` caps what the
+    user spends on the source per period (None: no cap). All of them are the chosen policy's.
+    """
 
     policy: str
     epsilon: float
     bounds: Mapping[str, tuple[float, float]]
     high_cardinality_column: str | None
     latency_tolerance: int | None
+    delta: float = DEFAULT_DELTA
+    public_keys: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
+    budget: PrivacyBudget | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``differential_privacy`` entry of :meth:`Plan.to_json`."""
+        return {
+            "policy": self.policy,
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "public_keys": {c: list(v) for c, v in self.public_keys.items()},
+            "budget": None if self.budget is None else {"epsilon": self.budget.epsilon, "period": self.budget.text},
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,9 +149,5 @@ class Plan:
             "equalized_as": None
             if self.equalized_as is None
             else {"groups": list(self.equalized_as[0]), "attributes": {k: list(v) for k, v in self.equalized_as[1]}},
-            "differential_privacy": (
-                {"policy": self.differential_privacy.policy, "epsilon": self.differential_privacy.epsilon}
-                if self.differential_privacy
-                else None
-            ),
+            "differential_privacy": self.differential_privacy.to_json() if self.differential_privacy else None,
         }

@@ -127,5 +127,8 @@ def plan_differential_privacy(subject: Subject, source: Source, policies: Iterab
                 bounds=action.bounds,
                 high_cardinality_column=source.high_cardinality_column,
                 latency_tolerance=source.latency_tolerance,
+                delta=action.delta,
+                public_keys=action.public_keys,
+                budget=action.budget,
             )
     return best

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from immuta_spark.model import (
+    DEFAULT_DELTA,
     Action,
     ConstantMask,
     DifferentialPrivacy,
@@ -21,6 +22,7 @@ from immuta_spark.model import (
     Minimize,
     NullMask,
     PolicyType,
+    PrivacyBudget,
     PurposeLimit,
     RegexMask,
     ReversibleMask,
@@ -52,13 +54,19 @@ __all__ = ["ACTION_KEYS", "ROUND_UNITS", "parse_action"]
 _WINDOW = re.compile(r"^([1-9][0-9]*)([mhd])$")
 _WINDOW_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 ROUND_UNITS = ("hour", "day", "month", "year")
+#: The options of a differential-privacy action: they go with its ``epsilon``, never alone.
+_DP_OPTIONS = ("bounds", "delta", "public_keys", "budget")
+#: Delta must stay below this: above it the epsilon guarantee fails too often to mean anything.
+_MAX_DELTA = 0.001
+# YAML 1.1 reads 1e-6 as text (its floats need a dot: 1.0e-6); DP numbers are written that way.
+_EXPONENT = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
 # --- policies ---------------------------------------------------------------------------
 
 ACTION_KEYS: dict[PolicyType, tuple[str, ...]] = {
     PolicyType.MASKING: ("mask",),
     PolicyType.ROW: ("match", "where", "time_window", "minimize"),
     PolicyType.PURPOSE: ("purposes",),
-    PolicyType.DIFFERENTIAL_PRIVACY: ("epsilon", "bounds"),
+    PolicyType.DIFFERENTIAL_PRIVACY: ("epsilon", *_DP_OPTIONS),
     PolicyType.SUBSCRIPTION: tuple(k.value for k in SubscriptionKind),
 }
 
@@ -74,12 +82,18 @@ def parse_action(
     required: bool = False,
 ) -> Action | None:
     """The action a policy (or one rule) takes; None in a rule means 'exempt'."""
-    keys = [k for k in ACTION_KEYS[ptype] if k in m]
-    if ptype is PolicyType.DIFFERENTIAL_PRIVACY:
-        keys = [k for k in keys if k != "bounds"]
+    options = _DP_OPTIONS if ptype is PolicyType.DIFFERENTIAL_PRIVACY else ()
+    candidates = [k for k in ACTION_KEYS[ptype] if k not in options]
+    keys = [k for k in candidates if k in m]
     if not keys:
         if required:
-            at.fail(f"a {ptype.value} policy needs one of: {', '.join(ACTION_KEYS[ptype])}")
+            at.fail(f"a {ptype.value} policy needs one of: {', '.join(candidates)}")
+        stray = [k for k in options if k in m]
+        if stray:
+            # Without epsilon the rule exempts its users: an option written alone never means that.
+            at.key(stray[0]).fail(
+                f"'{stray[0]}' goes with 'epsilon'; add epsilon: E beside it, or leave both out to exempt these users"
+            )
         return None
     if len(keys) > 1:
         at.fail(f"give only one of: {', '.join(keys)}")
@@ -93,25 +107,103 @@ def parse_action(
     if ptype is PolicyType.PURPOSE:
         return PurposeLimit(expect_nonempty(ctx.purpose_list(val, k_at), k_at))
     if ptype is PolicyType.DIFFERENTIAL_PRIVACY:
-        eps = expect_number(val, k_at)
-        if eps <= 0:
-            k_at.fail(f"epsilon must be positive, got {eps}")
-        bounds: dict[str, tuple[float, float]] = {}
-        b_at = at.key("bounds")
-        raw = m.get("bounds", {})
-        if not isinstance(raw, dict):
-            b_at.fail(f"expected a mapping of column to [low, high], got {describe(raw)}")
-        for col, pair in raw.items():
-            c = expect_string(col, b_at, pattern=IDENT, what="a column name")
-            p = expect_list(pair, b_at.key(c))
-            if len(p) != 2:
-                b_at.key(c).fail("expected [low, high]")
-            lo, hi = expect_number(p[0], b_at.key(c).index(0)), expect_number(p[1], b_at.key(c).index(1))
-            if lo >= hi:
-                b_at.key(c).fail(f"low ({lo}) must be below high ({hi})")
-            bounds[c] = (float(lo), float(hi))
-        return DifferentialPrivacy(float(eps), bounds)
+        return _differential_privacy(m, at, columns)
     return parse_subscription_kind(key, val, k_at, ctx)
+
+
+def _differential_privacy(m: Mapping[str, Any], at: At, columns: tuple[str, ...] | None) -> DifferentialPrivacy:
+    """The ``epsilon`` of a differential-privacy policy (or rule) and its options."""
+    eps = _dp_number(m["epsilon"], at.key("epsilon"))
+    if eps <= 0:
+        at.key("epsilon").fail(f"epsilon must be positive, got {eps}")
+    bounds: dict[str, tuple[float, float]] = {}
+    b_at = at.key("bounds")
+    raw = m.get("bounds", {})
+    if not isinstance(raw, dict):
+        b_at.fail(f"expected a mapping of column to [low, high], got {describe(raw)}")
+    for col, pair in raw.items():
+        c = _dp_column(col, b_at, columns)
+        p = expect_list(pair, b_at.key(c))
+        if len(p) != 2:
+            b_at.key(c).fail("expected [low, high]")
+        lo, hi = expect_number(p[0], b_at.key(c).index(0)), expect_number(p[1], b_at.key(c).index(1))
+        if lo >= hi:
+            b_at.key(c).fail(f"low ({lo}) must be below high ({hi})")
+        bounds[c] = (float(lo), float(hi))
+    delta = DEFAULT_DELTA
+    if "delta" in m:
+        delta = float(_dp_number(m["delta"], at.key("delta")))
+        if not 0 < delta < _MAX_DELTA:
+            at.key("delta").fail(
+                f"delta must be above 0 and below {_MAX_DELTA} (it is the chance, per answer, that the epsilon "
+                f"guarantee fails), got {delta}; write a small value such as 1.0e-6, or leave delta out (1.0e-6)"
+            )
+    budget = _budget(m["budget"], at.key("budget"), float(eps)) if "budget" in m else None
+    keys = _public_keys(m.get("public_keys", {}), at.key("public_keys"), columns)
+    return DifferentialPrivacy(float(eps), bounds, delta=delta, public_keys=keys, budget=budget)
+
+
+def _dp_number(value: Any, at: At) -> float | int:
+    """A number, also when written as YAML 1.1 reads as text (``1e-6``)."""
+    if isinstance(value, str) and _EXPONENT.match(value):
+        value = float(value)
+    return expect_number(value, at)
+
+
+def _dp_column(value: Any, at: At, columns: tuple[str, ...] | None) -> str:
+    """A column named by a DP option: an identifier, in the data dictionary when there is one."""
+    name = expect_string(value, at, pattern=IDENT, what="a column name")
+    known_column(name, columns, at.key(name))
+    return name
+
+
+def _budget(value: Any, at: At, epsilon: float) -> PrivacyBudget:
+    """``budget: {epsilon: E, period: 1d}``: at least one query's epsilon per rolling period."""
+    b = expect_mapping(value, at, allowed=("epsilon", "period"), required=("epsilon", "period"))
+    total = float(_dp_number(b["epsilon"], at.key("epsilon")))
+    if total <= 0:
+        at.key("epsilon").fail(f"a budget's epsilon must be positive, got {total}")
+    if total < epsilon:
+        at.key("epsilon").fail(
+            f"the budget ({total}) is below the policy's epsilon per query ({epsilon}), so no query could ever be "
+            f"answered; raise the budget to at least {epsilon}, or lower the policy's epsilon"
+        )
+    text = expect_string(b["period"], at.key("period"), what="a period such as 30d, 12h or 90m")
+    return PrivacyBudget(total, _window(text, at.key("period"), "a period"), text)
+
+
+def _public_keys(value: Any, at: At, columns: tuple[str, ...] | None) -> dict[str, tuple[str | int, ...]]:
+    """``public_keys: {column: [values...]}``: the values GROUP BY on each column releases."""
+    if not isinstance(value, dict):
+        at.fail(f"expected a mapping of column to [values...], got {describe(value)}")
+    out: dict[str, tuple[str | int, ...]] = {}
+    for col, listed in value.items():
+        c = _dp_column(col, at, columns)
+        c_at = at.key(c)
+        items = expect_list(listed, c_at)
+        if not items:
+            c_at.fail(f"list at least one value: GROUP BY on {c} releases exactly the values listed here")
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                c_at.index(i).fail(
+                    f"expected text or a whole number, got {describe(item)}; quote it to keep it as text "
+                    "(YAML reads yes, 1.5 and 2024-01-31 unquoted as other types)"
+                )
+            # Spark compares a group's key after casting, so 1 and '1' would release one group twice.
+            first = seen.setdefault(str(item), i)
+            if first != i:
+                c_at.index(i).fail(f"duplicate value {item!r} (already at [{first}]); list each value once")
+        out[c] = tuple(items)
+    return out
+
+
+def _window(text: str, at: At, what: str) -> int:
+    """The seconds of a window written ``30d``, ``12h`` or ``90m``."""
+    match = _WINDOW.match(text)
+    if not match:
+        at.fail(f"expected {what} such as 30d, 12h or 90m (units m, h, d), got {text!r}")
+    return int(match.group(1)) * _WINDOW_SECONDS[match.group(2)]
 
 
 def _mask(value: Any, at: At, ctx: Context) -> Mask | None:
@@ -217,12 +309,10 @@ def _row(
         return WhereFilter(ctx.sql(val, at, columns))
     if key == "time_window":
         text = expect_string(val, at, what="a window such as 30d, 12h or 90m")
-        match = _WINDOW.match(text)
-        if not match:
-            at.fail(f"expected a window such as 30d, 12h or 90m (units m, h, d), got {text!r}")
+        seconds = _window(text, at, "a window")
         if source is not None and source.event_time is None:
             at.fail("a time window needs the source's 'event_time' column")
-        return TimeWindow(int(match.group(1)) * _WINDOW_SECONDS[match.group(2)], text)
+        return TimeWindow(seconds, text)
     pct = expect_number(val, at)
     if not 0 < pct <= 100:
         at.fail(f"a percentage above 0 and at most 100, got {pct}")

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from immuta_spark.model import (
+    DEFAULT_DELTA,
     Action,
     ConstantMask,
     Derivation,
@@ -178,6 +179,12 @@ def dump_action(action: Action | None) -> dict[str, Any]:
         d: dict[str, Any] = {"epsilon": action.epsilon}
         if action.bounds:
             d["bounds"] = {c: list(b) for c, b in action.bounds.items()}
+        if action.delta != DEFAULT_DELTA:  # the default is left out, as the reader fills it in
+            d["delta"] = action.delta
+        if action.public_keys:
+            d["public_keys"] = {c: list(v) for c, v in action.public_keys.items()}
+        if action.budget is not None:
+            d["budget"] = {"epsilon": action.budget.epsilon, "period": action.budget.text}
         return d
     if isinstance(action, MatchAttribute):
         return {"match": {"attribute": action.attribute, "column": action.column}}

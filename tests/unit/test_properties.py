@@ -194,6 +194,25 @@ def row_policy(draw: st.DrawFn, name: str, source: dict[str, Any] | None) -> dic
 
 
 @st.composite
+def dp_actions(draw: st.DrawFn) -> dict[str, Any]:
+    """A differential-privacy action with any of its options (a budget never below its epsilon)."""
+    epsilon = draw(st.sampled_from([0.5, 1.0]))
+    action: dict[str, Any] = {"epsilon": epsilon}
+    if draw(st.booleans()):
+        action["bounds"] = {"amount": [0.0, 100.0]}
+    if draw(st.booleans()):
+        action["delta"] = draw(st.sampled_from([1e-9, 1e-6, 5e-4]))
+    if draw(st.booleans()):
+        keys = st.one_of(st.sampled_from(["Ohio", "Texas", "1", "yes", ""]), st.integers(-5, 5))
+        values = draw(st.lists(keys, min_size=1, max_size=4, unique_by=str))
+        action["public_keys"] = {"state": values, **({"id": [1, 2]} if draw(st.booleans()) else {})}
+    if draw(st.booleans()):
+        period = draw(st.sampled_from(["90m", "12h", "1d"]))
+        action["budget"] = {"epsilon": draw(st.sampled_from([epsilon, 5, 10.5])), "period": period}
+    return action
+
+
+@st.composite
 def source(draw: st.DrawFn, i: int, users: list[str]) -> dict[str, Any]:
     s: dict[str, Any] = {"name": f"Source {i}", "table": f"db.t{i}"}
     owners = draw(subset(users, max_size=2))
@@ -230,10 +249,13 @@ def source(draw: st.DrawFn, i: int, users: list[str]) -> dict[str, Any]:
     s["dictionary"] = DICTIONARY
     policies = []
     for j in range(draw(st.integers(0, 3))):
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(["masking", "row", "dp"]))
+        if kind == "masking":
             policies.append(draw(masking_policy(f"local-{j}", True)))
-        else:
+        elif kind == "row":
             policies.append(draw(row_policy(f"local-{j}", s)))
+        else:
+            policies.append(draw(with_form({"name": f"local-{j}", "type": "differential_privacy"}, dp_actions())))
     if policies:
         s["policies"] = policies
     return s
@@ -271,8 +293,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             body = st.one_of(st.builds(lambda c: {"when": c}, conditions), st.just({"anyone": {}}))
             policies.append(draw(with_form({"name": name, "type": "subscription"}, body)))
         else:
-            dp = st.just({"epsilon": 0.5, "bounds": {"amount": [0.0, 100.0]}})
-            policies.append(draw(with_form({"name": name, "type": "differential_privacy"}, dp)))
+            policies.append(draw(with_form({"name": name, "type": "differential_privacy"}, dp_actions())))
     projects = []
     for k in range(draw(st.integers(0, 2))):
         projects.append(
