@@ -61,6 +61,18 @@ public final class DpQuery {
 
     /** The query {@code plan} asks (an analyzed plan of a governed session in DP mode), or an error saying what is allowed. */
     public static DpQuery of(SparkSession session, LogicalPlan plan) {
+        LogicalPlan found = plan;
+        while (!(found instanceof Aggregate)) {
+            if (found.getTagValue(Governor.DP).isDefined()) throw refused("it returns the source's rows, not an aggregate of them");
+            boolean peel = found instanceof GlobalLimit || found instanceof LocalLimit || found instanceof Project
+                || found instanceof SubqueryAlias || (found instanceof Sort && ((Sort) found).global());
+            if (!peel) {
+                String what = found instanceof Filter ? "HAVING (a filter of the answer)" : found.nodeName();
+                throw refused("its result is computed further (" + what + ") than ORDER BY, LIMIT or a selection of its columns");
+            }
+            if (found.children().size() != 1) throw refused("it combines several inputs (" + found.nodeName() + ")");
+            found = found.children().head();
+        }
         List<Map<String, Object>> after = new ArrayList<>();
         LogicalPlan node = plan;
         while (!(node instanceof Aggregate)) {
@@ -97,7 +109,8 @@ public final class DpQuery {
                 node = ((SubqueryAlias) node).child();
                 continue;
             } else {
-                throw refused("its result is computed further (" + node.nodeName() + ") than ORDER BY or LIMIT");
+                node = node.children().head();  // a LocalLimit under its GlobalLimit's place (peeled above)
+                continue;
             }
             after.add(0, op);  // applied bottom-up
         }
