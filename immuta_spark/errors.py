@@ -8,11 +8,13 @@ from __future__ import annotations
 __all__ = [
     "AccessDenied",
     "CatalogError",
+    "DifferentialPrivacyError",
     "ImmutaSparkError",
     "ImpersonationDenied",
     "NotAuthorized",
     "PolicyBindError",
     "PolicyFileError",
+    "PrivacyBudgetExceeded",
     "ProjectError",
     "PurposeRequired",
     "RuntimeStateConflict",
@@ -120,3 +122,21 @@ class TokenError(ImmutaSparkError):
 
 class UnmaskError(ImmutaSparkError):
     """An unmask request that cannot be made or decided (nothing to unmask, no reason, decided already)."""
+
+
+class DifferentialPrivacyError(ImmutaSparkError):
+    """A query or operation refused under a differential-privacy policy (not an aggregate, no budget left, ...)."""
+
+
+class PrivacyBudgetExceeded(DifferentialPrivacyError):
+    """Answering would take a user's privacy spending on a source past the policy's budget for the period.
+
+    ``retry_at`` is when enough of the spending leaves the period for the query to fit again
+    (the time format the catalog stores), or None when no wait would make it fit.
+    """
+
+    def __init__(self, message: str, *, user: str, source: str, retry_at: str | None = None) -> None:
+        super().__init__(message)
+        self.user = user
+        self.source = source
+        self.retry_at = retry_at
