@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from immuta_spark import cli
 from immuta_spark.catalog import DPTicket, GovernanceCatalog
 from immuta_spark.engine import DPPlan
 from immuta_spark.errors import (
@@ -461,3 +464,52 @@ def test_only_the_user_a_governor_or_the_sources_owner_may_read_a_budget(gov: Go
         ("carol", "denied", (), {"user": "bob"}),
         ("dave", "denied", ("Rides",), {"user": "bob"}),
     ]
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+def run(cat: GovernanceCatalog, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return cli.main(list(argv), catalog=cat, out=out), out.getvalue()
+
+
+def test_cli_dp_budget_prints_a_table(gov: GovernanceCatalog) -> None:
+    answer(gov, "bob", KEY)
+    code, out = run(gov, "dp", "budget", "--user", "bob")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "source",
+        "policy",
+        "epsilon/query",
+        "budget",
+        "spent",
+        "remaining",
+        "queries",
+        "last",
+        "spent",
+    ]
+    assert set(lines[1]) <= {"-", " "}
+    assert lines[2].split()[:9] == ["Rides", "rides-dp", "1", "3", "per", "1h", "1", "2", "1"]
+    assert lines[3].split() == ["Stops", "stops-dp", "0.5", "-", "0", "-", "0", "-"]
+    assert len(lines) == 4
+
+
+def test_cli_dp_budget_json_for_one_source_and_by_default_for_yourself(gov: GovernanceCatalog) -> None:
+    answer(gov, "bob", KEY)
+    code, out = run(as_user(gov, "bob"), "dp", "budget", "--source", "Rides", "--json")
+    assert code == 0
+    (line,) = json.loads(out)
+    assert (line["source"], line["spent"], line["remaining"], line["queries"]) == ("Rides", 1.0, 2.0, 1)
+    assert json.loads(run(gov, "dp", "budget", "--user", "bob", "--format", "json")[1])[1]["source"] == "Stops"
+    own = json.loads(run(gov, "dp", "budget", "--format", "json")[1])  # the governor's own: nothing spent
+    assert [(line["source"], line["spent"]) for line in own][:2] == [("Rides", 0.0), ("Stops", 0.0)]
+
+
+def test_cli_dp_budget_refused_exits_1_with_the_reason(
+    gov: GovernanceCatalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(as_user(gov, "dave"), "dp", "budget", "--user", "bob")
+    assert (code, out) == (1, "")
+    assert "error: 'dave' may not see the privacy budget of 'bob'" in capsys.readouterr().err
