@@ -15,6 +15,7 @@ from typing import TextIO
 from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog_url
 from immuta_spark.catalog.service import describe_paths, load_policy_file
 from immuta_spark.cli_common import print_json, text_table
+from immuta_spark.cli_dp import add_dp_commands, run_dp
 from immuta_spark.cli_projects import add_project_commands, run_project
 from immuta_spark.cli_sources import add_source_commands, run_source
 from immuta_spark.cli_unmask import add_unmask_commands, run_unmask
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     add_project_commands(sub)
     add_source_commands(sub)
     add_unmask_commands(sub)
+    add_dp_commands(sub)
 
     au = sub.add_parser("audit", help="list audit records")
     au.add_argument("--user")
@@ -171,6 +173,8 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
         return run_source(args, cat, out)
     if args.command == "unmask":
         return run_unmask(args, cat, out)
+    if args.command == "dp":
+        return run_dp(args, cat, out)
     records = cat.audit(
         user=args.user,
         action=args.action,

@@ -125,8 +125,18 @@ class UnmaskError(ImmutaSparkError):
 
 
 class DifferentialPrivacyError(ImmutaSparkError):
-    """A query or operation refused under a differential-privacy policy."""
+    """A query or operation refused under a differential-privacy policy (not an aggregate, no budget left, ...)."""
 
 
 class PrivacyBudgetExceeded(DifferentialPrivacyError):
-    """A query that would spend more of the user's privacy budget on a source than is left."""
+    """Answering would take a user's privacy spending on a source past the policy's budget for the period.
+
+    ``retry_at`` is when enough of the spending leaves the period for the query to fit again
+    (the time format the catalog stores), or None when no wait would make it fit.
+    """
+
+    def __init__(self, message: str, *, user: str, source: str, retry_at: str | None = None) -> None:
+        super().__init__(message)
+        self.user = user
+        self.source = source
+        self.retry_at = retry_at

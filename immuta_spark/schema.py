@@ -39,6 +39,8 @@ __all__ = [
     "application_id",
     "audit",
     "current_projects",
+    "dp_answers",
+    "dp_spends",
     "entities",
     "fingerprints",
     "meta",
@@ -47,6 +49,7 @@ __all__ = [
     "project_members",
     "project_validations",
     "secrets_table",
+    "stamp",
     "subscriptions",
     "unmask_requests",
     "workspace_grant_acks",
@@ -216,7 +219,37 @@ unmask_requests = Table(
     Column("requested_at", String(40), nullable=False),
     Column("decided_at", String(40)),
 )
+#: Differentially private answers, cached per (source, query key) until they expire (the source's
+#: latency tolerance): runtime state written by the Spark layer (see immuta_spark.catalog.dp).
+dp_answers = Table(
+    "dp_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(512), nullable=False),
+    Column("query_key", String(64), nullable=False),  # a hex digest of what the answer depends on
+    Column("answer", Text, nullable=False),  # opaque JSON, the Spark layer's
+    Column("epsilon", Float, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+)
+#: The privacy loss each user spent on each source, one row per answered query: "reserved"
+#: while the answer is computed, then "spent" (a failed computation deletes its reservation).
+dp_spends = Table(
+    "dp_spends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(512), nullable=False),
+    Column("source", String(512), nullable=False),
+    Column("policy", String(512), nullable=False),
+    Column("epsilon", Float, nullable=False),
+    Column("delta", Float, nullable=False),
+    Column("query_key", String(64), nullable=False),
+    Column("spent_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False),  # "reserved" | "spent"
+)
 audit_ts_index = Index("audit_ts", audit.c.ts)
+dp_answers_key_index = Index("dp_answers_key", dp_answers.c.source, dp_answers.c.query_key)
+dp_spends_window_index = Index("dp_spends_window", dp_spends.c.user_name, dp_spends.c.source, dp_spends.c.spent_at)
 audit_record_id_index = Index("audit_record_id", audit.c.record_id, unique=True)
 
 #: The meta key holding the catalog's identity (a random id written once, when it is created).
@@ -225,7 +258,15 @@ CATALOG_ID = "catalog_id"
 
 def now() -> str:
     """The current time as every table stores it (UTC, ISO 8601, microseconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return stamp(datetime.now(timezone.utc))
+
+
+def stamp(moment: datetime) -> str:
+    """``moment`` (timezone-aware) as every table stores times: UTC, ISO 8601, microseconds.
+
+    Every stamp has the same width, so comparing stamps as text (bytewise) compares the times.
+    """
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def new_catalog_id() -> str:
@@ -312,8 +353,14 @@ def _v8(conn: Connection) -> None:
     unmask_requests.create(conn, checkfirst=True)
 
 
+def _v9(conn: Connection) -> None:
+    """Version 9: differential privacy's cached answers and the privacy loss each user spent (with their indexes)."""
+    for t in (dp_answers, dp_spends):
+        t.create(conn, checkfirst=True)
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, insert_new
+from immuta_spark.dp_store import DPRows
 from immuta_spark.entity_store import EntityRows
 from immuta_spark.errors import CatalogError
 from immuta_spark.project_store import ProjectRows
@@ -49,7 +50,7 @@ _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
 _STAMP_KEYS = ("revision", CATALOG_ID)
 
 
-class Store(EntityRows, ProjectRows, WorkspaceRows, UnmaskRows):
+class Store(EntityRows, ProjectRows, WorkspaceRows, UnmaskRows, DPRows):
     """Transactions, migrations and the few queries the catalog needs.
 
     Opening never creates: a SQLite file that does not exist, or a database without the

@@ -80,12 +80,15 @@ def check_dp_at_apply(governance: Governance, fingerprints: Mapping[str, Mapping
     must be in the source's data dictionary, when it has one; and the source must pass
     :func:`dp_cardinality_problem` against its stored fingerprint.
     """
-    declared = [*governance.policies, *(p for s in governance.sources for p in s.policies)]
-    if not any(p.type is PolicyType.DIFFERENTIAL_PRIVACY for p in declared):
+    dp = PolicyType.DIFFERENTIAL_PRIVACY
+    everywhere = any(p.type is dp for p in governance.policies)
+    local = {s.name for s in governance.sources if any(p.type is dp for p in s.policies)}
+    if not everywhere and not local:
         return
     snapshot = Snapshot(governance)
-    for source in snapshot.sources.values():
-        policies = snapshot.source_policies(source).of(PolicyType.DIFFERENTIAL_PRIVACY)
+    # Without a global DP policy only the sources with a local one can be covered.
+    for source in [s for s in snapshot.sources.values() if everywhere or s.name in local]:
+        policies = snapshot.source_policies(source).of(dp)
         if not policies:
             continue
         for policy in policies:

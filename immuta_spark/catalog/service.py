@@ -12,6 +12,7 @@ from immuta_spark.catalog.base import default_catalog_url
 from immuta_spark.catalog.coexist import Pruning, RuntimeState, plan_coexistence
 from immuta_spark.catalog.context import ProjectContext
 from immuta_spark.catalog.derived import DerivedSources
+from immuta_spark.catalog.dp import PrivacyLedger
 from immuta_spark.catalog.dp_checks import check_dp_at_apply
 from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.fingerprints import Fingerprints, check_cardinality_at_apply
@@ -70,6 +71,7 @@ class GovernanceCatalog(
     ProjectContext,
     ProjectValidation,
     UnmaskRequests,
+    PrivacyLedger,
     Fingerprints,
 ):
     """The governance catalog, acting for one authenticated identity.

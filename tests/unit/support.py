@@ -94,6 +94,8 @@ CATALOG_TABLES = (
     "project_members",
     "acknowledgements",
     "project_validations",
+    "dp_answers",
+    "dp_spends",
 )
 
 
