@@ -91,6 +91,11 @@ def test_delta_may_be_written_as_yaml_reads_it_as_text(written: str, value: floa
     assert dp_action(local("{" + DP + f", epsilon: 1, delta: {written}}}")).delta == value
 
 
+def test_an_epsilon_and_a_budget_written_with_an_exponent_are_numbers_too() -> None:
+    action = dp_action(local("{" + DP + ", epsilon: 5e-1, budget: {epsilon: 2E0, period: 1d}}"))
+    assert (action.epsilon, action.budget) == (0.5, PrivacyBudget(2.0, 86400, "1d"))
+
+
 @pytest.mark.parametrize(("period", "seconds"), [("90m", 5400), ("12h", 43200), ("30d", 2592000)])
 def test_a_budget_period_is_written_like_a_time_window(period: str, seconds: int) -> None:
     budget = dp_action(local("{" + DP + f", epsilon: 1, budget: {{epsilon: 1, period: {period}}}}}")).budget
