@@ -91,6 +91,7 @@ def answer(enforcer: Enforcer, sql: str, args: Any, policies: list[str]) -> Data
         )
         if ticket.cached is not None:
             released = _decode(ticket.cached, wanted)
+            catalog.dp_audit_cached(user=enforcer.user, source=source.name, key=key)
         else:
             try:
                 exact = query.exact()

@@ -92,15 +92,40 @@ def test_anything_but_an_aggregate_is_refused_saying_what_is_allowed(sessions: A
         "SELECT sum(amount * 2) FROM dpr.claims",
         "SELECT count(DISTINCT state) FROM dpr.claims",
         "SELECT state, count(*) FROM dpr.claims GROUP BY state HAVING count(*) > 10",
+        "SELECT count(*) FROM dpr.claims WHERE amount > (SELECT avg(amount) FROM dpr.claims)",
+        "SELECT count(*) FROM (SELECT id FROM dpr.claims UNION ALL SELECT id FROM dpr.claims)",
+        "SELECT round(avg(amount), 1) FROM dpr.claims",
     ):
         with pytest.raises(DifferentialPrivacyError, match=r"COUNT\(\*\), COUNT\(column\), SUM\(column\)"):
             ann.sql(sql).collect()
     with pytest.raises(DifferentialPrivacyError, match="differentially private"):
         ann.table("dpr.claims").collect()
     with pytest.raises(DifferentialPrivacyError, match="differentially private"):
-        ann.sql("CREATE TEMPORARY VIEW v AS SELECT * FROM dpr.claims")
+        ann.table("dpr.claims").groupBy("state").count().collect()
+    for command in (
+        "CREATE TEMPORARY VIEW v AS SELECT * FROM dpr.claims",
+        "CREATE TEMPORARY VIEW v AS SELECT count(*) FROM dpr.claims",
+        "EXECUTE IMMEDIATE 'SELECT count(*) FROM dpr.claims'",
+        "CACHE TABLE c AS SELECT * FROM dpr.claims",
+    ):
+        with pytest.raises(DifferentialPrivacyError, match="differentially private"):
+            ann.sql(command).collect()
     spent = GovernanceCatalog(sessions.catalog.store, identity="gov").dp_budget("ann")
     assert [line.spent for line in spent if line.source == "Claims"] == [0]
+
+
+def test_honest_forms_of_an_aggregate_are_answered_and_audited_with_the_policy(sessions: Any) -> None:
+    ann = sessions("ann")
+    for sql in (
+        "WITH c AS (SELECT * FROM dpr.claims WHERE age > 30) SELECT count(*) AS n FROM c",
+        "SELECT n FROM (SELECT count(*) AS n, state FROM dpr.claims GROUP BY state) ORDER BY n",
+        "SELECT upper(state) AS s, count(amount) AS n FROM dpr.claims GROUP BY upper(state)",
+        "SELECT count(*) AS n FROM dpr.claims AS c WHERE c.state IN ('CA', 'NY') AND c.amount BETWEEN 1 AND 50",
+    ):
+        assert ann.sql(sql).collect(), sql
+    records = GovernanceCatalog(sessions.catalog.store, identity="gov").audit(user="ann")
+    answered = [r for r in records if "dp-claims" in r.policies]
+    assert len(answered) >= 4 and all("Claims" in r.sources for r in answered)
 
 
 def test_a_group_of_one_row_is_not_released_and_large_groups_are(sessions: Any) -> None:

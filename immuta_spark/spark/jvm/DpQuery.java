@@ -32,6 +32,7 @@ import org.apache.spark.sql.catalyst.expressions.aggregate.Average;
 import org.apache.spark.sql.catalyst.expressions.aggregate.Complete$;
 import org.apache.spark.sql.catalyst.expressions.aggregate.Count;
 import org.apache.spark.sql.catalyst.expressions.aggregate.Sum;
+import org.apache.spark.sql.catalyst.optimizer.InlineCTE;
 import org.apache.spark.sql.catalyst.plans.logical.Aggregate;
 import org.apache.spark.sql.catalyst.plans.logical.Filter;
 import org.apache.spark.sql.catalyst.plans.logical.GlobalLimit;
@@ -59,8 +60,10 @@ public final class DpQuery {
         this.source = source;
     }
 
-    /** The query {@code plan} asks (an analyzed plan of a governed session in DP mode), or an error saying what is allowed. */
-    public static DpQuery of(SparkSession session, LogicalPlan plan) {
+    /** The query {@code analyzed} asks (a plan of a governed session in DP mode), or an error saying what is allowed. */
+    public static DpQuery of(SparkSession session, LogicalPlan analyzed) {
+        // WITH: each reference to a CTE becomes its body, so a CTE read twice is a self-join (refused).
+        LogicalPlan plan = new InlineCTE(true, false, false).apply(analyzed);
         LogicalPlan found = plan;
         while (!(found instanceof Aggregate)) {
             if (found.getTagValue(Governor.DP).isDefined()) throw refused("it returns the source's rows, not an aggregate of them");
