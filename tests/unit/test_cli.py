@@ -151,7 +151,8 @@ def test_explain_text_is_a_readable_table(catalog: GovernanceCatalog) -> None:
 
 def test_explain_text_of_a_dp_source_says_only_aggregates_are_answered(catalog: GovernanceCatalog) -> None:
     out = run(catalog, "explain", "--source", "Taxi Rides", "--user", "bob")[1]
-    assert "differential privacy: rides-dp (epsilon 1.0); only aggregate queries are answered" in out
+    line = "differential privacy: rides-dp (epsilon 1.0; budget 10.0 per user in any 1d); "
+    assert line + "only aggregate queries are answered" in out
 
 
 def test_explain_text_for_an_invisible_source_stops_after_the_summary(catalog: GovernanceCatalog) -> None:
