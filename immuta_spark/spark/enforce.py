@@ -30,6 +30,7 @@ from immuta_spark.spark.fingerprint import FreshFingerprints
 from immuta_spark.spark.governor import JvmGovernor
 from immuta_spark.spark.heartbeat import LEASE_SETTING, LeaseHeartbeat
 from immuta_spark.spark.limits import storage_limits
+from immuta_spark.spark.service_reads import ServiceReads
 from immuta_spark.spark.settings import ALLOWED_SETTINGS
 from immuta_spark.spark.templates import SharedFrames, quoted_table
 
@@ -65,6 +66,7 @@ class Enforcer:
         self._heartbeat: LeaseHeartbeat | None = None
         self.governor = JvmGovernor(spark, self)
         self.governor.limit(storage_limits(root, catalog.store.url), ALLOWED_SETTINGS)
+        self.service_reads = ServiceReads(spark, root, self.governor.token)
         self._pinned = False
         self._command_class: Any = None
         self._locations: dict[str, str] | None = None
@@ -88,9 +90,21 @@ class Enforcer:
         self.snapshot()
         self._pinned = True
         try:
-            yield
+            with self.reading():
+                yield
         finally:
             self._pinned = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the block as this session's own reading: governed storage as the service identity, when set."""
+        if not self.service_reads.enabled:
+            yield
+            return
+        snap = self.snapshot()
+        self.service_reads.govern(snap.revision, self.locations())
+        with self.service_reads.active():
+            yield
 
     def snapshot(self) -> Snapshot:
         """The catalog snapshot; a new revision resets every cached plan and the JVM rules' decisions."""
@@ -169,7 +183,8 @@ class Enforcer:
 
     def decide(self, name: str) -> None:
         """Hand the JVM rules the decision for source ``name`` under the current rules (asked by the rule)."""
-        with self._lock:
+        # A py4j callback runs on a JVM thread of its own: the template's reads need the session's mark there too.
+        with self._lock, self.reading():
             snap = self.snapshot()
             source = snap.sources.get(name)
             if source is None:
@@ -297,8 +312,9 @@ class Enforcer:
     # --- plans and frames ---------------------------------------------------------------
 
     def schema(self, source: Source) -> list[tuple[str, str]]:
-        """The table's (column, Spark SQL type) list."""
-        return self.shared.raw(source.table).schema
+        """The table's (column, Spark SQL type) list (resolving the table reads its storage: as the session)."""
+        with self.reading():
+            return self.shared.raw(source.table).schema
 
     def plan(self, source: Source) -> Plan:
         """The compiled plan for the current subject (cached until the rules change)."""

@@ -129,6 +129,10 @@ class PlanInspector:
         """``sql`` parsed by the session's own parser (one round trip)."""
         return self._instance.parse(jsession, sql)
 
+    def service_reads(self) -> Any:
+        """The JVM's control of reads as the service identity (``ServiceReads.java``: install, govern, forget)."""
+        return self._instance.serviceReads()
+
     def dp_query(self, jdf: Any) -> Any:
         """The aggregate query of a DataFrame analyzed in DP mode (``DpQuery.java``: ``spec()``, ``exact()``)."""
         return self._instance.dpQuery(jdf)

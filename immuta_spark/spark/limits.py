@@ -82,7 +82,7 @@ def protected_paths(spark: SparkSession, catalog_url: str) -> list[str]:
             found.append(match.group(1))
     elif conf.get("spark.sql.catalogImplementation", "in-memory") == "hive":
         found.append(os.path.abspath("metastore_db"))  # Hive's embedded Derby default
-    for key in ("spark.kerberos.keytab", "spark.yarn.keytab"):
+    for key in ("spark.kerberos.keytab", "spark.yarn.keytab", "spark.immuta.hdfs.serviceKeytab"):
         value = conf.get(key, None)
         if value:
             found.append(value)

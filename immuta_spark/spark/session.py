@@ -295,7 +295,7 @@ class ImmutaSparkSession:
     def _refusals_audited(self, what: str | Callable[[], str]) -> Iterator[None]:
         """The JVM rules' refusals made ours, and every refusal audited (``what``: the call, made only then)."""
         try:
-            with rules_errors(self._enforcer.names_governed):
+            with rules_errors(self._enforcer.names_governed), self._enforcer.reading():
                 yield
         except ImmutaSparkError as exc:
             text = what if isinstance(what, str) else what()
@@ -409,6 +409,7 @@ class ImmutaSparkSession:
         """Stop the underlying SparkSession (and let go of the templates shared over it)."""
         self._enforcer.stop_heartbeat()
         self._enforcer.governor.close()
+        self._enforcer.service_reads.close()
         SharedFrames.forget(self._root)
         self._root.stop()
 

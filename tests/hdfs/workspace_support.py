@@ -38,6 +38,7 @@ PROJECTS = (
     "ws_hive_sources",
     "ws_hive_sources_del",
     "ws_dn_down",
+    "ws_svc_reads",
 )
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))
@@ -68,6 +69,7 @@ users:
   - {{name: bob, groups: [Analysts], permissions: [CREATE_DATA_SOURCE_IN_PROJECT]}}
   - {{name: carol, groups: [Analysts]}}
   - {{name: dave, groups: [Sales]}}
+  - {{name: erin, groups: [Analysts]}}
 {users}
 sources:
   - name: Ledger
@@ -131,6 +133,13 @@ def run_script(name: str, spec: dict[str, Any]) -> subprocess.CompletedProcess[s
     return subprocess.run(
         [sys.executable, str(script), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def run_reader_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Run ``reader_session.py`` (a subscriber's own governed Spark, own process); its steps by name."""
+    done = run_script("reader_session.py", spec)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
 
 
 def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -79,6 +79,9 @@ public final class PlanInspector {
     }
 
     /** {@code sql} parsed by {@code session}'s own parser: one round trip, not three. */
+    /** Reads of governed storage as the service identity (ServiceReads.java). */
+    public ServiceReads.Control serviceReads() { return new ServiceReads.Control(); }
+
     /** The aggregate query a DataFrame analyzed in DP mode asks (see DpQuery.java). */
     public DpQuery dpQuery(org.apache.spark.sql.classic.Dataset<?> df) {
         return DpQuery.of(df.sparkSession(), df.queryExecution().analyzed());
