@@ -142,7 +142,8 @@ def test_a_version_1_catalog_is_migrated_forward_keeping_its_data(catalog_url: s
     new = Store(catalog_url)
     assert new.version() == LATEST_VERSION
     assert {"fingerprints", "audit_append_only"} <= schema_objects(catalog_url)
-    assert raw_rows(catalog_url, "meta") == [("catalog_id", new.catalog_id), ("revision", "1"), ("schema_version", "10")]
+    meta = [("catalog_id", new.catalog_id), ("revision", "1"), ("schema_version", "10")]
+    assert raw_rows(catalog_url, "meta") == meta
     assert new.catalog_id is not None and len(new.catalog_id) == 32  # migration 3 gave it an identity
     assert [(r.user, r.action) for r in new.audit_records()] == [("bob", "query")]
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
