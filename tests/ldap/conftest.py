@@ -88,7 +88,8 @@ class Tree:
             assert conn.delete(dn), conn.result
 
 
-def _tree(server: Slapd) -> Tree:
+def new_tree(server: Slapd) -> Tree:
+    """A fresh subtree (``ou=tN`` with ``ou=people`` and ``ou=groups``) of ``server``."""
     base = f"ou=t{next(_COUNTER)},{server.suffix}"
     server.add_ldif(
         f"dn: {base}\nobjectClass: organizationalUnit\nou: {base.split(',')[0][3:]}\n\n"
@@ -101,13 +102,13 @@ def _tree(server: Slapd) -> Tree:
 @pytest.fixture
 def corp(corp_ldap: Slapd) -> Tree:
     """A fresh subtree of the OpenLDAP-layout directory."""
-    return _tree(corp_ldap)
+    return new_tree(corp_ldap)
 
 
 @pytest.fixture
 def ad(ad_ldap: Slapd) -> Tree:
     """A fresh subtree of the Active-Directory-like directory."""
-    return _tree(ad_ldap)
+    return new_tree(ad_ldap)
 
 
 def corp_provider(tree: Tree, *, name: str = "corp", extra: str = "", url: str | None = None) -> str:
