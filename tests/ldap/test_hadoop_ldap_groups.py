@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -328,3 +330,14 @@ def test_a_member_removed_in_the_directory_loses_hdfs_access_after_a_refresh_and
     # Others are untouched on both sides.
     assert setup.catalog_groups("bob") == setup.cluster.groups("bob") == ("Engineering",)
     setup.as_user("bob").write_bytes(f"{setup.eng_dir}/bob-after.csv", b"b", mode=0o660)
+
+
+def test_the_documented_settings_are_the_ones_this_module_uses() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "identity.md").read_text()
+    section = doc.split("## HDFS sees the same groups", 1)[1]
+    xml = section.split("```xml", 1)[1].split("```", 1)[0]
+    documented = re.findall(r"<name>([^<]+)</name>", xml)
+    server = SimpleNamespace(ldaps_url="ldaps://x", bind_dn="cn=x")
+    tree = SimpleNamespace(server=server, base="dc=x", people="ou=p,dc=x", groups="ou=g,dc=x")
+    used = [*hadoop_ldap_properties(tree, Path("p"), Path("t"), Path("tp")), "immuta.workspace.grants.jdbc.url"]  # type: ignore[arg-type]
+    assert sorted(documented) == sorted(used)
