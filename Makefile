@@ -14,7 +14,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip >/dev/null
-	$(PY) -m pip install -e '.[spark,hdfs,hive,dev]'
+	$(PY) -m pip install -e '.[spark,hdfs,hive,ldap,dev]'
 	touch $@
 
 demo: setup
@@ -25,12 +25,14 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 # Tools the tests start for themselves (JVMs, Maven for the HDFS minicluster, a PostgreSQL
-# server). Missing ones are installed from Debian's packages when we are root, else named.
+# server, OpenLDAP's slapd). Missing ones are installed from Debian's packages when we are root, else named
+# (tests/ldap/install_slapd.sh keeps Debian's postinst from leaving a system slapd running).
 system-deps:
 	@command -v java >/dev/null || $(APT) openjdk-17-jdk-headless || { echo "Java 17 is missing: install a JDK 17"; exit 1; }
 	@command -v mvn >/dev/null || $(APT) maven || { echo "Maven is missing: install maven"; exit 1; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || $(APT) postgresql \
 		|| { echo "PostgreSQL server binaries are missing: install postgresql"; exit 1; }
+	@{ [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null; } && command -v ldapadd >/dev/null || sh tests/ldap/install_slapd.sh
 
 # The second run repeats the bypass suite without the JVM plan helper: the fallback must agree.
 test: setup system-deps lint

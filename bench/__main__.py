@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, print a table, write ``bench/results.json``.
 
-``python -m bench [compile] [policyfile] [spark] [tpcds] [hdfs] [workspace]`` runs a subset; results of
+``python -m bench [idp] [compile] [policyfile] [spark] [tpcds] [hdfs] [workspace]`` runs a subset; results of
 sections not run are kept from the previous results file, so the table always shows the latest figure of each.
 """
 
@@ -77,6 +77,10 @@ TARGETS: dict[str, tuple[str, str]] = {
     "ws_check_ms": ("-", "check of a 10,000-file workspace against the NameNode and the metastore, median of 5"),
     "ws_disable_ms": ("-", "disable with a member holding a grant, until the NameNode dropped the project's group"),
     "ws_purge_all_s": ("-", "purge --all of a 10,000-file workspace (data, Hive database, records)"),
+    "idp_sync_full_s": ("-", "first sync of a slapd of 10,000 users in 500 nested groups into an empty catalog"),
+    "idp_sync_incremental_s": ("<= 2", "incremental sync after 10 users changed (steady state), median of 3"),
+    "idp_sync_first_incremental_s": ("-", "the first incremental after a bulk load (re-reads the load's second)"),
+    "idp_sync_incremental_entries_read": ("-", "entries an incremental sync read in full (besides every DN)"),
 }
 
 
@@ -115,7 +119,13 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         found.pop("tpcds_per_query", None)  # per-query figures: python -m bench.tpcds_bench prints them
         return found
 
+    def idp_section() -> dict[str, Any]:
+        from bench.idp_bench import run
+
+        return run()
+
     return {
+        "idp": idp_section,
         "compile": compile_section,
         "policyfile": policyfile_section,
         "spark": spark_section,

@@ -282,6 +282,17 @@ class MiniHdfs(JvmServer):
         except JvmChildError as exc:
             raise MiniHdfsError(str(exc)) from exc
 
+    def groups(self, user: str) -> tuple[str, ...]:
+        """The NameNode's groups for ``user``, asked over RPC as ``hdfs groups USER`` does (sorted)."""
+        if not user or any(c.isspace() for c in user):
+            raise MiniHdfsError(f"{user!r}: a user name must be non-empty, no spaces")
+        reply = self.command(f"groups {user}")
+        return tuple(sorted(json.loads(reply.removeprefix("groups "))))
+
+    def refresh_user_groups(self) -> None:
+        """``hdfs dfsadmin -refreshUserToGroupsMappings``: the NameNode forgets its cached groups."""
+        self.command("refresh-user-groups")
+
     @contextlib.contextmanager
     def datanode_stopped(self) -> Iterator[None]:
         """Stop the cluster's DataNode (known dead to the NameNode at once) for the block; restart it after.

@@ -9,6 +9,7 @@ __all__ = [
     "AccessDenied",
     "CatalogError",
     "DifferentialPrivacyError",
+    "IdentityProviderError",
     "ImmutaSparkError",
     "ImpersonationDenied",
     "NotAuthorized",
@@ -20,6 +21,7 @@ __all__ = [
     "RuntimeStateConflict",
     "SourceNotFound",
     "SubscriptionError",
+    "SyncRefused",
     "TokenError",
     "UnmaskError",
 ]
@@ -140,3 +142,19 @@ class PrivacyBudgetExceeded(DifferentialPrivacyError):
         self.user = user
         self.source = source
         self.retry_at = retry_at
+
+
+class IdentityProviderError(ImmutaSparkError):
+    """A sync with an identity provider failed; nothing was changed.
+
+    ``transient`` is true when the directory could not be reached or went away mid-search (a
+    scheduled sync tries again with backoff); a refused bind, a bad filter or a missing password is not.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class SyncRefused(IdentityProviderError):
+    """A sync would remove more of a provider's users than its ``max_removed_share``; ``--force`` applies it."""

@@ -33,6 +33,7 @@ from immuta_spark.actions import (
     WhereFilter,
 )
 from immuta_spark.conditions import AllOf, Condition, HasAttribute, InGroups
+from immuta_spark.identity_providers import IdentityProvider
 
 __all__ = [
     "DEFAULT_ACKNOWLEDGEMENT",
@@ -49,6 +50,7 @@ __all__ = [
     "Governance",
     "GovernanceSettings",
     "HashMask",
+    "IdentityProvider",
     "KAnonymizeMask",
     "Mask",
     "MatchAttribute",
@@ -407,3 +409,5 @@ class Governance:
     sources: tuple[Source, ...] = ()
     policies: tuple[Policy, ...] = ()
     projects: tuple[Project, ...] = ()
+    #: Directories whose users, groups and attributes ``immuta-spark idp sync`` brings in (never their passwords).
+    identity_providers: tuple[IdentityProvider, ...] = ()

@@ -43,6 +43,9 @@ __all__ = [
     "dp_spends",
     "entities",
     "fingerprints",
+    "idp_entries",
+    "idp_state",
+    "idp_users",
     "meta",
     "new_catalog_id",
     "now",
@@ -247,6 +250,36 @@ dp_spends = Table(
     Column("spent_at", String(40), nullable=False),
     Column("status", String(16), nullable=False),  # "reserved" | "spent"
 )
+#: What each identity provider asserts about each user (groups, attributes): runtime state, replaced
+#: per provider by each sync (immuta_spark.catalog.idp); the policy file's users are in ``entities``.
+idp_users = Table(
+    "idp_users",
+    metadata,
+    Column("provider", String(255), primary_key=True),
+    Column("user_name", String(512), primary_key=True),
+    Column("body", Text, nullable=False),  # {"groups": [...], "attributes": {name: [values]}}
+)
+#: The directory entries a provider's last sync read, by normalized DN: an incremental sync reads
+#: only what changed and recomputes every user's facts (nested groups) from these.
+idp_entries = Table(
+    "idp_entries",
+    metadata,
+    Column("provider", String(255), primary_key=True),
+    Column("dn_key", String(1024), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("modified", String(32), nullable=False),
+)
+#: Per provider: the highest modifyTimestamp seen (the next incremental read starts there), the
+#: configuration it was read with (a change forces a full read), and when it last synced.
+idp_state = Table(
+    "idp_state",
+    metadata,
+    Column("provider", String(255), primary_key=True),
+    Column("high_water", String(32), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("synced_at", String(40), nullable=False),
+    Column("full_at", String(40), nullable=False),
+)
 audit_ts_index = Index("audit_ts", audit.c.ts)
 dp_answers_key_index = Index("dp_answers_key", dp_answers.c.source, dp_answers.c.query_key)
 dp_spends_window_index = Index("dp_spends_window", dp_spends.c.user_name, dp_spends.c.source, dp_spends.c.spent_at)
@@ -359,8 +392,14 @@ def _v9(conn: Connection) -> None:
         t.create(conn, checkfirst=True)
 
 
+def _v10(conn: Connection) -> None:
+    """Version 10: what identity providers assert about users, the entries they were read from, sync state."""
+    for t in (idp_users, idp_entries, idp_state):
+        t.create(conn, checkfirst=True)
+
+
 #: Forward migrations: entry i moves a catalog from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
 LATEST_VERSION = len(MIGRATIONS)
 
 

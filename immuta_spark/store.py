@@ -24,6 +24,7 @@ from immuta_spark.auditlog import AuditLog, audit_row, default_spool_directory, 
 from immuta_spark.dp_store import DPRows
 from immuta_spark.entity_store import EntityRows
 from immuta_spark.errors import CatalogError
+from immuta_spark.idp_store import IdpRows
 from immuta_spark.project_store import ProjectRows
 from immuta_spark.schema import (
     CATALOG_ID,
@@ -50,7 +51,7 @@ _PG_WRITE_LOCK = 0x1A4D_5A7C_0001
 _STAMP_KEYS = ("revision", CATALOG_ID)
 
 
-class Store(EntityRows, ProjectRows, WorkspaceRows, UnmaskRows, DPRows):
+class Store(EntityRows, ProjectRows, WorkspaceRows, UnmaskRows, DPRows, IdpRows):
     """Transactions, migrations and the few queries the catalog needs.
 
     Opening never creates: a SQLite file that does not exist, or a database without the

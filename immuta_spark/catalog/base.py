@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -13,6 +14,7 @@ from immuta_spark.engine import Acknowledgement, MembershipState, Snapshot, Subj
 from immuta_spark.errors import NotAuthorized, ProjectError
 from immuta_spark.expr import SecretRef
 from immuta_spark.identity import current_user
+from immuta_spark.idp.facts import provider_users
 from immuta_spark.model import Permission
 from immuta_spark.store import AuditRecord, Store
 
@@ -41,6 +43,9 @@ def read_snapshot(store: Store, conn: Any, revision: int) -> Snapshot:
     for r in store.unmask_request_rows(conn, status="approved"):
         unmasked.setdefault((r["requester"], r["source"], r["column_name"]), set()).add(r["token"])
     governance = assemble(rows)
+    declared = governance.users
+    if governance.identity_providers:
+        governance = replace(governance, users=provider_users(governance, store.idp_user_bodies(conn)))
     memberships = {
         (m["project"], m["user"]): MembershipState(m["role"], m["status"], frozenset(m["approvals"])) for m in added
     }
@@ -61,6 +66,7 @@ def read_snapshot(store: Store, conn: Any, revision: int) -> Snapshot:
         },
         runtime=runtime,
         unmasked={k: frozenset(v) for k, v in unmasked.items()},
+        declared_users=declared,
     )
 
 

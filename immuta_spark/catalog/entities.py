@@ -11,8 +11,15 @@ from immuta_spark.model import Governance
 
 __all__ = ["assemble", "canonical_json", "entity_rows"]
 
-_KINDS = ("settings", "user", "purpose", "source", "policy", "project")
-_SECTION = {"user": "users", "purpose": "purposes", "source": "sources", "policy": "policies", "project": "projects"}
+_KINDS = ("settings", "user", "purpose", "source", "policy", "project", "identity_provider")
+_SECTION = {
+    "user": "users",
+    "purpose": "purposes",
+    "source": "sources",
+    "policy": "policies",
+    "project": "projects",
+    "identity_provider": "identity_providers",
+}
 
 
 def canonical_json(data: Any) -> str:
@@ -25,7 +32,7 @@ def entity_rows(g: Governance) -> dict[tuple[str, str], tuple[int, str]]:
     doc = policyfile.dump_document(g)
     rows: dict[tuple[str, str], tuple[int, str]] = {("settings", "settings"): (0, canonical_json(doc["settings"]))}
     for kind, section in _SECTION.items():
-        for i, item in enumerate(doc[section]):
+        for i, item in enumerate(doc.get(section, ())):
             rows[(kind, item["name"])] = (i, canonical_json(item))
     return rows
 

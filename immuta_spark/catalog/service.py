@@ -17,6 +17,7 @@ from immuta_spark.catalog.dp_checks import check_dp_at_apply
 from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.fingerprints import Fingerprints, check_cardinality_at_apply
 from immuta_spark.catalog.grants import prune_grants
+from immuta_spark.catalog.idp import IdentitySync
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.catalog.unmask import UnmaskRequests
@@ -73,6 +74,7 @@ class GovernanceCatalog(
     UnmaskRequests,
     PrivacyLedger,
     Fingerprints,
+    IdentitySync,
 ):
     """The governance catalog, acting for one authenticated identity.
 
@@ -255,6 +257,8 @@ class GovernanceCatalog(
         """
         snapshot = self.snapshot()
         doc = policyfile.dump_document(snapshot.governance)
+        # The file's users only: facts from identity providers are runtime state (``idp show`` prints them).
+        doc["users"] = [policyfile.dump_user(u) for u in snapshot.declared_users]
         for kind, section in (("project", "projects"), ("purpose", "purposes"), ("source", "sources")):
             doc[section] = [e for e in doc[section] if (kind, e["name"]) not in snapshot.runtime]
         return policyfile.dump_yaml(doc)

@@ -98,8 +98,11 @@ class Snapshot:
         acknowledgements: Mapping[tuple[str, str, str], Acknowledgement] | None = None,
         runtime: Collection[tuple[str, str]] = (),
         unmasked: Mapping[tuple[str, str, str], frozenset[str]] | None = None,
+        declared_users: tuple[User, ...] | None = None,
     ) -> None:
         self.governance = governance
+        #: The users as policy files declare them, before identity providers' facts were merged in (export's).
+        self.declared_users = governance.users if declared_users is None else declared_users
         #: Approved unmask requests: (requester, source, column) -> the tokens shown in the clear to them.
         self.unmasked = dict(unmasked or {})
         #: Runtime membership rows by (project, user): members and owners added, requests, denials, revocations.

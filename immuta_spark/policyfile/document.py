@@ -10,6 +10,7 @@ from immuta_spark.checkers import RegexChecker, SqlChecker
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.model import Governance, Policy, Project, Settings, Source
 from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
+from immuta_spark.policyfile.identity import parse_identity_provider
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
 from immuta_spark.policyfile.policies import parse_policy
 from immuta_spark.policyfile.projects import parse_project
@@ -18,7 +19,7 @@ from immuta_spark.policyfile.strict import load_yaml, no_gc, read_file
 
 __all__ = ["TOP_KEYS", "load_file", "load_text", "parse_document"]
 
-TOP_KEYS = ("version", "settings", "users", "purposes", "sources", "policies", "projects")
+TOP_KEYS = ("version", "settings", "users", "purposes", "sources", "policies", "projects", "identity_providers")
 
 
 def load_file(
@@ -88,6 +89,7 @@ def _parse_document(
     _check_local_names(sources, policies, root.key("sources"))
     projects = _unique(doc, "projects", root, lambda v, at: parse_project(v, at, ctx))
     _check_project_purposes(settings, projects, root.key("projects"))
+    providers = _unique(doc, "identity_providers", root, parse_identity_provider)
     return Governance(
         settings=settings,
         users=users,
@@ -95,6 +97,7 @@ def _parse_document(
         sources=sources,
         policies=policies,
         projects=projects,
+        identity_providers=providers,
     )
 
 

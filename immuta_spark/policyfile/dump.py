@@ -34,6 +34,7 @@ from immuta_spark.model import (
     User,
     WhereFilter,
 )
+from immuta_spark.policyfile.identity import dump_identity_provider
 
 __all__ = [
     "dump_action",
@@ -60,6 +61,8 @@ def dump_document(g: Governance) -> dict[str, Any]:
     out["sources"] = [dump_source(s) for s in g.sources]
     out["policies"] = [dump_policy(p) for p in g.policies]
     out["projects"] = [dump_project(p) for p in g.projects]
+    if g.identity_providers:  # absent when there are none: exports of catalogs without providers read as before
+        out["identity_providers"] = [dump_identity_provider(p) for p in g.identity_providers]
     return out
 
 

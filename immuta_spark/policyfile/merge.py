@@ -32,9 +32,10 @@ _LISTS = {
     "sources": "data source",
     "policies": "global policy",
     "projects": "project",
+    "identity_providers": "identity provider",
 }
 #: A top-level entry named in a path or a message (not ``sources[3].policies[0]``'s local list).
-_INDEXED = re.compile(r"(?<![.\]\w])(users|purposes|sources|policies|projects)\[(\d+)\]")
+_INDEXED = re.compile(r"(?<![.\]\w])(users|purposes|sources|policies|projects|identity_providers)\[(\d+)\]")
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[Path]:

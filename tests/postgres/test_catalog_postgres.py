@@ -122,11 +122,11 @@ def at_once(statement: str, argvs: list[tuple[str, ...]], tmp_path: Path) -> lis
 
 def test_a_new_catalog_is_at_the_latest_schema_version_and_records_it(catalog_url: str) -> None:
     store = Store(catalog_url, create=True)
-    assert store.version() == LATEST_VERSION == 9
+    assert store.version() == LATEST_VERSION == 10
     assert raw_rows(catalog_url, "meta") == [
         ("catalog_id", store.catalog_id),
         ("revision", "0"),
-        ("schema_version", "9"),
+        ("schema_version", "10"),
     ]
     assert {*TABLES, "audit_append_only"} <= schema_objects(catalog_url)
 
@@ -142,7 +142,8 @@ def test_a_version_1_catalog_is_migrated_forward_keeping_its_data(catalog_url: s
     new = Store(catalog_url)
     assert new.version() == LATEST_VERSION
     assert {"fingerprints", "audit_append_only"} <= schema_objects(catalog_url)
-    assert raw_rows(catalog_url, "meta") == [("catalog_id", new.catalog_id), ("revision", "1"), ("schema_version", "9")]
+    meta = [("catalog_id", new.catalog_id), ("revision", "1"), ("schema_version", "10")]
+    assert raw_rows(catalog_url, "meta") == meta
     assert new.catalog_id is not None and len(new.catalog_id) == 32  # migration 3 gave it an identity
     assert [(r.user, r.action) for r in new.audit_records()] == [("bob", "query")]
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
@@ -156,7 +157,7 @@ def test_migrating_twice_is_harmless(catalog_url: str) -> None:
     assert raw_rows(catalog_url, "meta") == [
         ("catalog_id", first.catalog_id),
         ("revision", "0"),
-        ("schema_version", "9"),
+        ("schema_version", "10"),
     ]
 
 
@@ -177,7 +178,7 @@ def test_processes_opening_a_new_catalog_at_once_all_migrate_it(catalog_url: str
     found = at_once(code, [(catalog_url,)] * 6, tmp_path)
     (catalog_id,) = {line.split()[1] for line in found}  # one catalog, created once
     assert [line.split()[0] for line in found] == [str(LATEST_VERSION)] * len(found)
-    assert raw_rows(catalog_url, "meta") == [("catalog_id", catalog_id), ("revision", "0"), ("schema_version", "9")]
+    assert raw_rows(catalog_url, "meta") == [("catalog_id", catalog_id), ("revision", "0"), ("schema_version", "10")]
 
 
 def test_a_read_transaction_sees_one_consistent_view(catalog_url: str) -> None:

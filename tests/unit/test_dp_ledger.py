@@ -400,7 +400,7 @@ def test_a_version_8_catalog_is_migrated_to_the_dp_tables(catalog_url: str) -> N
     with old.write() as conn:
         old.bump(conn)
     new = Store(catalog_url)
-    assert (new.version(), new.revision()) == (9, 1)
+    assert (new.version(), new.revision()) == (10, 1)
     assert raw_rows(catalog_url, "dp_answers") == raw_rows(catalog_url, "dp_spends") == []
     indexes = {r[1] for r in raw_rows(catalog_url, "sqlite_master") if r[0] == "index"}
     assert {"dp_answers_key", "dp_spends_window"} <= indexes

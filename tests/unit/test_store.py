@@ -35,11 +35,11 @@ def tables(url: str) -> set[str]:
 def test_a_new_catalog_is_at_the_latest_schema_version(catalog_url: str) -> None:
     store = Store(catalog_url, create=True)
     assert store.created
-    assert store.version() == LATEST_VERSION == 9
+    assert store.version() == LATEST_VERSION == 10
     assert raw_rows(catalog_url, "meta") == [
         ("catalog_id", store.catalog_id),
         ("revision", "0"),
-        ("schema_version", "9"),
+        ("schema_version", "10"),
     ]
 
 

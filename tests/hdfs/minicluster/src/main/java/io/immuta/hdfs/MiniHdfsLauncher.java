@@ -22,9 +22,12 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.hdfs.HdfsConfiguration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.NameNodeProxies;
 import org.apache.hadoop.hdfs.protocol.DatanodeID;
+import org.apache.hadoop.hdfs.tools.DFSAdmin;
 import org.apache.hadoop.security.Groups;
 import org.apache.hadoop.security.UserGroupInformation;
+import org.apache.hadoop.tools.GetUserMappingsProtocol;
 import org.apache.hadoop.security.authorize.ProxyUsers;
 
 /**
@@ -37,7 +40,10 @@ import org.apache.hadoop.security.authorize.ProxyUsers;
  * <p>Protocol on stdout: lines starting with {@code MINIHDFS }. Once the cluster is active it
  * prints {@code MINIHDFS READY {json}}. It then reads commands from stdin, one a line:
  * {@code mktree USER ROOT DIRS FILES_PER_DIR DIR_MODE FILE_MODE} (answers {@code MINIHDFS OK ...}
- * or {@code MINIHDFS ERR ...}) and {@code stop}. End of stdin also stops the cluster, so a
+ * or {@code MINIHDFS ERR ...}), {@code groups USER} (the NameNode's groups for USER, asked over
+ * RPC as {@code hdfs groups} does: {@code MINIHDFS OK groups ["g1", ...]}),
+ * {@code refresh-user-groups} ({@code hdfs dfsadmin -refreshUserToGroupsMappings}, over RPC as
+ * the NameNode's superuser) and {@code stop}. End of stdin also stops the cluster, so a
  * parent that dies without cleaning up still takes the cluster with it.
  */
 public final class MiniHdfsLauncher {
@@ -188,6 +194,13 @@ public final class MiniHdfsLauncher {
             }
             PROTOCOL.println("MINIHDFS OK datanode running");
             break;
+          case "groups":
+            PROTOCOL.println("MINIHDFS OK groups " + groupsOf(conf, fsUri, words));
+            break;
+          case "refresh-user-groups":
+            refreshUserGroups(conf, fsUri);
+            PROTOCOL.println("MINIHDFS OK refreshed");
+            break;
           case "mktree":
             long count = mktree(conf, fsUri, words);
             PROTOCOL.println("MINIHDFS OK mktree " + count);
@@ -252,6 +265,38 @@ public final class MiniHdfsLauncher {
       }
     }
     return created.get();
+  }
+
+  /** A client configuration of this cluster (the admin tools read the NameNode from it). */
+  private static Configuration clientConf(Configuration base, String fsUri) {
+    Configuration conf = new Configuration(base);
+    conf.set("fs.defaultFS", fsUri);
+    return conf;
+  }
+
+  /** {@code hdfs groups USER}: what the NameNode's group mapping answers, as a JSON array. */
+  private static String groupsOf(Configuration base, String fsUri, String[] words)
+      throws IOException {
+    if (words.length != 2) {
+      throw new IllegalArgumentException("groups USER");
+    }
+    Configuration conf = clientConf(base, fsUri);
+    GetUserMappingsProtocol rpc =
+        NameNodeProxies.createProxy(conf, URI.create(fsUri), GetUserMappingsProtocol.class)
+            .getProxy();
+    StringBuilder json = new StringBuilder("[");
+    for (String group : rpc.getGroupsForUser(words[1])) {
+      json.append(json.length() > 1 ? ", " : "").append('"').append(jsonEscape(group)).append('"');
+    }
+    return json.append(']').toString();
+  }
+
+  /** {@code hdfs dfsadmin -refreshUserToGroupsMappings}, as the JVM's user (the superuser). */
+  private static void refreshUserGroups(Configuration base, String fsUri) throws IOException {
+    int code = new DFSAdmin(clientConf(base, fsUri)).refreshUserToGroupsMappings();
+    if (code != 0) {
+      throw new IOException("refreshUserToGroupsMappings returned " + code);
+    }
   }
 
   private static String jsonEscape(String s) {
