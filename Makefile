@@ -7,7 +7,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 APT = sh -c '[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@"' apt
 
-.PHONY: setup system-deps demo test lint bench clean
+.PHONY: setup jvm-deps system-deps demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -e '.[spark,hdfs,hive,ldap,dev]'
 	touch $@
 
-demo: setup
+demo: setup jvm-deps
 	$(PY) -m immuta_spark.demo
+	$(PY) -m hdfs_workspace.demo
 
 lint: setup
 	$(PY) -m ruff check .
@@ -27,9 +28,12 @@ lint: setup
 # Tools the tests start for themselves (JVMs, Maven for the HDFS minicluster, a PostgreSQL
 # server, OpenLDAP's slapd). Missing ones are installed from Debian's packages when we are root, else named
 # (tests/ldap/install_slapd.sh keeps Debian's postinst from leaving a system slapd running).
-system-deps:
+# The demo's HDFS workspace needs a JDK and Maven (the minicluster's launcher); so do the tests.
+jvm-deps:
 	@command -v java >/dev/null || $(APT) openjdk-17-jdk-headless || { echo "Java 17 is missing: install a JDK 17"; exit 1; }
 	@command -v mvn >/dev/null || $(APT) maven || { echo "Maven is missing: install maven"; exit 1; }
+
+system-deps: jvm-deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || $(APT) postgresql \
 		|| { echo "PostgreSQL server binaries are missing: install postgresql"; exit 1; }
 	@{ [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null; } && command -v ldapadd >/dev/null || sh tests/ldap/install_slapd.sh
