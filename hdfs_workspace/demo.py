@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hdfs_workspace.config import ClusterConfig, ClustersFile
@@ -33,9 +34,9 @@ def _switch(catalog: GovernanceCatalog, manager: WorkspaceManager, user: str, pr
     manager.wait_in_force()  # the NameNode has the change when this returns
 
 
-def _attempt(label: str, run: object) -> None:
+def _attempt(label: str, run: Callable[[], object]) -> None:
     try:
-        run()  # type: ignore[operator]
+        run()
         print(f"  {label:<44} done")
     except PermissionDenied as exc:
         print(f"  {label:<44} refused by the NameNode: {str(exc).splitlines()[0][:70]}...")

@@ -20,7 +20,7 @@ from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
 from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
-from tests.hdfs.workspace_support import run_member_session
+from tests.hdfs.workspace_support import derive_in_workspace, run_member_session
 
 
 def _hms(hive_metastore: Any) -> Any:
@@ -159,18 +159,7 @@ def test_purge_all_disables_or_deletes_a_members_derived_source_living_there_and
 ) -> None:
     record = ws_manager.enable(project)
     name = f"Ledger Copy {fate}"
-    table = f"{record.hive_database}.ledger_copy"
-    spec = {
-        "user": "bob",
-        "project": project,
-        "workspace_uri": record.uri,
-        "catalog": ws_manager.catalog.store.url,
-        "work": str(tmp_path / "bob-spark"),
-        "hive_uri": hive_metastore.uri,
-        "hive_table": table,
-        "derive": name,
-    }
-    assert run_member_session(spec)["table"]["source"] == name
+    assert derive_in_workspace(ws_manager, hive_metastore.uri, record, tmp_path / "bob-spark", name)["source"] == name
     catalog = GovernanceCatalog(ws_manager.catalog.store, identity="gov")
     bob = GovernanceCatalog(ws_manager.catalog.store, identity="bob")
     assert catalog.workspace_sources(project) == {name: "ledger_copy"}

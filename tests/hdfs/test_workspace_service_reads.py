@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from hdfs_workspace.hive import HiveMetastore
 from hdfs_workspace.manager import WorkspaceManager
 from immuta_spark.catalog import GovernanceCatalog
-from tests.hdfs.workspace_support import run_member_session, run_reader_session
+from tests.hdfs.workspace_support import derive_in_workspace, run_reader_session
 
 PROJECT = "ws_svc_reads"
 
@@ -50,18 +50,7 @@ def test_a_subscriber_outside_the_project_reads_a_workspace_source_only_through_
     record = ws_manager.enable(PROJECT)
     name = "Ledger Copy service"
     table = f"{record.hive_database}.ledger_copy"
-    spec = {
-        "user": "bob",
-        "project": PROJECT,
-        "workspace_uri": record.uri,
-        "catalog": ws_manager.catalog.store.url,
-        "work": str(tmp_path / "bob-spark"),
-        "hive_uri": hive_metastore.uri,
-        "hive_table": table,
-        "derive": name,
-    }
-    made = run_member_session(spec)["table"]
-    assert made["source"] == name
+    assert derive_in_workspace(ws_manager, hive_metastore.uri, record, tmp_path / "bob-spark", name)["source"] == name
     erin = GovernanceCatalog(ws_manager.catalog.store, identity="erin")
     assert erin.plan(erin.subject(), name).allowed  # a subscriber, not a member
     with HiveMetastore.connect(hive_metastore.uri, user="svc_workspace") as hms:

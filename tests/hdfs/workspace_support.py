@@ -142,6 +142,24 @@ def run_reader_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
 
 
+def derive_in_workspace(manager: Any, hive_uri: str, record: Any, work: Path, name: str) -> dict[str, Any]:
+    """bob, acting under ``record``'s project, saves a governed copy of the Ledger as ``<db>.ledger_copy``.
+
+    The copy is registered as derived source ``name``; returns the member session's ``table`` step.
+    """
+    spec = {
+        "user": "bob",
+        "project": record.project,
+        "workspace_uri": record.uri,
+        "catalog": manager.catalog.store.url,
+        "work": str(work),
+        "hive_uri": hive_uri,
+        "hive_table": f"{record.hive_database}.ledger_copy",
+        "derive": name,
+    }
+    return run_member_session(spec)["table"]
+
+
 def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Run ``member_session.py`` (a member's own governed Spark, own process); its steps by name."""
     done = run_script("member_session.py", spec)

@@ -87,11 +87,6 @@ public final class ServiceReads extends FilterFileSystem {
         LOCATIONS.remove(token);
     }
 
-    /** Whether {@code uri}'s file system reads through the wrapper (tests, `check`). */
-    public static boolean installed(SparkSession spark, String uri) throws IOException {
-        return FileSystem.get(URI.create(uri), spark.sparkContext().hadoopConfiguration()) instanceof ServiceReads;
-    }
-
     /** What Python calls (py4j reaches instance methods of classes it cannot name). */
     public static final class Control {
         public void install(SparkSession spark, String uri, String serviceUser, String keytab)
@@ -105,10 +100,6 @@ public final class ServiceReads extends FilterFileSystem {
 
         public void forget(String token) {
             ServiceReads.forget(token);
-        }
-
-        public boolean installed(SparkSession spark, String uri) throws IOException {
-            return ServiceReads.installed(spark, uri);
         }
     }
 
