@@ -252,3 +252,11 @@ class HiveMetastore:
             sortCols=[],
             parameters={},
         )
+
+    def partitions(self, database: str, table: str) -> list[tuple[tuple[str, ...], str]]:
+        """Every partition of a table: (its values, its location), by location; empty when there is none."""
+        try:
+            found = self._call("get_partitions", database, table, -1)
+        except self._ttypes.NoSuchObjectException:
+            return []
+        return sorted(((tuple(p.values), p.sd.location if p.sd else "") for p in found), key=lambda item: item[1])

@@ -116,7 +116,7 @@ def test_files_that_are_not_columnar_are_known_by_their_extension() -> None:
 def test_a_damaged_footer_is_refused_naming_the_file() -> None:
     data = _parquet(TABLE)
     broken = b"garbage!" * 10 + data[-8:]
-    with pytest.raises(FooterError, match="/ws/x.parquet"):
+    with pytest.raises(FooterError, match=r"/ws/x\.parquet"):
         schema_from_tail(FileKind.PARQUET, broken, where="/ws/x.parquet")
 
 
@@ -194,7 +194,9 @@ def test_locations_overlap_when_equal_or_nested_after_normalising() -> None:
     assert location_overlaps("hdfs://nn/ws/a/b", "hdfs://nn/ws/a")
     assert location_overlaps("hdfs://nn/ws/a", "hdfs://nn/ws/a/b")
     assert not location_overlaps("hdfs://nn/ws/ab", "hdfs://nn/ws/a")
-    found = overlapping("hdfs://nn:8020/ws/a/", [("S", "/ws/a/x"), ("T", "/ws/b"), ("U", "")], default_fs="hdfs://nn:8020")
+    found = overlapping(
+        "hdfs://nn:8020/ws/a/", [("S", "/ws/a/x"), ("T", "/ws/b"), ("U", "")], default_fs="hdfs://nn:8020"
+    )
     assert found == [("S", "/ws/a/x")]
 
 
