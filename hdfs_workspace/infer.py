@@ -191,6 +191,11 @@ def merge_columns(schemas: Sequence[tuple[str, Sequence[Column]]]) -> tuple[Colu
             raise InferenceError(f"{path}: the column {dup!r} appears twice (Hive names are case-insensitive)")
         for column in columns:
             key = column.name.lower()
+            if not _KEY.match(column.name):
+                raise InferenceError(
+                    f"{path}: the column {column.name!r} is not a plain name (letters, digits, underscores), so it "
+                    "cannot be registered in a derived source's data dictionary; rewrite the files with plain names"
+                )
             if key not in merged:
                 merged[key] = (column.name, column.type, path)
                 continue

@@ -188,6 +188,11 @@ def test_schemas_that_disagree_on_a_type_are_refused_naming_the_column_and_both_
         merge_columns([("/a", [Column("id", "bigint")]), ("/b", [Column("id", "string")])])
 
 
+def test_a_column_whose_name_is_not_plain_is_refused_naming_the_file() -> None:
+    with pytest.raises(InferenceError, match=r"/a: the column 'total amount' is not a plain name"):
+        merge_columns([("/a", [Column("total amount", "bigint")])])
+
+
 def test_locations_overlap_when_equal_or_nested_after_normalising() -> None:
     assert normalise_location("HDFS://NN:8020//ws/./a/") == "hdfs://nn:8020/ws/a"
     assert normalise_location("/ws/a", default_fs="hdfs://nn:8020") == "hdfs://nn:8020/ws/a"
