@@ -9,7 +9,6 @@ are Spark sessions of their own, in processes of their own, as other users.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -19,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.orc as orc
-import pyarrow.parquet as pq
 import pytest
 
 from hdfs_workspace.cli import main
@@ -31,22 +28,11 @@ from hdfs_workspace.sources import DirectorySourceError, ObjectSourcesUnavailabl
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 from immuta_spark.errors import NotAuthorized
 from tests.hdfs.workspace_support import acting
+from tests.unit.test_workspace_inference import orc_bytes, parquet_bytes
 
 PROJECT = "ws_src"
 LEAVE = "ws_src_leave"
 SERVICE = "svc_workspace"
-
-
-def _parquet(table: pa.Table) -> bytes:
-    out = io.BytesIO()
-    pq.write_table(table, out)
-    return out.getvalue()
-
-
-def _orc(table: pa.Table) -> bytes:
-    out = io.BytesIO()
-    orc.write_table(table, out)
-    return out.getvalue()
 
 
 def _ledger(regions: list[str], amounts: list[int]) -> pa.Table:
@@ -110,17 +96,17 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
 ) -> None:
     bob = Member(ws_manager, minihdfs, LEAVE)
     db = bob.record.hive_database
-    bob.put("sales/part-0.parquet", _parquet(_ledger(["Ohio"], [1])))
-    bob.put("sales/part-1.parquet", _parquet(_ledger(["Texas"], [2])))
+    bob.put("sales/part-0.parquet", parquet_bytes(_ledger(["Ohio"], [1])))
+    bob.put("sales/part-1.parquet", parquet_bytes(_ledger(["Texas"], [2])))
     bob.put("sales/_SUCCESS", b"")
-    bob.put("sales_orc/000000_0", _orc(_ledger(["Utah"], [3])))
-    bob.put("sales_orc/000001_0", _orc(_ledger(["Iowa"], [4])))
+    bob.put("sales_orc/000000_0", orc_bytes(_ledger(["Utah"], [3])))
+    bob.put("sales_orc/000001_0", orc_bytes(_ledger(["Iowa"], [4])))
     for year, state, n in ((2024, "Ohio", 10), (2024, "Texas", 20), (2025, "Ohio", 30)):
         events = pa.table({"id": pa.array([n, n + 1], pa.int64()), "amount": [n * 1.5, n * 2.5]})
-        bob.put(f"events/year={year}/state={state}/part-0.parquet", _parquet(events))
-    bob.put("people/part-0.parquet", _parquet(pa.table({"id": pa.array([1], pa.int32()), "name": ["ann"]})))
+        bob.put(f"events/year={year}/state={state}/part-0.parquet", parquet_bytes(events))
+    bob.put("people/part-0.parquet", parquet_bytes(pa.table({"id": pa.array([1], pa.int32()), "name": ["ann"]})))
     people = pa.table({"id": pa.array([5_000_000_000], pa.int64()), "name": ["ben"], "score": [0.5]})
-    bob.put("people/part-1.parquet", _parquet(people))
+    bob.put("people/part-1.parquet", parquet_bytes(people))
 
     report, opens = bob.opens(lambda: bob.sources.inspect(LEAVE, bob.uri("events"), name="Events"))
     assert opens == 3  # footers only: one ranged read a file, nothing else
@@ -215,8 +201,8 @@ def test_files_that_are_not_parquet_or_orc_offer_only_an_hdfs_source(
 def test_a_directory_already_backing_a_source_or_holding_one_or_inside_one_is_refused_naming_it(
     bob: Member, hive_metastore: Any
 ) -> None:
-    bob.put("lake/events/year=2024/part-0.parquet", _parquet(_ledger(["Ohio"], [1])))
-    bob.put("lake/events/year=2025/part-0.parquet", _parquet(_ledger(["Utah"], [2])))
+    bob.put("lake/events/year=2024/part-0.parquet", parquet_bytes(_ledger(["Ohio"], [1])))
+    bob.put("lake/events/year=2025/part-0.parquet", parquet_bytes(_ledger(["Utah"], [2])))
     bob.sources.create(PROJECT, "lake/events", name="Lake Events", type="hive", parents=["Ledger"])
     before = _state(bob, hive_metastore.uri)
     for directory, kind in (("lake/events", "hdfs"), ("lake", "hdfs"), ("lake/events/year=2024", "hive")):
@@ -227,8 +213,8 @@ def test_a_directory_already_backing_a_source_or_holding_one_or_inside_one_is_re
 
 
 def test_files_whose_columns_disagree_on_a_type_are_refused_naming_the_column(bob: Member, hive_metastore: Any) -> None:
-    bob.put("mixed/part-0.parquet", _parquet(pa.table({"id": [1]})))
-    bob.put("mixed/part-1.parquet", _parquet(pa.table({"id": ["one"]})))
+    bob.put("mixed/part-0.parquet", parquet_bytes(pa.table({"id": [1]})))
+    bob.put("mixed/part-1.parquet", parquet_bytes(pa.table({"id": ["one"]})))
     before = _state(bob, hive_metastore.uri)
     with pytest.raises(InferenceError, match=r"'id' is bigint in .*part-0.parquet but string in .*part-1.parquet"):
         bob.sources.create(PROJECT, "mixed", name="Mixed", type="hive", parents=["Ledger"])
@@ -238,7 +224,7 @@ def test_files_whose_columns_disagree_on_a_type_are_refused_naming_the_column(bo
 def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
     bob: Member, ws_manager: WorkspaceManager, hive_metastore: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bob.put("good/part-0.parquet", _parquet(_ledger(["Ohio"], [1])))
+    bob.put("good/part-0.parquet", parquet_bytes(_ledger(["Ohio"], [1])))
     bob.hdfs.makedirs(f"{bob.record.path}/empty", mode=0o770)
     bob.put("empty/_SUCCESS", b"")
     root = bob.record.path

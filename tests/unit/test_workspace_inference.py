@@ -24,13 +24,15 @@ from immuta_spark.locations import location_overlaps, normalise_location, overla
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def _parquet(table: pa.Table) -> bytes:
+def parquet_bytes(table: pa.Table) -> bytes:
+    """A Parquet file of ``table``, in memory."""
     out = io.BytesIO()
     pq.write_table(table, out)
     return out.getvalue()
 
 
-def _orc(table: pa.Table) -> bytes:
+def orc_bytes(table: pa.Table) -> bytes:
+    """An ORC file of ``table``, in memory."""
     out = io.BytesIO()
     orc.write_table(table, out)
     return out.getvalue()
@@ -81,14 +83,14 @@ EXPECTED = (
 
 
 def test_a_parquet_schema_is_read_from_the_files_tail_alone() -> None:
-    data = _parquet(TABLE)
+    data = parquet_bytes(TABLE)
     tail = _tail(data)
     assert sniff("part-0.snappy.parquet", tail, len(data)) is FileKind.PARQUET
     assert schema_from_tail(FileKind.PARQUET, tail, where="f") == EXPECTED
 
 
 def test_an_orc_schema_is_read_from_the_files_tail_alone_whatever_the_files_name() -> None:
-    data = _orc(TABLE)
+    data = orc_bytes(TABLE)
     tail = _tail(data)
     assert sniff("000000_0", tail, len(data)) is FileKind.ORC
     assert schema_from_tail(FileKind.ORC, tail, where="f") == EXPECTED
@@ -96,7 +98,7 @@ def test_an_orc_schema_is_read_from_the_files_tail_alone_whatever_the_files_name
 
 def test_a_footer_longer_than_the_first_read_says_how_much_more_it_needs() -> None:
     wide = pa.table({f"column_with_a_long_name_{i:04d}": [i] for i in range(600)})
-    data = _parquet(wide)
+    data = parquet_bytes(wide)
     tail = _tail(data)
     need = tail_needed(FileKind.PARQUET, tail, len(data), where="f")
     assert need > TAIL_BYTES
@@ -114,14 +116,14 @@ def test_files_that_are_not_columnar_are_known_by_their_extension() -> None:
 
 
 def test_a_damaged_footer_is_refused_naming_the_file() -> None:
-    data = _parquet(TABLE)
+    data = parquet_bytes(TABLE)
     broken = b"garbage!" * 10 + data[-8:]
     with pytest.raises(FooterError, match=r"/ws/x\.parquet"):
         schema_from_tail(FileKind.PARQUET, broken, where="/ws/x.parquet")
 
 
 def test_a_type_hive_has_no_name_for_is_refused_naming_the_column() -> None:
-    data = _parquet(pa.table({"t": pa.array([1], pa.time64("us"))}))
+    data = parquet_bytes(pa.table({"t": pa.array([1], pa.time64("us"))}))
     with pytest.raises(FooterError, match="column 't'"):
         schema_from_tail(FileKind.PARQUET, _tail(data), where="/ws/x.parquet")
 
