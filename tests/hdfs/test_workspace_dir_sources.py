@@ -276,3 +276,17 @@ def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
     assert "CREATE EXTERNAL TABLE" in capsys.readouterr().out
     made = bob.sources.create(PROJECT, "good", name="Good", type="hive", parents=["Ledger"])
     assert made.name == "Good"
+
+
+def test_a_footer_longer_than_the_first_read_takes_exactly_one_more_ranged_read(
+    bob: Member, hive_metastore: Any
+) -> None:
+    wide = pa.table({f"measure_with_a_long_name_{i:04d}": pa.array([i], pa.int64()) for i in range(600)})
+    data = parquet_bytes(wide)
+    path = bob.put("wide/part-0.parquet", data)
+    assert bob.service.read_bytes(path, offset=len(data) - 4, length=4) == b"PAR1"  # the ranged read itself
+    before = _state(bob, hive_metastore.uri)
+    report, opens = bob.opens(lambda: bob.sources.inspect(PROJECT, "wide"))
+    assert opens == 2 and report.inference.reads == 2
+    assert len(report.inference.columns) == 600 and report.inference.columns[-1].type == "bigint"
+    assert _state(bob, hive_metastore.uri) == before  # inspect changes nothing
