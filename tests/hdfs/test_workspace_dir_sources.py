@@ -174,6 +174,12 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
     assert later[tables[0]]["rows"] == [["Ohio", 1], ["Texas", 2]]
     assert later[tables[1]]["rows"] == [["Iowa", 4], ["Utah", 3]]
 
+    # Purging what belongs to no source keeps every source's directory (its table's location).
+    bob.service.write_bytes(f"{bob.record.path}/scratch/notes.txt", b"x", mode=0o660)
+    deleted = ws_manager.purge(LEAVE)
+    assert deleted == [f"{bob.record.path}/scratch"]
+    assert all(bob.service.exists(f"{bob.record.path}/{d}") for d in ("sales", "sales_orc", "events", "people"))
+
 
 @pytest.mark.parametrize(
     ("directory", "files"),
