@@ -31,9 +31,9 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from hdfs_workspace.errors import NotFound, WorkspaceError
-from hdfs_workspace.footers import Column
+from hdfs_workspace.footers import Column, FooterError
 from hdfs_workspace.hive_tables import HiveTableSpec, create_table_ddl
-from hdfs_workspace.infer import DirectoryInference, infer_directory
+from hdfs_workspace.infer import DirectoryInference, InferenceError, infer_directory
 from hdfs_workspace.manager import WorkspaceManager
 from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.catalog.workspaces import WorkspaceRecord
@@ -138,7 +138,7 @@ class WorkspaceSources:
         record = self._workspace(project, name, directory)
         self._acting_under(record, name, directory)
         path = self._path(record, directory, name)
-        inference = infer_directory(self.manager.access(record.cluster), path, threads=self.threads)
+        inference = self._infer(record, path, name, columnar_only=False)
         spec = None
         if "hive" in inference.offered_types:
             spec = self._spec(record, path, inference, self._table(record, table, name or posixpath.basename(path)))
@@ -170,13 +170,12 @@ class WorkspaceSources:
         path = self._path(record, directory, name)
         uri = self._uri(record, path)
         self._refuse_overlap(record, name, uri)
-        access = self.manager.access(record.cluster)
         if type == "hdfs":
-            inference = infer_directory(access, path, threads=self.threads)
+            inference = self._infer(record, path, name, columnar_only=False)
             return register_object_backed_source(
                 self.manager, record, name=name, location=uri, parents=parents, inference=inference, certify=certify
             )
-        inference = infer_directory(access, path, threads=self.threads, columnar_only=True)
+        inference = self._infer(record, path, name, columnar_only=True)
         spec = self._spec(record, path, inference, qualified.split(".", 1)[1])
         return self._create_hive(record, spec, inference, name=name, parents=parents, certify=certify)
 
@@ -368,6 +367,19 @@ class WorkspaceSources:
             )
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _infer(
+        self, record: WorkspaceRecord, path: str, name: str | None, *, columnar_only: bool
+    ) -> DirectoryInference:
+        """:func:`infer_directory` as the service identity; a refusal of the files is audited, then raised as it is."""
+        try:
+            return infer_directory(
+                self.manager.access(record.cluster), path, threads=self.threads, columnar_only=columnar_only
+            )
+        except (InferenceError, FooterError) as exc:
+            detail = {"source": name, "directory": path, "project": record.project, "error": str(exc)}
+            self.catalog.record(action=self._doing, outcome="denied", project=record.project, detail=detail)
+            raise
 
     def _table(self, record: WorkspaceRecord, table: str | None, name: str) -> str:
         if table is None:

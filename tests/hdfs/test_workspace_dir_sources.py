@@ -225,6 +225,8 @@ def test_files_whose_columns_disagree_on_a_type_are_refused_naming_the_column(bo
     with pytest.raises(InferenceError, match=r"'id' is bigint in .*part-0.parquet but string in .*part-1.parquet"):
         bob.sources.create(PROJECT, "mixed", name="Mixed", type="hive", parents=["Ledger"])
     assert _state(bob, hive_metastore.uri) == before
+    denied = bob.catalog.audit(action="project.derived_source", outcome="denied", user="bob")
+    assert any("'id' is bigint" in (r.detail or {}).get("error", "") for r in denied)
 
 
 def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
