@@ -77,6 +77,9 @@ TARGETS: dict[str, tuple[str, str]] = {
     "ws_check_ms": ("-", "check of a 10,000-file workspace against the NameNode and the metastore, median of 5"),
     "ws_disable_ms": ("-", "disable with a member holding a grant, until the NameNode dropped the project's group"),
     "ws_purge_all_s": ("-", "purge --all of a 10,000-file workspace (data, Hive database, records)"),
+    "ws_source_infer_s": ("<= 10", "schema and partitions of 1,000 Parquet files in 100 partitions, from footers"),
+    "ws_source_infer_reads": ("-", "ranged reads that inference made (one a file)"),
+    "ws_source_create_s": ("-", "source create --type hive of that tree (inference, table, partitions, registration)"),
     "idp_sync_full_s": ("-", "first sync of a slapd of 10,000 users in 500 nested groups into an empty catalog"),
     "idp_sync_incremental_s": ("<= 2", "incremental sync after 10 users changed (steady state), median of 3"),
     "idp_sync_first_incremental_s": ("-", "the first incremental after a bulk load (re-reads the load's second)"),
@@ -112,6 +115,11 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
 
         return run()
 
+    def ws_sources_section() -> dict[str, Any]:
+        from bench.ws_sources_bench import run
+
+        return run()
+
     def tpcds_section() -> dict[str, Any]:
         from bench.tpcds_bench import measure
 
@@ -132,6 +140,7 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         "tpcds": tpcds_section,
         "hdfs": hdfs_section,
         "workspace": workspace_section,
+        "ws_sources": ws_sources_section,
     }
 
 

@@ -93,8 +93,8 @@ class HdfsAccess(Protocol):
         """Create a file holding ``data`` with ``mode``."""
         ...
 
-    def read_bytes(self, path: str) -> bytes:
-        """The whole content of a file."""
+    def read_bytes(self, path: str, *, offset: int = 0, length: int | None = None) -> bytes:
+        """The content of a file: the whole of it, or ``length`` bytes from ``offset`` (one ranged read)."""
         ...
 
     def status(self, path: str) -> FileStatus:

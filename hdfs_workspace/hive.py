@@ -7,7 +7,8 @@ socket with the binary protocol, as a Hive 2.3+ server in simple-auth mode expec
 
 Two rules keep sources' data safe: :meth:`HiveMetastore.drop_database` never cascades and never
 deletes data (``DROP DATABASE ... CASCADE`` would delete the LOCATION, which is where a
-workspace's sources live), and nothing here writes a table. A client says which user it acts as
+workspace's sources live), and nothing here writes a table's data (:meth:`HiveMetastore.create_table` makes external
+tables over files that exist). A client says which user it acts as
 (``set_ugi``), so a metastore that runs file-system work as its clients' users (the stock
 server in simple-auth mode does) lets HDFS check that user, not the metastore's own identity.
 """
@@ -15,13 +16,14 @@ server in simple-auth mode does) lets HDFS check that user, not the metastore's 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 from hdfs_workspace.errors import HdfsWorkspaceError, MissingDependency
+from hdfs_workspace.hive_tables import DEFAULT_PARTITION, HiveTableSpec
 
 __all__ = ["HiveDatabase", "HiveMetastore", "HiveTable", "MetastoreError", "parse_metastore_uri"]
 
@@ -202,3 +204,59 @@ class HiveMetastore:
             kind=found.tableType or "",
             owner=found.owner,
         )
+
+    def create_table(self, spec: HiveTableSpec) -> None:
+        """Create the external table ``spec`` describes (metadata only: its files are left as they are)."""
+        t = self._ttypes
+        table = t.Table(
+            tableName=spec.name,
+            dbName=spec.database,
+            owner=spec.owner,
+            sd=self._storage(spec, spec.location),
+            partitionKeys=[t.FieldSchema(name=c.name, type=c.type, comment=None) for c in spec.partition_keys],
+            parameters={"EXTERNAL": "TRUE"},
+            tableType="EXTERNAL_TABLE",
+        )
+        self._call("create_table", table)
+
+    def add_partitions(self, spec: HiveTableSpec, partitions: Sequence[tuple[Sequence[str | None], str]]) -> int:
+        """Register ``(values, location)`` partitions of the table ``spec`` (NULL: Hive's default partition)."""
+        t = self._ttypes
+        batch = 500  # one call per batch: a large tree is a few round trips, not one per partition
+        for start in range(0, len(partitions), batch):
+            parts = [
+                t.Partition(
+                    values=[DEFAULT_PARTITION if v is None else v for v in values],
+                    dbName=spec.database,
+                    tableName=spec.name,
+                    sd=self._storage(spec, location),
+                    parameters={},
+                )
+                for values, location in partitions[start : start + batch]
+            ]
+            self._call("add_partitions", parts)
+        return len(partitions)
+
+    def _storage(self, spec: HiveTableSpec, location: str) -> Any:
+        t = self._ttypes
+        fmt = spec.format
+        return t.StorageDescriptor(
+            cols=[t.FieldSchema(name=c.name, type=c.type, comment=None) for c in spec.columns],
+            location=location,
+            inputFormat=fmt.input_format,
+            outputFormat=fmt.output_format,
+            compressed=False,
+            numBuckets=-1,
+            serdeInfo=t.SerDeInfo(name=None, serializationLib=fmt.serde, parameters={"serialization.format": "1"}),
+            bucketCols=[],
+            sortCols=[],
+            parameters={},
+        )
+
+    def partitions(self, database: str, table: str) -> list[tuple[tuple[str, ...], str]]:
+        """Every partition of a table: (its values, its location), by location; empty when there is none."""
+        try:
+            found = self._call("get_partitions", database, table, -1)
+        except self._ttypes.NoSuchObjectException:
+            return []
+        return sorted(((tuple(p.values), p.sd.location if p.sd else "") for p in found), key=lambda item: item[1])

@@ -319,12 +319,12 @@ class WebHdfsAccess(HdfsAccess):
             lambda: self._client.write(path, data=data, overwrite=overwrite, permission=perm),
         )
 
-    def read_bytes(self, path: str) -> bytes:
-        """The whole content of a file."""
+    def read_bytes(self, path: str, *, offset: int = 0, length: int | None = None) -> bytes:
+        """The content of a file: the whole of it, or ``length`` bytes from ``offset`` (one ranged OPEN)."""
         path = self._check_path(path)
 
         def read() -> bytes:
-            with self._client.read(path) as reader:
+            with self._client.read(path, offset=offset, length=length) as reader:
                 return bytes(reader.read())
 
         return self._call("OPEN", path, read)
