@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from hdfs_workspace.acl import FsAction
 from hdfs_workspace.config import WORKSPACE_OPT_OUT_KEY, ClusterConfig, ClustersFile
 from hdfs_workspace.errors import NotFound, PermissionDenied, WorkspaceError
 from hdfs_workspace.hive import HiveMetastore
+from hdfs_workspace.hive_tables import HiveTableSpec
 from hdfs_workspace.layout import WORKSPACE_MODE, WorkspaceLayout, expected_acl, layout_for
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.catalog.workspaces import SOURCE_FATES, WorkspaceRecord
@@ -63,6 +64,14 @@ class MetastoreClient(Protocol):
 
     def drop_table(self, database: str, name: str) -> None:
         """Drop a table's metadata, never its data; missing is fine."""
+        ...
+
+    def create_table(self, spec: HiveTableSpec) -> None:
+        """Create the external table ``spec`` describes (metadata only)."""
+        ...
+
+    def add_partitions(self, spec: HiveTableSpec, partitions: Sequence[tuple[Sequence[str | None], str]]) -> int:
+        """Register ``(values, location)`` partitions of the table ``spec``; how many were added."""
         ...
 
 

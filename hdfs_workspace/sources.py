@@ -201,12 +201,12 @@ class WorkspaceSources:
                     f"the Hive table {qualified} exists already: choose another table name (--table NAME)",
                 )
             self.manager.progress(f"creating external table {qualified} at {spec.location}")
-            hms.create_table(spec)  # type: ignore[attr-defined]
+            hms.create_table(spec)
             try:
                 if inference.partitions:
                     self.manager.progress(f"registering {len(inference.partitions)} partitions of {qualified}")
                     partitions = [(values, self._uri(record, where)) for values, where in inference.partitions]
-                    hms.add_partitions(spec, partitions)  # type: ignore[attr-defined]
+                    hms.add_partitions(spec, partitions)
                 columns = [*spec.columns, *spec.partition_keys]
                 return self.catalog.create_derived_source(
                     name,
