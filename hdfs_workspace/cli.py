@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.acl import AclEntryType, AclStatus, FsAction, parse_acl_spec
+from hdfs_workspace.cli_wall import WALL_COMMANDS, add_wall_commands, run_wall
 from hdfs_workspace.cli_workspace import WORKSPACE_COMMANDS, add_workspace_commands, progress_to_stderr, run_workspace
 from hdfs_workspace.config import ClustersFile, load_clusters
 from hdfs_workspace.errors import HdfsWorkspaceError
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("-k", "--remove-default", action="store_true", help="remove the default ACL")
     setfacl.add_argument("path")
     add_workspace_commands(sub, lambda p: _add_common(p, suppress=True))
+    add_wall_commands(sub, lambda p: _add_common(p, suppress=True))
     return parser
 
 
@@ -218,9 +220,10 @@ def main(
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    if args.command in WORKSPACE_COMMANDS:
+    if args.command in WORKSPACE_COMMANDS or args.command in WALL_COMMANDS:
+        run = run_wall if args.command in WALL_COMMANDS else run_workspace
         try:
-            return run_workspace(args, manager if manager is not None else _manager(args), sys.stdout)
+            return run(args, manager if manager is not None else _manager(args), sys.stdout)
         except (HdfsWorkspaceError, ImmutaSparkError) as err:
             print(f"{PROG}: error: {err}", file=sys.stderr)
             return 1

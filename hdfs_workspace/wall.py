@@ -1,0 +1,283 @@
+"""The storage wall: governed sources' files readable natively only by the service identity.
+
+:class:`StorageWall` finds every governed source's location (a source's ``location``, and the
+Hive table location of each source living in a workspace), says who may read it natively
+(:mod:`hdfs_workspace.wall_state`), walks it through the access layer and sets, or reports,
+owner, mode and ACLs. Governed reads are unaffected: a governed session reads governed storage
+as the service identity (``spark.immuta.hdfs.serviceUser``), the owner of every walled inode.
+
+Changing an owner needs HDFS superuser rights; ``acting_as`` names a superuser the service
+identity impersonates for the changes (``hdfs-workspace protect --as USER``). Reading the state
+needs only the service identity, which owns (or, in a workspace, is named on) what it checks.
+Everything a run refuses (an unknown source, one with no location, a location on no configured
+cluster) is refused before the first change.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from hdfs_workspace.access import HdfsAccess
+from hdfs_workspace.config import ClusterConfig
+from hdfs_workspace.errors import ConfigError, NotFound, PermissionDenied
+from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.wall_state import WallDrift, WallError, WallTarget, desired_acl, inode_drift
+from immuta_spark.engine import Snapshot, compile_plan, make_subject
+from immuta_spark.errors import ImmutaSparkError
+from immuta_spark.expr import AlwaysTrue
+from immuta_spark.model import Permission, Source
+
+__all__ = ["HDFS_SCHEMES", "StorageWall"]
+
+#: Location schemes the wall applies to; a location on other storage (file:, s3a:) is not walled.
+HDFS_SCHEMES = ("hdfs", "")
+
+
+class StorageWall:
+    """Protect and check governed sources' files; see the module docstring.
+
+    ``manager`` gives the catalog (acting as the person asking), the clusters, each cluster's
+    service-identity access and the workspaces' metastores.
+    """
+
+    def __init__(self, manager: WorkspaceManager, *, acting_as: str | None = None) -> None:
+        self.manager = manager
+        self.acting_as = acting_as
+
+    # --- which locations ------------------------------------------------------------------
+
+    def targets(self, source: str | None = None, *, project: str | None = None) -> list[WallTarget]:
+        """The walled locations: of ``source``, of the sources in ``project``'s workspace, or of every source.
+
+        A named source that is unknown, has no location or lies on no configured cluster is
+        refused; across every source, one on an ``hdfs://`` cluster that is not configured is
+        refused too (nothing would wall it), and one on other storage is left out.
+        """
+        if source is not None:
+            snapshot = self.manager.catalog.snapshot()
+            in_workspaces = self._workspace_locations()
+            found = snapshot.sources.get(source)
+            if found is None:
+                raise WallError(
+                    f"there is no data source {source!r}: list sources with `immuta-spark source list`, "
+                    "or wall every source with `hdfs-workspace protect --all`"
+                )
+            if source not in in_workspaces and not found.location:
+                raise WallError(
+                    f"data source {source!r} has no storage location (its table is {found.table}), so there are "
+                    "no files to wall: give it `location:` in the policy file, or protect another source"
+                )
+            target = self._target(snapshot, found, in_workspaces, strict=True)
+            assert target is not None
+            return [target]
+        targets, problems = self.survey(project=project)
+        if problems:
+            raise WallError("; ".join(problems))
+        return targets
+
+    def survey(self, *, project: str | None = None) -> tuple[list[WallTarget], list[str]]:
+        """Every walled location (only ``project``'s workspace's, if named), and why any source cannot be walled."""
+        snapshot = self.manager.catalog.snapshot()
+        in_workspaces = self._workspace_locations(project)
+        targets = []
+        problems = []
+        for name in sorted(snapshot.sources):
+            found = snapshot.sources[name]
+            if name not in in_workspaces and not found.location:
+                continue
+            try:
+                target = self._target(snapshot, found, in_workspaces, strict=False)
+            except WallError as exc:
+                problems.append(str(exc))
+                continue
+            if target is not None and (project is None or target.project == project):
+                targets.append(target)
+        return targets, problems
+
+    def _target(
+        self, snapshot: Snapshot, source: Source, in_workspaces: dict[str, tuple[str, str]], *, strict: bool
+    ) -> WallTarget | None:
+        if source.name in in_workspaces:
+            cluster, path = in_workspaces[source.name]
+        else:
+            assert source.location is not None
+            placed = self._place(source.name, source.location, strict=strict)
+            if placed is None:
+                return None  # not HDFS: left out of --all
+            cluster, path = placed
+        config = self.manager.clusters.get(cluster)
+        for record in self.manager.catalog.workspaces():
+            if record.cluster == cluster and (path == record.path or path.startswith(record.path.rstrip("/") + "/")):
+                return WallTarget(
+                    source=source.name,
+                    cluster=cluster,
+                    path=path,
+                    service_user=config.service_user,
+                    workspace_group=record.hadoop_group,
+                    project=record.project,
+                )
+        return WallTarget(
+            source=source.name,
+            cluster=cluster,
+            path=path,
+            service_user=config.service_user,
+            readers=_native_readers(snapshot, source),
+            writers=tuple(sorted(set(source.ingest_users))),
+        )
+
+    def _place(self, source: str, location: str, *, strict: bool) -> tuple[str, str] | None:
+        """(cluster, absolute path) of ``location``; None for other storage when not ``strict``."""
+        parts = urlsplit(location)
+        path = posixpath.normpath(parts.path or "/")
+        clusters = self.manager.clusters
+        if parts.scheme.lower() not in HDFS_SCHEMES:
+            if not strict:
+                return None
+            raise WallError(
+                f"data source {source!r} is stored at {location}, not on HDFS: the storage wall covers HDFS "
+                f"locations on the configured clusters ({', '.join(clusters.names)}) only"
+            )
+        if not parts.scheme:
+            try:
+                return clusters.get(None).name, path
+            except ConfigError as exc:
+                raise WallError(
+                    f"data source {source!r} has the location {location} without a cluster, and {exc.reason}: "
+                    "write the location as a full hdfs:// URI"
+                ) from None
+        for cluster in clusters.clusters:
+            fs = urlsplit(cluster.fs_uri)
+            if fs.scheme.lower() == parts.scheme.lower() and fs.netloc.lower() == parts.netloc.lower():
+                return cluster.name, path
+        raise WallError(
+            f"data source {source!r} is stored at {location}, on no configured cluster (configured: "
+            + ", ".join(f"{c.name} {c.fs_uri}" for c in clusters.clusters)
+            + "): add that cluster to the clusters file, or correct the source's location"
+        )
+
+    def _workspace_locations(self, project: str | None = None) -> dict[str, tuple[str, str]]:
+        """{source: (cluster, path)} of the sources living in a workspace (``project``'s only), from its Hive tables."""
+        found: dict[str, tuple[str, str]] = {}
+        for record in self.manager.catalog.workspaces():
+            if record.state == "purging" or not record.hive_uri or project not in (None, record.project):
+                continue
+            tables = self.manager.catalog.workspace_sources(record.project)
+            if not tables:
+                continue
+            with self.manager.metastore(record) as hms:
+                for name, table in sorted(tables.items()):
+                    meta = hms.table(record.hive_database, table)
+                    if meta is not None and meta.location:
+                        found[name] = (record.cluster, posixpath.normpath(urlsplit(meta.location).path or "/"))
+        return found
+
+    # --- check and protect ----------------------------------------------------------------
+
+    def check(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
+        """Every inode beneath the targets where the wall does not hold (read only)."""
+        found: list[WallDrift] = []
+        for target in targets:
+            access = self._reader(target)
+            try:
+                statuses = list(access.walk(target.path))
+            except NotFound:
+                continue  # no files yet: nothing to wall (protect walls them once they exist)
+            for status in statuses:
+                found += inode_drift(target, status, access.get_acl(status.path))
+        return found
+
+    def protect(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
+        """Make the wall hold beneath every target; returns the drift it fixed (empty: nothing to do).
+
+        Owners change first, so a run without the rights to change them fails before any other
+        change; then each drifting inode gets its whole ACL (mode bits included). Idempotent.
+        """
+        targets = list(targets)
+        drifts = self.check(targets)
+        if not drifts:
+            return []
+        by_target = {t.source: t for t in targets}
+        changed = sorted({(d.source, d.path) for d in drifts})
+        owners = sorted({(d.source, d.path) for d in drifts if d.kind == "wall-owner"})
+        for source, path in owners:
+            target = by_target[source]
+            try:
+                self._writer(target).set_owner(path, owner=target.service_user)
+            except PermissionDenied as exc:
+                raise WallError(
+                    f"cannot make {target.service_user} the owner of {path} (data source {source!r}): changing an "
+                    "owner needs HDFS superuser rights. Run again with --as <an HDFS superuser> (the service "
+                    f"identity impersonates it), or have an administrator run `hdfs dfs -chown -R "
+                    f"{target.service_user} {target.path}` ({exc.remote_exception or 'permission denied'})"
+                ) from exc
+        for source, path in changed:
+            target = by_target[source]
+            access = self._writer(target)
+            status = access.status(path)
+            access.set_acl(path, desired_acl(target, directory=status.is_dir))
+        for target in targets:
+            detail = {"path": target.path, "fixed": [d.to_json() for d in drifts if d.source == target.source]}
+            self.manager.catalog.record(action="wall.protect", outcome="ok", sources=[target.source], detail=detail)
+        return drifts
+
+    def require_allowed(self, targets: Iterable[WallTarget]) -> None:
+        """Refuse (before any change) unless the actor governs, or owns each source or its workspace's project."""
+        catalog = self.manager.catalog
+        snapshot = catalog.snapshot()
+        me = catalog.subject()
+        if me.has(Permission.GOVERNANCE):
+            return
+        for target in targets:
+            source = snapshot.sources[target.source]
+            project = snapshot.projects.get(target.project) if target.project else None
+            if source.is_owner(me.user, me.groups):
+                continue
+            if project is not None and me.user in snapshot.project_owners(project):
+                continue
+            catalog.record(
+                action="wall.protect", outcome="denied", sources=[target.source], detail={"path": target.path}
+            )
+            raise WallError(
+                f"{me.user} may not change the storage wall of data source {target.source!r}: that needs GOVERNANCE, "
+                "ownership of the source, or ownership of the project whose workspace holds it"
+            )
+
+    def _reader(self, target: WallTarget) -> HdfsAccess:
+        return self.manager.access(target.cluster)
+
+    def _writer(self, target: WallTarget) -> HdfsAccess:
+        access = self.manager.access(target.cluster)
+        return access.as_user(self.acting_as) if self.acting_as else access
+
+    def cluster(self, target: WallTarget) -> ClusterConfig:
+        """The cluster a target lives on."""
+        return self.manager.clusters.get(target.cluster)
+
+
+def _native_readers(snapshot: Snapshot, source: Source) -> tuple[str, ...]:
+    """The source's owners (named users) whose governed view of it is the raw data: the wall lets them read natively.
+
+    A group owner gets no entry (its members' views may differ), and any doubt (an unknown
+    user, an error compiling the plan) gives none: fail closed.
+    """
+    readers = []
+    for owner in source.owners:
+        if owner.user is None:
+            continue
+        try:
+            plan = compile_plan(snapshot, make_subject(snapshot, owner.user), source.name)
+        except ImmutaSparkError:
+            continue
+        unrestricted = (
+            plan.allowed
+            and not plan.policies_applied
+            and not plan.row_policies
+            and isinstance(plan.row_filter, AlwaysTrue)
+            and plan.differential_privacy is None
+            and not any(c.mask for c in plan.columns)
+        )
+        if unrestricted:
+            readers.append(owner.user)
+    return tuple(sorted(set(readers)))
