@@ -161,7 +161,8 @@ class StorageWall:
         """{source: (cluster, path)} of the sources living in a workspace (``project``'s only), from its Hive tables."""
         found: dict[str, tuple[str, str]] = {}
         for record in self.manager.catalog.workspaces():
-            if record.state == "purging" or not record.hive_uri or project not in (None, record.project):
+            skip = record.state == "purging" or not record.hive_uri or record.cluster not in self.manager.clusters.names
+            if skip or project not in (None, record.project):
                 continue
             tables = self.manager.catalog.workspace_sources(record.project)
             if not tables:
@@ -179,13 +180,24 @@ class StorageWall:
         """Every inode beneath the targets where the wall does not hold (read only)."""
         found: list[WallDrift] = []
         for target in targets:
-            access = self._reader(target)
+            # With --as, the impersonated superuser walks too: it sees what the service may not yet.
+            access = self._writer(target)
             try:
                 statuses = list(access.walk(target.path))
+                for status in statuses:
+                    found += inode_drift(target, status, access.get_acl(status.path))
             except NotFound:
                 continue  # no files yet: nothing to wall (protect walls them once they exist)
-            for status in statuses:
-                found += inode_drift(target, status, access.get_acl(status.path))
+            except PermissionDenied as exc:
+                found.append(
+                    WallDrift(
+                        source=target.source,
+                        kind="wall-unreadable",
+                        path=exc.path or target.path,
+                        expected=f"walkable by {access.user or target.service_user}",
+                        found="permission denied: run with --as <an HDFS superuser> to see and repair it",
+                    )
+                )
         return found
 
     def protect(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
@@ -198,6 +210,12 @@ class StorageWall:
         drifts = self.check(targets)
         if not drifts:
             return []
+        if blind := [d for d in drifts if d.kind == "wall-unreadable"]:
+            raise WallError(
+                "cannot see beneath "
+                + ", ".join(f"{d.path} (data source {d.source!r})" for d in blind)
+                + ": run again with --as <an HDFS superuser>, which the service identity impersonates; nothing changed"
+            )
         by_target = {t.source: t for t in targets}
         changed = sorted({(d.source, d.path) for d in drifts})
         owners = sorted({(d.source, d.path) for d in drifts if d.kind == "wall-owner"})
@@ -243,9 +261,6 @@ class StorageWall:
                 f"{me.user} may not change the storage wall of data source {target.source!r}: that needs GOVERNANCE, "
                 "ownership of the source, or ownership of the project whose workspace holds it"
             )
-
-    def _reader(self, target: WallTarget) -> HdfsAccess:
-        return self.manager.access(target.cluster)
 
     def _writer(self, target: WallTarget) -> HdfsAccess:
         access = self.manager.access(target.cluster)

@@ -28,7 +28,7 @@ from hdfs_workspace.status import FileStatus
 __all__ = ["WALL_KINDS", "WallDrift", "WallError", "WallTarget", "desired_acl", "inode_drift"]
 
 #: The kinds of wall drift ``check`` reports.
-WALL_KINDS = ("wall-owner", "wall-mode", "wall-acl", "wall-default-acl", "wall-missing")
+WALL_KINDS = ("wall-owner", "wall-mode", "wall-acl", "wall-default-acl", "wall-unreadable", "wall-location")
 
 
 class WallError(WorkspaceError):

@@ -39,6 +39,7 @@ PROJECTS = (
     "ws_hive_sources_del",
     "ws_dn_down",
     "ws_svc_reads",
+    "ws_wall",
 )
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))
