@@ -3,7 +3,8 @@
 Subcommands ``ls``, ``stat``, ``getfacl`` and ``setfacl``; each calls one access-layer method
 and renders text (``hdfs dfs`` style) or JSON (``--json``). ``main(argv, client)`` takes an
 injected :class:`~hdfs_workspace.access.HdfsAccess`, which is how the tests drive it. The
-workspace commands (:mod:`hdfs_workspace.cli_workspace`) take an injected manager the same way.
+workspace commands (:mod:`hdfs_workspace.cli_workspace`) take an injected manager the same way,
+and so does the storage wall's ``protect`` (:mod:`hdfs_workspace.cli_wall`).
 
 Exit codes: 0 success, 1 an HDFS or configuration error (message on stderr says what to do
 next), 2 a usage error.

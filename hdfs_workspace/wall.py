@@ -23,6 +23,7 @@ from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.config import ClusterConfig
 from hdfs_workspace.errors import ConfigError, NotFound, PermissionDenied
 from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.status import FileStatus
 from hdfs_workspace.wall_state import WallDrift, WallError, WallTarget, desired_acl, inode_drift
 from immuta_spark.engine import Snapshot, compile_plan, make_subject
 from immuta_spark.errors import ImmutaSparkError
@@ -178,26 +179,29 @@ class StorageWall:
 
     def check(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
         """Every inode beneath the targets where the wall does not hold (read only)."""
-        found: list[WallDrift] = []
+        return [d for _, _, drifts in self._inodes(targets) for d in drifts]
+
+    def _inodes(self, targets: Iterable[WallTarget]) -> list[tuple[WallTarget, FileStatus | None, list[WallDrift]]]:
+        """(target, inode, its drift) for every inode beneath the targets that drifted."""
+        found: list[tuple[WallTarget, FileStatus | None, list[WallDrift]]] = []
         for target in targets:
             # With --as, the impersonated superuser walks too: it sees what the service may not yet.
             access = self._writer(target)
             try:
-                statuses = list(access.walk(target.path))
-                for status in statuses:
-                    found += inode_drift(target, status, access.get_acl(status.path))
+                for status in list(access.walk(target.path)):
+                    if drifts := inode_drift(target, status, access.get_acl(status.path)):
+                        found.append((target, status, drifts))
             except NotFound:
                 continue  # no files yet: nothing to wall (protect walls them once they exist)
             except PermissionDenied as exc:
-                found.append(
-                    WallDrift(
-                        source=target.source,
-                        kind="wall-unreadable",
-                        path=exc.path or target.path,
-                        expected=f"walkable by {access.user or target.service_user}",
-                        found="permission denied: run with --as <an HDFS superuser> to see and repair it",
-                    )
+                blind = WallDrift(
+                    source=target.source,
+                    kind="wall-unreadable",
+                    path=exc.path or target.path,
+                    expected=f"walkable by {access.user or target.service_user}",
+                    found="permission denied: run with --as <an HDFS superuser> to see and repair it",
                 )
+                found.append((target, None, [blind]))
         return found
 
     def protect(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
@@ -207,37 +211,34 @@ class StorageWall:
         change; then each drifting inode gets its whole ACL (mode bits included). Idempotent.
         """
         targets = list(targets)
-        drifts = self.check(targets)
-        if not drifts:
-            return []
+        inodes = self._inodes(targets)
+        drifts = [d for _, _, found in inodes for d in found]
         if blind := [d for d in drifts if d.kind == "wall-unreadable"]:
             raise WallError(
                 "cannot see beneath "
                 + ", ".join(f"{d.path} (data source {d.source!r})" for d in blind)
                 + ": run again with --as <an HDFS superuser>, which the service identity impersonates; nothing changed"
             )
-        by_target = {t.source: t for t in targets}
-        changed = sorted({(d.source, d.path) for d in drifts})
-        owners = sorted({(d.source, d.path) for d in drifts if d.kind == "wall-owner"})
-        for source, path in owners:
-            target = by_target[source]
+        for target, status, found in inodes:
+            if status is None or not any(d.kind == "wall-owner" for d in found):
+                continue
             try:
-                self._writer(target).set_owner(path, owner=target.service_user)
+                self._writer(target).set_owner(status.path, owner=target.service_user)
             except PermissionDenied as exc:
                 raise WallError(
-                    f"cannot make {target.service_user} the owner of {path} (data source {source!r}): changing an "
-                    "owner needs HDFS superuser rights. Run again with --as <an HDFS superuser> (the service "
-                    f"identity impersonates it), or have an administrator run `hdfs dfs -chown -R "
+                    f"cannot make {target.service_user} the owner of {status.path} (data source {target.source!r}): "
+                    "changing an owner needs HDFS superuser rights. Run again with --as <an HDFS superuser> (the "
+                    "service identity impersonates it), or have an administrator run `hdfs dfs -chown -R "
                     f"{target.service_user} {target.path}` ({exc.remote_exception or 'permission denied'})"
                 ) from exc
-        for source, path in changed:
-            target = by_target[source]
-            access = self._writer(target)
-            status = access.status(path)
-            access.set_acl(path, desired_acl(target, directory=status.is_dir))
+        for target, status, _ in inodes:
+            assert status is not None
+            self._writer(target).set_acl(status.path, desired_acl(target, directory=status.is_dir))
         for target in targets:
-            detail = {"path": target.path, "fixed": [d.to_json() for d in drifts if d.source == target.source]}
-            self.manager.catalog.record(action="wall.protect", outcome="ok", sources=[target.source], detail=detail)
+            mine = [d.to_json() for d in drifts if d.source == target.source]
+            if mine:
+                detail = {"path": target.path, "fixed": mine}
+                self.manager.catalog.record(action="wall.protect", outcome="ok", sources=[target.source], detail=detail)
         return drifts
 
     def require_allowed(self, targets: Iterable[WallTarget]) -> None:

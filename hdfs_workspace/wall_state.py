@@ -1,11 +1,12 @@
 """The storage wall's desired state, and what differs from it (pure: no HDFS, no catalog).
 
 A governed source's files are readable natively only by the service identity (the owner of
-every file and directory beneath the source's location), by the source's owners whose own
-governed view would be the raw data anyway, and, for a source living in a project workspace,
-by the project's Hadoop group (members acting under the project, as the seed says). Ingest
-users may create files (write and traverse directories, never list or read them). Nobody else
-has any entry, and ``other`` has nothing.
+every file and directory beneath the source's location, and named in every ACL so that files
+others create stay readable to it), by the source's owners whose own governed view would be the
+raw data anyway, and, for a source living in a project workspace, by the project's Hadoop group
+(members acting under the project, as the seed says). Ingest users may create files (write and
+traverse directories, never list or read them). Nobody else has any entry, and ``other`` has
+nothing.
 
 :func:`desired_acl` is the whole ACL :meth:`HdfsAccess.set_acl` gets for one inode (a
 directory also gets default entries, so that new files inherit the wall); :func:`inode_drift`
@@ -97,12 +98,13 @@ def _named(target: WallTarget) -> list[tuple[AclEntryType, str, FsAction]]:
             for e in expected_acl(target.workspace_group, target.service_user)
             if e.is_named and not e.is_default
         ]
-    perms: dict[str, FsAction] = {}
+    # The service's own entry, though it owns what the wall covers: files an ingest user creates
+    # are the ingest user's until repaired, and the service must read them (governed reads) at once.
+    perms: dict[str, FsAction] = {target.service_user: FsAction.ALL}
     for user in target.readers:
         perms[user] = perms.get(user, FsAction.NONE) | FsAction.READ | FsAction.EXECUTE
     for user in target.writers:
         perms[user] = perms.get(user, FsAction.NONE) | FsAction.WRITE | FsAction.EXECUTE
-    perms.pop(target.service_user, None)  # the owner's own entry says it
     return [(AclEntryType.USER, name, perms[name]) for name in sorted(perms)]
 
 

@@ -148,8 +148,9 @@ def test_after_protect_a_subscriber_is_refused_raw_reads_by_the_namenode_and_rea
     assert [t["source"] for t in report["protected"]] == ["WallClaims"]
     assert {d["kind"] for d in report["fixed"]} >= {"wall-owner", "wall-mode", "wall-default-acl"}
     top = hdfs_admin.status(CLAIMS)
-    assert (top.owner, top.mode & 0o777) == (SERVICE, 0o730)  # mask -wx: alice, the ingest user, may only write
-    assert hdfs_admin.get_acl(CLAIMS).find(AclEntryType.USER, "alice") is not None
+    assert (top.owner, top.mode & 0o777) == (SERVICE, 0o770)  # group bits: the mask; the owning group has ---
+    ingest = hdfs_admin.get_acl(CLAIMS).find(AclEntryType.USER, "alice")
+    assert ingest is not None and ingest.spec() == "user:alice:-wx"  # alice, the ingest user, may only write
     assert _refused(erin, part) and _refused(as_user("alice"), part)
 
     steps = _run_wall_session(
@@ -188,6 +189,7 @@ def test_check_reports_a_new_wide_file_and_an_added_acl_entry_and_repair_closes_
     alice, erin = as_user("alice"), as_user("erin")
     new = f"{CLAIMS}/part-9.parquet"
     alice.write_bytes(new, _parquet([("Iowa", 9)]), mode=0o644)  # the ingest user writes a new file...
+    assert as_user(SERVICE).read_bytes(new)  # the service reads it at once: governed reads see new data
     alice.set_mode(new, 0o644)  # ...and, as its owner, opens it up
     hdfs_admin.modify_acl_entries(CLAIMS, [parse_acl_entry("user:erin:r-x")])  # someone grants erin by hand
     hdfs_admin.modify_acl_entries(f"{CLAIMS}/part-0.parquet", [parse_acl_entry("user:erin:r--")])

@@ -59,16 +59,19 @@ def _walled(target: WallTarget, path: str, *, directory: bool) -> tuple[FileStat
     return _status(path, directory=directory, mode=acl.mode), acl
 
 
-def test_a_plain_source_is_readable_by_its_owner_the_service_only_and_new_files_inherit_that() -> None:
+def test_a_plain_source_is_readable_by_the_service_only_and_new_files_inherit_that() -> None:
     assert format_acl_spec(desired_acl(PLAIN, directory=True)) == (
-        "user::rwx,group::---,other::---,default:user::rwx,default:group::---,default:other::---"
+        "user::rwx,user:svc_workspace:rwx,group::---,mask::rwx,other::---,"
+        "default:user::rwx,default:user:svc_workspace:rwx,default:group::---,default:mask::rwx,default:other::---"
     )
-    assert format_acl_spec(desired_acl(PLAIN, directory=False)) == "user::rw-,group::---,other::---"
+    assert format_acl_spec(desired_acl(PLAIN, directory=False)) == (
+        "user::rw-,user:svc_workspace:rwx,group::---,mask::rwx,other::---"
+    )
 
 
 def test_owners_the_policy_leaves_unrestricted_read_and_ingest_users_may_only_write() -> None:
     spec = format_acl_spec(desired_acl(SHARED, directory=True))
-    assert spec.startswith("user::rwx,user:alice:r-x,user:ingest:-wx,group::---,mask::rwx,other::---,")
+    assert spec.startswith("user::rwx,user:alice:r-x,user:ingest:-wx,user:svc_workspace:rwx,group::---,mask::rwx,")
     assert "default:user:alice:r-x" in spec and "default:user:ingest:-wx" in spec
 
 
