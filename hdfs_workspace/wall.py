@@ -21,19 +21,16 @@ from urllib.parse import urlsplit
 
 from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.config import ClusterConfig
-from hdfs_workspace.errors import ConfigError, NotFound, PermissionDenied
+from hdfs_workspace.errors import NotFound, PermissionDenied
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.status import FileStatus
-from hdfs_workspace.wall_state import WallDrift, WallError, WallTarget, desired_acl, inode_drift
+from hdfs_workspace.wall_state import WallDrift, WallError, WallTarget, desired_acl, inode_drift, place
 from immuta_spark.engine import Snapshot, compile_plan, make_subject
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.expr import AlwaysTrue
 from immuta_spark.model import Permission, Source
 
-__all__ = ["HDFS_SCHEMES", "StorageWall"]
-
-#: Location schemes the wall applies to; a location on other storage (file:, s3a:) is not walled.
-HDFS_SCHEMES = ("hdfs", "")
+__all__ = ["StorageWall"]
 
 
 class StorageWall:
@@ -104,7 +101,7 @@ class StorageWall:
             cluster, path = in_workspaces[source.name]
         else:
             assert source.location is not None
-            placed = self._place(source.name, source.location, strict=strict)
+            placed = place(source.name, source.location, self.manager.clusters, strict=strict)
             if placed is None:
                 return None  # not HDFS: left out of --all
             cluster, path = placed
@@ -126,36 +123,6 @@ class StorageWall:
             service_user=config.service_user,
             readers=_native_readers(snapshot, source),
             writers=tuple(sorted(set(source.ingest_users))),
-        )
-
-    def _place(self, source: str, location: str, *, strict: bool) -> tuple[str, str] | None:
-        """(cluster, absolute path) of ``location``; None for other storage when not ``strict``."""
-        parts = urlsplit(location)
-        path = posixpath.normpath(parts.path or "/")
-        clusters = self.manager.clusters
-        if parts.scheme.lower() not in HDFS_SCHEMES:
-            if not strict:
-                return None
-            raise WallError(
-                f"data source {source!r} is stored at {location}, not on HDFS: the storage wall covers HDFS "
-                f"locations on the configured clusters ({', '.join(clusters.names)}) only"
-            )
-        if not parts.scheme:
-            try:
-                return clusters.get(None).name, path
-            except ConfigError as exc:
-                raise WallError(
-                    f"data source {source!r} has the location {location} without a cluster, and {exc.reason}: "
-                    "write the location as a full hdfs:// URI"
-                ) from None
-        for cluster in clusters.clusters:
-            fs = urlsplit(cluster.fs_uri)
-            if fs.scheme.lower() == parts.scheme.lower() and fs.netloc.lower() == parts.netloc.lower():
-                return cluster.name, path
-        raise WallError(
-            f"data source {source!r} is stored at {location}, on no configured cluster (configured: "
-            + ", ".join(f"{c.name} {c.fs_uri}" for c in clusters.clusters)
-            + "): add that cluster to the clusters file, or correct the source's location"
         )
 
     def _workspace_locations(self, project: str | None = None) -> dict[str, tuple[str, str]]:

@@ -18,15 +18,21 @@ that differs (new files would not inherit the wall). Narrower access than desire
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from hdfs_workspace.acl import AclEntry, AclEntryType, AclScope, AclStatus, FsAction
-from hdfs_workspace.errors import WorkspaceError
+from hdfs_workspace.config import ClustersFile
+from hdfs_workspace.errors import ConfigError, WorkspaceError
 from hdfs_workspace.layout import expected_acl
 from hdfs_workspace.status import FileStatus
 
-__all__ = ["WALL_KINDS", "WallDrift", "WallError", "WallTarget", "desired_acl", "inode_drift"]
+__all__ = ["HDFS_SCHEMES", "WALL_KINDS", "WallDrift", "WallError", "WallTarget", "desired_acl", "inode_drift", "place"]
+
+#: Location schemes the wall applies to (none: the default cluster); other storage (file:, s3a:) is not walled.
+HDFS_SCHEMES = ("hdfs", "")
 
 #: The kinds of wall drift ``check`` reports.
 WALL_KINDS = ("wall-owner", "wall-mode", "wall-acl", "wall-default-acl", "wall-unreadable", "wall-location")
@@ -177,3 +183,38 @@ def inode_drift(target: WallTarget, status: FileStatus, acl: AclStatus) -> list[
                 "extra: " + (",".join(extra) or "-"),
             )
     return found
+
+
+def place(source: str, location: str, clusters: ClustersFile, *, strict: bool) -> tuple[str, str] | None:
+    """(cluster name, absolute path) of a source's ``location``.
+
+    A path without a scheme is on the clusters file's default (or only) cluster; an ``hdfs://``
+    URI on the cluster whose ``fs_uri`` has its authority. Other storage gives None, or with
+    ``strict`` a :class:`WallError`; an ``hdfs://`` URI on no configured cluster is always refused.
+    """
+    parts = urlsplit(location)
+    path = posixpath.normpath(parts.path or "/")
+    if parts.scheme.lower() not in HDFS_SCHEMES:
+        if not strict:
+            return None
+        raise WallError(
+            f"data source {source!r} is stored at {location}, not on HDFS: the storage wall covers HDFS "
+            f"locations on the configured clusters ({', '.join(clusters.names)}) only"
+        )
+    if not parts.scheme:
+        try:
+            return clusters.get(None).name, path
+        except ConfigError as exc:
+            raise WallError(
+                f"data source {source!r} has the location {location} without a cluster, and {exc.reason}: "
+                "write the location as a full hdfs:// URI"
+            ) from None
+    for cluster in clusters.clusters:
+        fs = urlsplit(cluster.fs_uri)
+        if fs.scheme.lower() == parts.scheme.lower() and fs.netloc.lower() == parts.netloc.lower():
+            return cluster.name, path
+    raise WallError(
+        f"data source {source!r} is stored at {location}, on no configured cluster (configured: "
+        + ", ".join(f"{c.name} {c.fs_uri}" for c in clusters.clusters)
+        + "): add that cluster to the clusters file, or correct the source's location"
+    )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from hdfs_workspace.acl import AclEntry, AclEntryType, AclScope, AclStatus, format_acl_spec, parse_acl_spec
+from hdfs_workspace.config import ClusterConfig, ClustersFile
 from hdfs_workspace.status import FileStatus, FileType
-from hdfs_workspace.wall_state import WallTarget, desired_acl, inode_drift
+from hdfs_workspace.wall_state import WallError, WallTarget, desired_acl, inode_drift, place
 
 SERVICE = "svc_workspace"
 PLAIN = WallTarget(source="Claims", cluster="test", path="/data/claims", service_user=SERVICE)
@@ -140,3 +143,37 @@ def test_a_directory_whose_execute_bit_is_open_to_others_is_drift() -> None:
     found = inode_drift(PLAIN, _status(path, directory=True, mode=0o701), _stored(path, spec))
     assert [(d.kind, d.found) for d in found] == [("wall-mode", "other::--x")]
     assert all(e.scope is AclScope.DEFAULT for e in _stored(path, spec).default_entries())
+
+
+def _clusters(*uris: str, default: str | None = None) -> ClustersFile:
+    made = tuple(
+        ClusterConfig(
+            name=f"c{i}", webhdfs_url="http://127.0.0.1:9870", fs_uri=u, auth="insecure", service_user=SERVICE
+        )
+        for i, u in enumerate(uris)
+    )
+    return ClustersFile(clusters=made, default=default)
+
+
+def test_a_location_is_placed_on_the_cluster_its_uri_names_or_on_the_default_one() -> None:
+    clusters = _clusters("hdfs://127.0.0.1:8020", "hdfs://nn2.example:8020")
+    assert place("S", "hdfs://NN2.example:8020/data/s/", clusters, strict=True) == ("c1", "/data/s")
+    assert place("S", "/data/s", _clusters("hdfs://127.0.0.1:8020"), strict=True) == ("c0", "/data/s")
+    assert place("S", "s3a://bucket/s", clusters, strict=False) is None  # other storage: not walled
+
+
+@pytest.mark.parametrize(
+    ("location", "strict", "message"),
+    [
+        ("hdfs://elsewhere:8020/data/s", False, "on no configured cluster"),
+        ("s3a://bucket/s", True, "not on HDFS"),
+        ("/data/s", True, "write the location as a full hdfs:// URI"),
+    ],
+)
+def test_a_location_the_wall_cannot_place_is_refused_naming_the_source(
+    location: str, strict: bool, message: str
+) -> None:
+    clusters = _clusters("hdfs://127.0.0.1:8020", "hdfs://nn2.example:8020")
+    with pytest.raises(WallError, match=message) as err:
+        place("Claims", location, clusters, strict=strict)
+    assert "'Claims'" in str(err.value)
