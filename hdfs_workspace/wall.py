@@ -149,26 +149,38 @@ class StorageWall:
         return [d for _, _, drifts in self._inodes(targets) for d in drifts]
 
     def _inodes(self, targets: Iterable[WallTarget]) -> list[tuple[WallTarget, FileStatus | None, list[WallDrift]]]:
-        """(target, inode, its drift) for every inode beneath the targets that drifted."""
+        """(target, inode, its drift) for every inode beneath the targets that drifted.
+
+        A directory the walking identity may not list is one ``wall-unreadable`` finding (inode
+        None); the walk goes on beside it, so one closed directory hides nothing else.
+        """
         found: list[tuple[WallTarget, FileStatus | None, list[WallDrift]]] = []
         for target in targets:
             # With --as, the impersonated superuser walks too: it sees what the service may not yet.
             access = self._writer(target)
             try:
-                for status in list(access.walk(target.path)):
-                    if drifts := inode_drift(target, status, access.get_acl(status.path)):
-                        found.append((target, status, drifts))
+                top = access.status(target.path)
             except NotFound:
                 continue  # no files yet: nothing to wall (protect walls them once they exist)
-            except PermissionDenied as exc:
-                blind = WallDrift(
-                    source=target.source,
-                    kind="wall-unreadable",
-                    path=exc.path or target.path,
-                    expected=f"walkable by {access.user or target.service_user}",
-                    found="permission denied: run with --as <an HDFS superuser> to see and repair it",
-                )
-                found.append((target, None, [blind]))
+            pending = [top]
+            while pending:
+                status = pending.pop()
+                try:
+                    if drifts := inode_drift(target, status, access.get_acl(status.path)):
+                        found.append((target, status, drifts))
+                    if status.is_dir:
+                        pending.extend(reversed(access.list_dir(status.path)))
+                except NotFound:
+                    continue  # deleted while we walked
+                except PermissionDenied:
+                    blind = WallDrift(
+                        source=target.source,
+                        kind="wall-unreadable",
+                        path=status.path,
+                        expected=f"walkable by {access.user or target.service_user}",
+                        found="permission denied: run with --as <an HDFS superuser> to see and repair it",
+                    )
+                    found.append((target, None, [blind]))
         return found
 
     def protect(self, targets: Iterable[WallTarget]) -> list[WallDrift]:

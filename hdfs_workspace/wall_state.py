@@ -35,7 +35,15 @@ __all__ = ["HDFS_SCHEMES", "WALL_KINDS", "WallDrift", "WallError", "WallTarget",
 HDFS_SCHEMES = ("hdfs", "")
 
 #: The kinds of wall drift ``check`` reports.
-WALL_KINDS = ("wall-owner", "wall-mode", "wall-acl", "wall-default-acl", "wall-unreadable", "wall-location")
+WALL_KINDS = (
+    "wall-owner",
+    "wall-mode",
+    "wall-acl",
+    "wall-default-acl",
+    "wall-service",
+    "wall-unreadable",
+    "wall-location",
+)
 
 
 class WallError(WorkspaceError):
@@ -171,6 +179,10 @@ def inode_drift(target: WallTarget, status: FileStatus, acl: AclStatus) -> list[
             kind = "wall-acl" if entry.is_named else "wall-mode"
             expected = wanted.spec() if entry.is_named else f"{wanted.spec()} (mode {mode})"
             drift(kind, expected, entry.with_permissions(FsAction(granted)).spec())
+    needed = FsAction.READ | (FsAction.EXECUTE if status.is_dir else FsAction.NONE)
+    if not _service_access(target.service_user, status.owner, have, mask).implies(needed):
+        # Not a breach (closed), but governed reads of it fail: the repair gives it back to the service.
+        drift("wall-service", f"{target.service_user} may read it", f"{target.service_user} may not (mode {mode})")
     if status.is_dir:
         wanted_default = sorted(e.spec() for e in want.values() if e.is_default)
         actual_default = sorted(e.spec() for e in have if e.is_default)
@@ -183,6 +195,17 @@ def inode_drift(target: WallTarget, status: FileStatus, acl: AclStatus) -> list[
                 "extra: " + (",".join(extra) or "-"),
             )
     return found
+
+
+def _service_access(service: str, owner: str, entries: tuple[AclEntry, ...], mask: FsAction | None) -> FsAction:
+    """What the NameNode lets the service identity do with an inode (owner bits, else its named entry)."""
+    access = [e for e in entries if not e.is_default]
+    if owner == service:
+        return next(e.permissions or FsAction.NONE for e in access if e.kind is AclEntryType.USER and not e.name)
+    named = next((e.permissions for e in access if e.kind is AclEntryType.USER and e.name == service), None)
+    if named is None:
+        return FsAction.NONE  # group and other grant nothing on a walled inode
+    return FsAction(named & mask) if mask is not None else named
 
 
 def place(source: str, location: str, clusters: ClustersFile, *, strict: bool) -> tuple[str, str] | None:

@@ -26,7 +26,7 @@ from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.testing import SUPERUSER, MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
-from tests.hdfs.workspace_support import acting, derive_in_workspace, governance_yaml, run_script
+from tests.hdfs.workspace_support import acting, derive_in_workspace, governance_yaml, run_reader_session, run_script
 
 SERVICE = "svc_workspace"
 CLAIMS = "/data/wall/claims"
@@ -194,6 +194,8 @@ def test_check_reports_a_new_wide_file_and_an_added_acl_entry_and_repair_closes_
     hdfs_admin.modify_acl_entries(CLAIMS, [parse_acl_entry("user:erin:r-x")])  # someone grants erin by hand
     hdfs_admin.modify_acl_entries(f"{CLAIMS}/part-0.parquet", [parse_acl_entry("user:erin:r--")])
     assert erin.read_bytes(f"{CLAIMS}/part-0.parquet")  # the NameNode lets her in now
+    closed = f"{CLAIMS}/_incoming"
+    alice.makedirs(closed, mode=0o700)  # its mask (the create mode's group bits) hides the service's entry
 
     assert main(["check", "--json"], manager=gov_manager) == 1
     wall = [d for d in json.loads(capsys.readouterr().out)["wall"] if d["source"] == "WallClaims"]
@@ -202,20 +204,26 @@ def test_check_reports_a_new_wide_file_and_an_added_acl_entry_and_repair_closes_
     assert ("wall-mode", new, "other::r--") in found
     assert ("wall-acl", CLAIMS, "extra user:erin:r-x") in found
     assert ("wall-acl", f"{CLAIMS}/part-0.parquet", "extra user:erin:r--") in found
+    assert ("wall-unreadable", closed) in {(d["kind"], d["path"]) for d in wall}  # the service cannot list it
     assert main(["check"], manager=gov_manager) == 1
     lines = capsys.readouterr().out.splitlines()
     assert any(line.split()[:2] == ["SOURCE", "KIND"] for line in lines)
+    before = _state(hdfs_admin, CLAIMS)
+    assert main(["check", "--repair"], manager=gov_manager) == 1  # blind to _incoming: refuses, changes nothing
+    assert "cannot see beneath /data/wall/claims/_incoming" in capsys.readouterr().err
+    assert _state(hdfs_admin, CLAIMS) == before
 
     code = main(["check", "--repair", "--as", SUPERUSER, "--json"], manager=gov_manager)
     report = json.loads(capsys.readouterr().out)
-    assert {d["path"] for d in report["wall_repaired"]} >= {new, CLAIMS, f"{CLAIMS}/part-0.parquet"}
+    assert {d["path"] for d in report["wall_repaired"]} >= {new, closed, CLAIMS, f"{CLAIMS}/part-0.parquet"}
     assert not [d for d in report["wall"] if d["source"] == "WallClaims"]
     assert code == (1 if report["drift"] or report["wall"] else 0)
     assert _refused(erin, f"{CLAIMS}/part-0.parquet") and _refused(alice, new)
     assert hdfs_admin.status(new).owner == SERVICE
     alice.write_bytes(f"{CLAIMS}/part-10.parquet", _parquet([("Iowa", 10)]), mode=0o600)  # she may still ingest
-    hdfs_admin.delete(new)
-    hdfs_admin.delete(f"{CLAIMS}/part-10.parquet")
+    assert as_user(SERVICE).list_dir(closed) == []  # the service lists it again
+    for path in (new, f"{CLAIMS}/part-10.parquet", closed):
+        hdfs_admin.delete(path)
 
 
 def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
@@ -289,6 +297,20 @@ def test_protect_all_walls_every_source_and_members_under_the_project_still_read
         bob_catalog.switch_project(None)
         ws_manager.wait_in_force()
     assert _refused(bob, files[0])
+
+    spec = {
+        "user": "erin",
+        "catalog": ws_manager.catalog.store.url,
+        "work": str(tmp_path / "erin"),
+        "hive_uri": hive_metastore.uri,
+        "table": f"{record.hive_database}.ledger_copy",
+        "location": f"{walled_files}{copy}",
+        "service": SERVICE,
+    }
+    steps = run_reader_session(spec)  # a subscriber outside the project, after the wall went up
+    assert steps["governed-table"]["outcome"] == "read" and len(steps["governed-table"]["rows"]) == 2
+    assert not {"Ohio", "Texas"} & {row[0] for row in steps["governed-table"]["rows"]}
+    assert steps["raw-path"]["outcome"] == "refused" and steps["raw-path"]["denied_by_namenode"]
 
     assert main(["check", PROJECT], manager=ws_manager) == 0  # workspace and wall both hold
     assert capsys.readouterr().out.splitlines() == ["no drift"]

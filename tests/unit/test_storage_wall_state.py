@@ -122,7 +122,8 @@ def test_a_wrong_owner_is_drift_and_narrower_bits_or_a_files_execute_bit_are_not
         _status(path, directory=False, owner="alice", mode=0o600),
         _stored(path, "user::rw-,group::---,other::---"),
     )
-    assert [(d.kind, d.expected, d.found) for d in owned] == [("wall-owner", SERVICE, "alice")]
+    assert (owned[0].kind, owned[0].expected, owned[0].found) == ("wall-owner", SERVICE, "alice")
+    assert [d.kind for d in owned] == ["wall-owner", "wall-service"]  # nor can the service read it
     narrow = _stored(path, "user::r--,group::---,other::---")
     assert inode_drift(PLAIN, _status(path, directory=False, mode=0o400), narrow) == []
     executable = _stored(path, "user::rwx,group::--x,other::--x")
@@ -177,3 +178,14 @@ def test_a_location_the_wall_cannot_place_is_refused_naming_the_source(
     with pytest.raises(WallError, match=message) as err:
         place("Claims", location, clusters, strict=strict)
     assert "'Claims'" in str(err.value)
+
+
+def test_a_file_the_service_cannot_read_is_drift_because_governed_reads_of_it_would_fail() -> None:
+    path = "/data/claims/f"
+    # Written with mode 600 under the default ACL: the mask (the create mode's group bits) hides the service's entry.
+    masked = _stored(path, "user::rw-,user:svc_workspace:rwx,group::---,mask::---,other::---")
+    found = inode_drift(PLAIN, _status(path, directory=False, owner="alice", mode=0o600), masked)
+    assert [d.kind for d in found] == ["wall-owner", "wall-service"]
+    unreadable = _stored(path, "user::-w-,group::---,other::---")
+    found = inode_drift(PLAIN, _status(path, directory=False, mode=0o200), unreadable)
+    assert [(d.kind, d.found) for d in found] == [("wall-service", "svc_workspace may not (mode 200)")]
