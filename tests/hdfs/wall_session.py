@@ -14,22 +14,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-
-def say(**data: object) -> None:
-    print(json.dumps(data), flush=True)
-
-
-def attempt(step: str, run: Any) -> None:
-    try:
-        rows = run()
-        say(step=step, outcome="read", rows=sorted([list(r) for r in rows], key=str))
-    except Exception as exc:  # noqa: BLE001 - what refused it, as the caller sees it
-        text = str(exc)
-        denied = "AccessControlException" in text or "Permission denied" in text
-        why = [line.strip() for line in text.splitlines() if "Permission denied" in line][:1]
-        say(step=step, outcome="refused", denied_by_namenode=denied, error=(why or [text])[0][:600])
+from tests.hdfs.reader_session import attempt, say
 
 
 def main() -> None:
