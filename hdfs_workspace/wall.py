@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from hdfs_workspace.access import HdfsAccess
-from hdfs_workspace.config import ClusterConfig
 from hdfs_workspace.errors import NotFound, PermissionDenied
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.status import FileStatus
@@ -245,10 +244,6 @@ class StorageWall:
     def _writer(self, target: WallTarget) -> HdfsAccess:
         access = self.manager.access(target.cluster)
         return access.as_user(self.acting_as) if self.acting_as else access
-
-    def cluster(self, target: WallTarget) -> ClusterConfig:
-        """The cluster a target lives on."""
-        return self.manager.clusters.get(target.cluster)
 
 
 def _native_readers(snapshot: Snapshot, source: Source) -> tuple[str, ...]:

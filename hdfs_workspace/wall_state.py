@@ -12,8 +12,10 @@ nothing.
 directory also gets default entries, so that new files inherit the wall); :func:`inode_drift`
 compares one inode with it. Drift is what *widens* access: a wrong owner, permission bits or an
 entry granting more than the wall, an entry the wall does not have, a directory's default ACL
-that differs (new files would not inherit the wall). Narrower access than desired is not drift
-(a file written with mode 600 is fine), and neither is the execute bit on a file (HDFS ignores it).
+that differs (new files would not inherit the wall); and what the wall needs: a named entry it
+has that is missing, an inode the service identity may not read (governed reads of it fail).
+Otherwise narrower access than desired is not drift (a file written with mode 600 is fine), and
+neither is the execute bit on a file (HDFS ignores it).
 """
 
 from __future__ import annotations
@@ -179,6 +181,11 @@ def inode_drift(target: WallTarget, status: FileStatus, acl: AclStatus) -> list[
             kind = "wall-acl" if entry.is_named else "wall-mode"
             expected = wanted.spec() if entry.is_named else f"{wanted.spec()} (mode {mode})"
             drift(kind, expected, entry.with_permissions(FsAction(granted)).spec())
+    present = {e.key for e in have}
+    for key, wanted in want.items():
+        if wanted.is_named and not wanted.is_default and key not in present:
+            # Not wider, but not the wall either: a reader or ingest user the policy now allows, or the service's own.
+            drift("wall-acl", wanted.spec(), f"missing {wanted.without_permissions().spec()}")
     needed = FsAction.READ | (FsAction.EXECUTE if status.is_dir else FsAction.NONE)
     if not _service_access(target.service_user, status.owner, have, mask).implies(needed):
         # Not a breach (closed), but governed reads of it fail: the repair gives it back to the service.

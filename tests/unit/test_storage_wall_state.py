@@ -94,17 +94,21 @@ def test_a_file_with_a_wide_mode_is_drift_in_the_group_and_other_bits() -> None:
     path = "/data/claims/part-0.parquet"
     acl = _stored(path, "user::rw-,group::r--,other::r--")
     found = inode_drift(PLAIN, _status(path, directory=False, mode=0o644), acl)
-    assert [(d.kind, d.found) for d in found] == [("wall-mode", "group::r--"), ("wall-mode", "other::r--")]
+    wide = [(d.kind, d.found) for d in found if d.kind == "wall-mode"]
+    assert wide == [("wall-mode", "group::r--"), ("wall-mode", "other::r--")]
     assert found[0].expected == "group::--- (mode 644)"
+    assert ("wall-acl", "missing user:svc_workspace") in {(d.kind, d.found) for d in found}  # never walled yet
 
 
 def test_an_added_acl_entry_is_drift_even_when_the_mask_hides_it() -> None:
     path = "/data/claims/part-0.parquet"
     wide = inode_drift(
-        PLAIN, _status(path, directory=False), _stored(path, "user::rw-,user:erin:r--,group::---,mask::r--,other::---")
+        PLAIN,
+        _status(path, directory=False),
+        _stored(path, "user::rw-,user:erin:r--,user:svc_workspace:rwx,group::---,mask::r--,other::---"),
     )
     assert [(d.kind, d.found) for d in wide] == [("wall-acl", "extra user:erin:r--")]
-    hidden = _stored(path, "user::rw-,user:erin:r--,group::---,mask::---,other::---")
+    hidden = _stored(path, "user::rw-,user:erin:r--,user:svc_workspace:rwx,group::---,mask::---,other::---")
     assert [d.kind for d in inode_drift(PLAIN, _status(path, directory=False), hidden)] == ["wall-acl"]
 
 
@@ -123,16 +127,17 @@ def test_a_wrong_owner_is_drift_and_narrower_bits_or_a_files_execute_bit_are_not
         _stored(path, "user::rw-,group::---,other::---"),
     )
     assert (owned[0].kind, owned[0].expected, owned[0].found) == ("wall-owner", SERVICE, "alice")
-    assert [d.kind for d in owned] == ["wall-owner", "wall-service"]  # nor can the service read it
-    narrow = _stored(path, "user::r--,group::---,other::---")
-    assert inode_drift(PLAIN, _status(path, directory=False, mode=0o400), narrow) == []
-    executable = _stored(path, "user::rwx,group::--x,other::--x")
-    assert inode_drift(PLAIN, _status(path, directory=False, mode=0o711), executable) == []
+    assert [d.kind for d in owned] == ["wall-owner", "wall-acl", "wall-service"]  # nor can the service read it
+    narrow = _stored(path, "user::r--,user:svc_workspace:r--,group::---,mask::r--,other::---")
+    assert inode_drift(PLAIN, _status(path, directory=False, mode=0o440), narrow) == []
+    executable = _stored(path, "user::rwx,user:svc_workspace:rwx,group::--x,mask::rwx,other::--x")
+    assert inode_drift(PLAIN, _status(path, directory=False, mode=0o771), executable) == []
 
 
 def test_a_directory_without_the_default_acl_is_drift_because_new_files_would_not_inherit_the_wall() -> None:
     path = "/data/claims/day=1"
-    found = inode_drift(PLAIN, _status(path, directory=True), _stored(path, "user::rwx,group::---,other::---"))
+    access_only = "user::rwx,user:svc_workspace:rwx,group::---,mask::rwx,other::---"
+    found = inode_drift(PLAIN, _status(path, directory=True, mode=0o770), _stored(path, access_only))
     assert [d.kind for d in found] == ["wall-default-acl"]
     assert found[0].expected.startswith("missing: default:group::---")
     assert found[0].found == "extra: -"
@@ -186,6 +191,16 @@ def test_a_file_the_service_cannot_read_is_drift_because_governed_reads_of_it_wo
     masked = _stored(path, "user::rw-,user:svc_workspace:rwx,group::---,mask::---,other::---")
     found = inode_drift(PLAIN, _status(path, directory=False, owner="alice", mode=0o600), masked)
     assert [d.kind for d in found] == ["wall-owner", "wall-service"]
-    unreadable = _stored(path, "user::-w-,group::---,other::---")
-    found = inode_drift(PLAIN, _status(path, directory=False, mode=0o200), unreadable)
-    assert [(d.kind, d.found) for d in found] == [("wall-service", "svc_workspace may not (mode 200)")]
+    unreadable = _stored(path, "user::-w-,user:svc_workspace:rwx,group::---,mask::rwx,other::---")
+    found = inode_drift(PLAIN, _status(path, directory=False, mode=0o270), unreadable)
+    assert [(d.kind, d.found) for d in found] == [("wall-service", "svc_workspace may not (mode 270)")]
+
+
+def test_an_entry_the_wall_names_that_is_missing_is_drift_so_protect_adds_a_newly_allowed_reader() -> None:
+    path = "/data/claims/f"
+    before = _stored(path, desired_acl(PLAIN, directory=False))  # walled while alice's view was still masked
+    found = inode_drift(SHARED, _status(path, directory=False, mode=before.mode), before)
+    assert [(d.kind, d.expected, d.found) for d in found] == [
+        ("wall-acl", "user:alice:r-x", "missing user:alice"),
+        ("wall-acl", "user:ingest:-wx", "missing user:ingest"),
+    ]
