@@ -23,7 +23,15 @@ from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.errors import NotFound, PermissionDenied
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.status import FileStatus
-from hdfs_workspace.wall_state import WallDrift, WallError, WallTarget, desired_acl, inode_drift, place
+from hdfs_workspace.wall_state import (
+    WallDrift,
+    WallError,
+    WallTarget,
+    desired_acl,
+    inode_drift,
+    place,
+    workspace_holding,
+)
 from immuta_spark.engine import Snapshot, compile_plan, make_subject
 from immuta_spark.errors import ImmutaSparkError
 from immuta_spark.expr import AlwaysTrue
@@ -105,16 +113,17 @@ class StorageWall:
                 return None  # not HDFS: left out of --all
             cluster, path = placed
         config = self.manager.clusters.get(cluster)
-        for record in self.manager.catalog.workspaces():
-            if record.cluster == cluster and (path == record.path or path.startswith(record.path.rstrip("/") + "/")):
-                return WallTarget(
-                    source=source.name,
-                    cluster=cluster,
-                    path=path,
-                    service_user=config.service_user,
-                    workspace_group=record.hadoop_group,
-                    project=record.project,
-                )
+        records = {r.project: r for r in self.manager.catalog.workspaces() if r.cluster == cluster}
+        project = workspace_holding(source.name, path, ((r.project, r.path) for r in records.values()))
+        if project is not None:
+            return WallTarget(
+                source=source.name,
+                cluster=cluster,
+                path=path,
+                service_user=config.service_user,
+                workspace_group=records[project].hadoop_group,
+                project=project,
+            )
         return WallTarget(
             source=source.name,
             cluster=cluster,

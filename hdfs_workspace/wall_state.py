@@ -21,6 +21,7 @@ neither is the execute bit on a file (HDFS ignores it).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +32,17 @@ from hdfs_workspace.errors import ConfigError, WorkspaceError
 from hdfs_workspace.layout import expected_acl
 from hdfs_workspace.status import FileStatus
 
-__all__ = ["HDFS_SCHEMES", "WALL_KINDS", "WallDrift", "WallError", "WallTarget", "desired_acl", "inode_drift", "place"]
+__all__ = [
+    "HDFS_SCHEMES",
+    "WALL_KINDS",
+    "WallDrift",
+    "WallError",
+    "WallTarget",
+    "desired_acl",
+    "inode_drift",
+    "place",
+    "workspace_holding",
+]
 
 #: Location schemes the wall applies to (none: the default cluster); other storage (file:, s3a:) is not walled.
 HDFS_SCHEMES = ("hdfs", "")
@@ -248,3 +259,22 @@ def place(source: str, location: str, clusters: ClustersFile, *, strict: bool) -
         + ", ".join(f"{c.name} {c.fs_uri}" for c in clusters.clusters)
         + "): add that cluster to the clusters file, or correct the source's location"
     )
+
+
+def workspace_holding(source: str, path: str, workspaces: Iterable[tuple[str, str]]) -> str | None:
+    """The project (of ``workspaces``: (project, directory) pairs) whose workspace holds ``path``, or None.
+
+    A location that holds a workspace beneath it is refused: walling it would set a source's
+    ACL on the workspace and take the directory from the project's members.
+    """
+    for project, directory in workspaces:
+        top = directory.rstrip("/")
+        if path == top or path.startswith(top + "/"):
+            return project
+        if top.startswith(path.rstrip("/") + "/"):
+            raise WallError(
+                f"data source {source!r} is stored at {path}, which holds the workspace of project {project!r} "
+                f"({directory}): the wall would take that directory from the project's members. Give the source a "
+                "location of its own (beneath the workspace for a source living there, or outside it)"
+            )
+    return None

@@ -9,7 +9,7 @@ import pytest
 from hdfs_workspace.acl import AclEntry, AclEntryType, AclScope, AclStatus, format_acl_spec, parse_acl_spec
 from hdfs_workspace.config import ClusterConfig, ClustersFile
 from hdfs_workspace.status import FileStatus, FileType
-from hdfs_workspace.wall_state import WallError, WallTarget, desired_acl, inode_drift, place
+from hdfs_workspace.wall_state import WallError, WallTarget, desired_acl, inode_drift, place, workspace_holding
 
 SERVICE = "svc_workspace"
 PLAIN = WallTarget(source="Claims", cluster="test", path="/data/claims", service_user=SERVICE)
@@ -204,3 +204,12 @@ def test_an_entry_the_wall_names_that_is_missing_is_drift_so_protect_adds_a_newl
         ("wall-acl", "user:alice:r-x", "missing user:alice"),
         ("wall-acl", "user:ingest:-wx", "missing user:ingest"),
     ]
+
+
+def test_a_location_in_a_workspace_is_that_projects_and_one_holding_a_workspace_is_refused() -> None:
+    spaces = [("p", "/user/immuta/workspace/p"), ("q", "/user/immuta/workspace/q")]
+    assert workspace_holding("Copy", "/user/immuta/workspace/q/copy", spaces) == "q"
+    assert workspace_holding("Claims", "/user/immuta/workspace/pq", spaces) is None  # a sibling, not beneath
+    assert workspace_holding("Claims", "/data/claims", spaces) is None
+    with pytest.raises(WallError, match="holds the workspace of project 'p'"):
+        workspace_holding("Everything", "/user/immuta", spaces)
