@@ -3,7 +3,8 @@
 Subcommands ``ls``, ``stat``, ``getfacl`` and ``setfacl``; each calls one access-layer method
 and renders text (``hdfs dfs`` style) or JSON (``--json``). ``main(argv, client)`` takes an
 injected :class:`~hdfs_workspace.access.HdfsAccess`, which is how the tests drive it. The
-workspace commands (:mod:`hdfs_workspace.cli_workspace`) take an injected manager the same way.
+workspace commands (:mod:`hdfs_workspace.cli_workspace`) take an injected manager the same way,
+and so does the storage wall's ``protect`` (:mod:`hdfs_workspace.cli_wall`).
 
 Exit codes: 0 success, 1 an HDFS or configuration error (message on stderr says what to do
 next), 2 a usage error.
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.acl import AclEntryType, AclStatus, FsAction, parse_acl_spec
 from hdfs_workspace.cli_sources import SOURCE_COMMAND, add_source_commands, run_source
+from hdfs_workspace.cli_wall import WALL_COMMANDS, add_wall_commands, run_wall
 from hdfs_workspace.cli_workspace import WORKSPACE_COMMANDS, add_workspace_commands, progress_to_stderr, run_workspace
 from hdfs_workspace.config import ClustersFile, load_clusters
 from hdfs_workspace.errors import HdfsWorkspaceError
@@ -93,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     setfacl.add_argument("path")
     add_workspace_commands(sub, lambda p: _add_common(p, suppress=True))
     add_source_commands(sub, lambda p: _add_common(p, suppress=True))
+    add_wall_commands(sub, lambda p: _add_common(p, suppress=True))
     return parser
 
 
@@ -220,12 +223,13 @@ def main(
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    if args.command in (*WORKSPACE_COMMANDS, SOURCE_COMMAND):
+    if args.command in (*WORKSPACE_COMMANDS, *WALL_COMMANDS, SOURCE_COMMAND):
+        if args.command == SOURCE_COMMAND:
+            run = run_source
+        else:
+            run = run_wall if args.command in WALL_COMMANDS else run_workspace
         try:
-            chosen = manager if manager is not None else _manager(args)
-            if args.command == SOURCE_COMMAND:
-                return run_source(args, chosen, sys.stdout)
-            return run_workspace(args, chosen, sys.stdout)
+            return run(args, manager if manager is not None else _manager(args), sys.stdout)
         except (HdfsWorkspaceError, ImmutaSparkError) as err:
             print(f"{PROG}: error: {err}", file=sys.stderr)
             return 1

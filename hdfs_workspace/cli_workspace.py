@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from hdfs_workspace.cli_wall import render_table, wall_check, wall_table
 from hdfs_workspace.manager import SOURCE_FATES, WorkspaceManager
 from hdfs_workspace.reconcile import Drift, check, repair
 from immuta_spark.catalog.workspaces import WorkspaceRecord
@@ -49,7 +50,7 @@ def add_workspace_commands(sub: Any, add_common: Callable[[argparse.ArgumentPars
     )
     chk = command("check", "report drift between the catalog and HDFS (exit 1 on drift)")
     chk.add_argument("project", nargs="?")
-    chk.add_argument("--repair", action="store_true", help="converge every drift found")
+    chk.add_argument("--repair", action="store_true", help="converge every drift found (the storage wall's too)")
     show = command("show", "a workspace's URI, Hive connection, state and grants")
     show.add_argument("project")
     switch = command("switch", "act under a project and wait until its workspace is open to you")
@@ -82,8 +83,7 @@ def _drift_table(drifts: list[Drift]) -> list[str]:
     rows = [("PROJECT", "KIND", "PATH", "EXPECTED", "FOUND")] + [
         (d.project, d.kind, d.path, d.expected, d.found) for d in drifts
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows]
+    return render_table(rows)
 
 
 def run_workspace(args: argparse.Namespace, manager: WorkspaceManager, out: TextIO) -> int:
@@ -104,19 +104,29 @@ def run_workspace(args: argparse.Namespace, manager: WorkspaceManager, out: Text
     elif args.command == "check":
         drifts = repair(manager, args.project) if args.repair else check(manager, args.project)
         left = check(manager, args.project) if args.repair else drifts
+        # The storage wall around the sources of the same workspaces (every source's without PROJECT).
+        wall_left, wall_fixed = wall_check(
+            manager, args.project, repair=args.repair, acting_as=getattr(args, "as_user", None)
+        )
+        if args.repair and wall_fixed:
+            wall_left, _ = wall_check(manager, args.project, repair=False)
         if as_json:
             _dump(
                 {
                     "drift": [d.to_json() for d in left],
                     "repaired": [d.to_json() for d in drifts] if args.repair else [],
+                    "wall": [d.to_json() for d in wall_left],
+                    "wall_repaired": [d.to_json() for d in wall_fixed],
                 },
                 out,
             )
         else:
             if args.repair:
                 out.write(f"repaired {len(drifts)}\n")
+                out.write(f"wall repaired {len(wall_fixed)}\n" if wall_fixed else "")
             out.write("\n".join(_drift_table(left)) + "\n")
-        return 1 if left else 0
+            out.write("".join(line + "\n" for line in wall_table(wall_left)))
+        return 1 if left or wall_left else 0
     elif args.command == "show":
         record = manager.catalog.workspace(args.project)
         if record is None:

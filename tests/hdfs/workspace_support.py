@@ -41,6 +41,7 @@ PROJECTS = (
     "ws_svc_reads",
     "ws_src",
     "ws_src_leave",
+    "ws_wall",
 )
 #: Forty members beyond bob and carol: more than an ACL scope can name.
 CROWD = tuple(f"m{i:02d}" for i in range(1, 41))
