@@ -30,6 +30,7 @@ from immuta_spark.spark.fingerprint import FreshFingerprints
 from immuta_spark.spark.governor import JvmGovernor
 from immuta_spark.spark.heartbeat import LEASE_SETTING, LeaseHeartbeat
 from immuta_spark.spark.limits import storage_limits
+from immuta_spark.spark.objects import with_files
 from immuta_spark.spark.service_reads import ServiceReads
 from immuta_spark.spark.settings import ALLOWED_SETTINGS
 from immuta_spark.spark.templates import SharedFrames, quoted_table
@@ -72,6 +73,8 @@ class Enforcer:
         self._locations: dict[str, str] | None = None
         self._secret_values: set[str] = set()
         self._acting: GovernanceCatalog | None = None
+        #: Set once a plan decided files of an object-backed source: they are listed again at each statement.
+        self._listed = False
         self.subject()  # refuse impersonation up front
 
     # --- state --------------------------------------------------------------------------
@@ -87,6 +90,9 @@ class Enforcer:
         if self._pinned:
             yield
             return
+        if self._listed:
+            # Files come and go (and their xattrs change) without a catalog change: decide them afresh.
+            self._revision = -1
         self.snapshot()
         self._pinned = True
         try:
@@ -171,6 +177,7 @@ class Enforcer:
         return self._subject
 
     def _reset(self) -> None:
+        self._listed = False
         self._plans.clear()
         self._locations = None
         self._subject = None
@@ -314,6 +321,9 @@ class Enforcer:
     def schema(self, source: Source) -> list[tuple[str, str]]:
         """The table's (column, Spark SQL type) list (resolving the table reads its storage: as the session)."""
         with self.reading():
+            if source.object is not None:
+                catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
+                return self.shared.raw_of(source, (catalog, self.snapshot().revision)).schema
             return self.shared.raw(source.table).schema
 
     def plan(self, source: Source) -> Plan:
@@ -325,6 +335,10 @@ class Enforcer:
             # A k-anonymization needs the table's fresh fingerprint (its cutoff and K): recomputed when stale.
             printed = self.fingerprints.fresh(snap, source, [c for c, _ in schema])
             found = compile_plan(snap, self.subject(), source.name, schema, printed)
+            if found.allowed:
+                with self.reading():
+                    found, listed = with_files(self.spark, source, found)
+                self._listed = self._listed or listed
             self._plans[source.name] = found
         return found
 
