@@ -17,12 +17,11 @@ from pyspark.sql import DataFrame, SparkSession
 from immuta_spark.engine import Plan
 from immuta_spark.expr import reads_files
 from immuta_spark.model import Source
-from immuta_spark.objects import IngestStatus, ObjectFile, ingest_status, resolve_files
-from immuta_spark.spark.errors import EnforcementError, GovernedAccessDenied
-from immuta_spark.spark.internals import SessionInternals
+from immuta_spark.objects import ObjectFile, resolve_files
+from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.jvm import helper, records, unescape
 
-__all__ = ["enforced_read", "ingest_status_of", "list_files", "object_frame", "with_files"]
+__all__ = ["list_files", "object_frame", "with_files"]
 
 
 def list_files(spark: SparkSession, location: str) -> list[ObjectFile]:
@@ -66,38 +65,3 @@ def with_files(spark: SparkSession, source: Source, plan: Plan) -> tuple[Plan, b
     assert jvm is not None
     location = str(jvm.org.apache.hadoop.fs.Path(source.location).toUri().getPath())
     return replace(plan, row_filter=resolve_files(plan.row_filter, files, location)), True
-
-
-def enforced_read(session: SessionInternals, source: Source) -> DataFrame:
-    """The enforced DataFrame of object-backed ``source``: its location read as the source says, audited."""
-
-    def run(sources: list[str], policies: list[str]) -> DataFrame:
-        sources.append(source.name)
-        df = object_frame(session._spark, source)  # the analyzer's rule puts the enforcement over its relation
-        session._guard(df, policies)
-        return df
-
-    with session._enforcer.statement():
-        return session._audited(f"read {source.location}", run)
-
-
-def ingest_status_of(session: SessionInternals, name: str) -> IngestStatus:
-    """How many files object-backed source ``name`` holds, how large, how recent: for its owners and ingest users.
-
-    No data is read: the location is listed (as the service identity, when the session reads as one).
-    """
-    enforcer = session._enforcer
-    with session._lock, enforcer.statement():
-        snap = enforcer.snapshot()
-        subject = enforcer.subject()
-        source = snap.sources.get(name)
-        if source is None or source.object is None or source.location is None:
-            raise GovernedAccessDenied(name, "there is no object-backed data source of that name; check the name")
-        if subject.user not in source.ingest_users and not source.is_owner(subject.user, subject.groups):
-            session._audit("ingest.status", "denied", sources=[name])
-            raise GovernedAccessDenied(
-                name, "only its owners and ingest users may check its ingest; ask an owner to add you as one"
-            )
-        status = ingest_status(source.name, source.location, list_files(session._spark, source.location))
-        session._audit("ingest.status", "ok", sources=[name], detail={"files": status.files})
-        return status

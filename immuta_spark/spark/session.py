@@ -43,7 +43,7 @@ from immuta_spark.spark.errors import rules_errors
 from immuta_spark.spark.governor import make_default, user_session
 from immuta_spark.spark.invisible import missing_like_spark
 from immuta_spark.spark.names import name_parts, parts_text, placeholder_parts, reference_text, resolve, source_by_name
-from immuta_spark.spark.objects import enforced_read, ingest_status_of
+from immuta_spark.spark.object_reads import enforced_read, ingest_status_of
 from immuta_spark.spark.reader import GovernedReader
 from immuta_spark.spark.settings import ALLOWED_SETTINGS, GovernedConf, GovernedUDFRegistration
 from immuta_spark.spark.statements import check_frame, guard, statement
