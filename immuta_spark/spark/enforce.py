@@ -322,9 +322,18 @@ class Enforcer:
         """The table's (column, Spark SQL type) list (resolving the table reads its storage: as the session)."""
         with self.reading():
             if source.object is not None:
-                catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
-                return self.shared.raw_of(source, (catalog, self.snapshot().revision)).schema
+                return self.object_raw(source).schema
             return self.shared.raw(source.table).schema
+
+    def object_raw(self, source: Source) -> Any:
+        """An object-backed source's raw read (``frame``, ``schema``), inferred in the internal session.
+
+        A user's read is given its schema: inferring it in the user's session would read the
+        files by a relation of their own, which the rules rightly refuse.
+        """
+        catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
+        with self.reading():
+            return self.shared.raw_of(source, (catalog, self.snapshot().revision))
 
     def plan(self, source: Source) -> Plan:
         """The compiled plan for the current subject (cached until the rules change)."""

@@ -18,7 +18,8 @@ def enforced_read(session: SessionInternals, source: Source) -> DataFrame:
 
     def run(sources: list[str], policies: list[str]) -> DataFrame:
         sources.append(source.name)
-        df = object_frame(session._spark, source)  # the analyzer's rule puts the enforcement over its relation
+        schema = session._enforcer.object_raw(source).frame.schema
+        df = object_frame(session._spark, source, schema)  # the analyzer's rule enforces its relation
         session._guard(df, policies)
         return df
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from immuta_spark.engine import Plan
 from immuta_spark.expr import reads_files
@@ -47,10 +48,15 @@ def list_files(spark: SparkSession, location: str) -> list[ObjectFile]:
     return out
 
 
-def object_frame(spark: SparkSession, source: Source) -> DataFrame:
-    """The source's files read as its ``object`` block says (format and options), as Spark reads them."""
+def object_frame(spark: SparkSession, source: Source, schema: StructType | None = None) -> DataFrame:
+    """The source's files read as its ``object`` block says (format and options), as Spark reads them.
+
+    With ``schema`` nothing is inferred (no file is opened until the query runs).
+    """
     assert source.object is not None and source.location is not None
     reader: Any = spark.read.format(source.object.spark_format)
+    if schema is not None:
+        reader = reader.schema(schema)
     for key, value in source.object.spark_options.items():
         reader = reader.option(key, value)
     return reader.load(source.location)
