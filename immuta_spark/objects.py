@@ -148,20 +148,24 @@ def resolve_files(
     be decided per file: :class:`PolicyBindError` (the source is closed).
     """
     when = now or datetime.now(timezone.utc)
-    out: list[E.Predicate] = []
+    kept: list[E.Predicate] = []
+    per_file: list[E.Predicate] = []
     for part in _conjuncts(predicate):
         if not E.reads_files(part):
-            out.append(part)
-            continue
-        if E.columns_of(part):
+            kept.append(part)
+        elif E.columns_of(part):
             raise PolicyBindError(
                 "a row policy mixes a file's attributes with the table's columns in one condition; "
                 "the source is closed until the policy is split"
             )
-        folders = {f.uri: folders_of(f.path, location) for f in files}
-        allowed = tuple(f.uri for f in files if _holds(part, f, folders[f.uri], when) is True)
-        out.append(E.in_(E.InputFile(), allowed))
-    return E.and_(*out)
+        else:
+            per_file.append(part)
+    if not per_file:
+        return predicate
+    # Every file condition at once, per file: one IN list however many policies look at files.
+    both = E.and_(*per_file)
+    allowed = tuple(f.uri for f in files if _holds(both, f, folders_of(f.path, location), when) is True)
+    return E.and_(*kept, E.in_(E.InputFile(), allowed))
 
 
 def _conjuncts(predicate: E.Predicate) -> list[E.Predicate]:

@@ -9,6 +9,7 @@ from immuta_spark.engine.plan import DPPlan, RowPolicyApplied
 from immuta_spark.engine.subjects import Subject
 from immuta_spark.errors import PolicyBindError
 from immuta_spark.expr import (
+    AlwaysFalse,
     Cast,
     Column,
     FileAttribute,
@@ -94,7 +95,8 @@ def _row_predicate(
     if isinstance(action, MatchAttribute):
         values = subject.attributes.get(action.attribute, frozenset())
         if action.origin != "column":
-            return NullAs(in_(_file_term(action, source, p), values), False)
+            match = in_(_file_term(action, source, p), values)
+            return match if isinstance(match, AlwaysFalse) else NullAs(match, False)
         col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
         return in_(col, values)
     if isinstance(action, MatchGroups):
