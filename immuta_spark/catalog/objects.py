@@ -65,7 +65,7 @@ class ObjectSources(CatalogBase):
         """
         snapshot = self.snapshot()
         if not self._actor_subject().has(Permission.CREATE_DATA_SOURCE):
-            self._refuse(
+            self._refuse_object(
                 name,
                 "registering a data source needs the CREATE_DATA_SOURCE permission; ask a user admin for it",
                 NotAuthorized,
@@ -94,21 +94,21 @@ class ObjectSources(CatalogBase):
         try:
             source = policyfile.check_derived_source(body, users=snapshot.users, where=f"object-backed source {name!r}")
         except PolicyFileError as exc:
-            self._refuse(name, f"{exc.reason} ({exc.path})")
+            self._refuse_object(name, f"{exc.reason} ({exc.path})")
         problem = masking_problem(source)
         masking = [p.name for p in source.policies if p.type is PolicyType.MASKING]
         if problem is not None and masking:
-            self._refuse(name, f"masking policy {masking[0]!r} cannot apply: {problem}; remove it or fix the source")
+            self._refuse_object(name, f"masking policy {masking[0]!r} cannot apply: {problem}; remove it or fix the source")
         if name in snapshot.sources:
-            self._refuse(name, f"a data source named '{name}' already exists; choose another name")
+            self._refuse_object(name, f"a data source named '{name}' already exists; choose another name")
         taken = snapshot.by_table.get(source.table_key)
         if taken is not None:
-            self._refuse(name, f"table {source.table} is governed by '{taken.name}' already; give another table name")
+            self._refuse_object(name, f"table {source.table} is governed by '{taken.name}' already; give another table name")
         mine = location.rstrip("/")
         for other in snapshot.governance.sources:
             theirs = (other.location or "").rstrip("/")
             if theirs and (mine == theirs or mine.startswith(theirs + "/") or theirs.startswith(mine + "/")):
-                self._refuse(
+                self._refuse_object(
                     name,
                     f"{location} overlaps the location of data source '{other.name}' ({other.location}); an "
                     "object-backed source needs a directory no other source holds",
@@ -123,5 +123,5 @@ class ObjectSources(CatalogBase):
             self._audit_in(conn, _ACTION, "ok", name, {"source": name, "location": location, "format": format})
         return source
 
-    def _refuse(self, name: str, why: str, error: type[Exception] = ProjectError) -> NoReturn:
+    def _refuse_object(self, name: str, why: str, error: type[Exception] = ProjectError) -> NoReturn:
         self.refuse(_ACTION, why, project=None, detail={"source": name}, error=error)
