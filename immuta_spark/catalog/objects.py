@@ -98,12 +98,16 @@ class ObjectSources(CatalogBase):
         problem = masking_problem(source)
         masking = [p.name for p in source.policies if p.type is PolicyType.MASKING]
         if problem is not None and masking:
-            self._refuse_object(name, f"masking policy {masking[0]!r} cannot apply: {problem}; remove it or fix the source")
+            self._refuse_object(
+                name, f"masking policy {masking[0]!r} cannot apply: {problem}; remove it or fix the source"
+            )
         if name in snapshot.sources:
             self._refuse_object(name, f"a data source named '{name}' already exists; choose another name")
         taken = snapshot.by_table.get(source.table_key)
         if taken is not None:
-            self._refuse_object(name, f"table {source.table} is governed by '{taken.name}' already; give another table name")
+            self._refuse_object(
+                name, f"table {source.table} is governed by '{taken.name}' already; give another table name"
+            )
         mine = location.rstrip("/")
         for other in snapshot.governance.sources:
             theirs = (other.location or "").rstrip("/")
