@@ -8,6 +8,7 @@ policies decide whole files by their ``user.*`` xattr, their ``key=value`` folde
 from __future__ import annotations
 
 import io
+import json
 import textwrap
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from immuta_spark.errors import PolicyFileError
 from immuta_spark.spark import ImmutaSparkSession
 from immuta_spark.spark.errors import GovernedAccessDenied
 from tests.conftest import SPARK_IDENTITY
+from tests.hdfs.workspace_support import run_script
 
 USERS = """\
 users:
@@ -300,3 +302,42 @@ def test_an_object_source_registered_at_run_time_is_read_governed_and_survives_a
         GovernanceCatalog(catalog.store, identity=SPARK_IDENTITY, act_as="bob").create_object_source(
             "Bobs", location=f"{objects_dir}/other", format="csv"
         )
+
+
+def test_two_users_in_their_own_processes_see_their_own_files_as_their_own_hdfs_identity(
+    hdfs_admin: WebHdfsAccess, objects_dir: str, catalog_of: Callable[[str], GovernanceCatalog], tmp_path: Path
+) -> None:
+    loc = f"{objects_dir}/own"
+    base = _path(loc)
+    _put(hdfs_admin, f"{base}/ohio.csv", b"1,Ohio\n", state="Ohio")
+    _put(hdfs_admin, f"{base}/missouri.csv", b"2,Missouri\n", state="Missouri")
+    _put(hdfs_admin, f"{base}/untagged.csv", b"3,Ohio\n")
+    catalog = catalog_of(f"""
+        sources:
+          - name: Own Files
+            table: objects.own_files
+            owners: [olga]
+            ingest_users: [mia]
+            subscription: {{anyone: {{}}}}
+            object: {{format: csv, location: "{loc}"}}
+            policies:
+              - {{name: own-by-state, type: row, match: {{attribute: state, xattr: state}}}}
+        """)
+    seen = {}
+    for user in ("bob", "mia"):
+        spec = {
+            "user": user,
+            "catalog": catalog.store.url,
+            "work": str(tmp_path / user),
+            "location": loc,
+            "table": "objects.own_files",
+            "source": "Own Files",
+        }
+        done = run_script("object_reader.py", spec)
+        assert done.returncode == 0, done.stderr[-3000:]
+        seen[user] = {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+    bob, mia = seen["bob"], seen["mia"]
+    assert bob["governed-path"]["rows"] == [["1", "Ohio"]] and bob["governed-table"]["rows"] == [["1", "Ohio"]]
+    assert bob["ingest-status"]["outcome"] == "refused"  # not an ingest user
+    assert mia["ingest-status"]["rows"] == [[3]]  # an ingest user: the files, no data
+    assert mia["governed-path"]["outcome"] == "refused" and "ingest user" in mia["governed-path"]["error"]
