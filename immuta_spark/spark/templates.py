@@ -59,7 +59,10 @@ def mask_comment(metadata: dict[str, Any]) -> str | None:
 
 @dataclass(slots=True)
 class _Raw:
-    """A table's raw DataFrame and the entry of Spark's relation cache it was built from."""
+    """A table's raw DataFrame and the entry of Spark's relation cache it was built from.
+
+    For an object-backed source, ``relation`` is the catalog revision its read was made under.
+    """
 
     frame: DataFrame
     relation: Any
@@ -161,13 +164,13 @@ class SharedFrames:
         """
         if source.object is None:
             return self.raw(source.table)
-        key = repr(("object", source.location, source.object, revision))
+        key = repr(("object", source.location, source.object))
         with self._lock:
             found = self._raw.get(key)
-            if found is None:
+            if found is None or found.relation != revision:  # one read kept per source: the newest revision's
                 frame = object_frame(self.spark, source)
                 schema = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
-                found = self._raw[key] = _Raw(frame, None, schema)
+                found = self._raw[key] = _Raw(frame, revision, schema)
             return found
 
     def enforced(

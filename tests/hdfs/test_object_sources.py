@@ -26,7 +26,7 @@ from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import PolicyFileError
 from immuta_spark.spark import ImmutaSparkSession
-from immuta_spark.spark.errors import GovernedAccessDenied
+from immuta_spark.spark.errors import GovernedAccessDenied, UnenforcedPathError
 from tests.conftest import SPARK_IDENTITY
 from tests.hdfs.workspace_support import run_script
 
@@ -114,6 +114,10 @@ def test_csv_files_are_shown_by_their_xattr_and_a_file_without_one_is_hidden(
     assert _rows(mia.table("objects.claim_files")) == [(3, "Missouri", None)]
     assert _rows(mia.read.option("header", "true").csv(loc).where("id > 0")) == [(3, "Missouri", None)]
     assert bob.read.csv(loc).count() == 2  # count(*) sees only enforced rows too
+    with pytest.raises(UnenforcedPathError):  # one file of it, read by path, would be raw
+        bob.read.csv(f"{loc}/missouri.csv").collect()
+    with pytest.raises(UnenforcedPathError, match="input_file_name"):  # nor may a query name the files
+        bob.read.csv(loc).selectExpr("input_file_name()").collect()
 
     # A new file, or a changed xattr, counts from the next statement on (the files are listed per statement).
     _put(hdfs_admin, f"{base}/ohio2.csv", b"id,state,ssn\n5,Ohio,555\n", state="Ohio")
@@ -175,6 +179,7 @@ def test_parquet_files_by_xattr_and_a_time_window_by_modification_time(
     bob = _session(hdfs_spark, catalog, "bob")
     expected = hdfs_spark.createDataFrame([(1, "new")], "id LONG, note STRING")
     assert_df_equality(bob.read.parquet(loc), expected, ignore_nullable=True, ignore_metadata=True)
+    assert _rows(bob.sql(f"SELECT id FROM parquet.`{loc}`")) == [(1,)]  # SQL on the path: the same files
     assert _rows(_session(hdfs_spark, catalog, "mia").table("objects.notes")) == [(3, "new")]
 
 
