@@ -24,7 +24,7 @@ from hdfs_workspace.acl import parse_acl_entry
 from hdfs_workspace.testing import MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
-from immuta_spark.errors import PolicyFileError
+from immuta_spark.errors import ImmutaSparkError, PolicyFileError
 from immuta_spark.spark import ImmutaSparkSession
 from immuta_spark.spark.errors import GovernedAccessDenied, UnenforcedPathError
 from tests.conftest import SPARK_IDENTITY
@@ -116,6 +116,8 @@ def test_csv_files_are_shown_by_their_xattr_and_a_file_without_one_is_hidden(
     assert bob.read.csv(loc).count() == 2  # count(*) sees only enforced rows too
     with pytest.raises(UnenforcedPathError):  # one file of it, read by path, would be raw
         bob.read.csv(f"{loc}/missouri.csv").collect()
+    with pytest.raises(ImmutaSparkError):  # SQL on a csv path would infer its schema from the files raw
+        bob.sql(f"SELECT * FROM csv.`{loc}`").collect()
     with pytest.raises(UnenforcedPathError, match="input_file_name"):  # nor may a query name the files
         bob.read.csv(loc).selectExpr("input_file_name()").collect()
 
