@@ -2,7 +2,8 @@
 
 Run by tests/hdfs/test_object_sources.py: ``python object_reader.py SPEC_JSON``. The JVM's
 Hadoop identity is the user (``HADOOP_USER_NAME``), so the NameNode lists the files and their
-xattrs for that user. Prints one JSON object per line: each step's rows, or what refused it.
+xattrs for that user; with ``service`` in the spec, the governed session reads (and lists)
+governed storage as that identity. Prints one JSON object per line: each step's rows, or what refused it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def main() -> None:
     from immuta_spark.spark.local import local_spark
     from immuta_spark.spark.session import ImmutaSparkSession
 
-    spark = local_spark(Path(spec["work"]), master="local[1]", identity=spec["user"])
+    extra = {"spark.immuta.hdfs.serviceUser": spec["service"]} if spec.get("service") else {}
+    spark = local_spark(Path(spec["work"]), master="local[1]", identity=spec["user"], extra=extra)
     governed = ImmutaSparkSession(spark, GovernanceCatalog.open(spec["catalog"], identity=spec["user"]))
     attempt("governed-path", lambda: governed.read.csv(spec["location"]).collect())
     attempt("governed-table", lambda: governed.table(spec["table"]).collect())

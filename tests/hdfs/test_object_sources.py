@@ -311,6 +311,24 @@ def test_an_object_source_registered_at_run_time_is_read_governed_and_survives_a
         )
 
 
+def _own_process(
+    user: str, catalog: GovernanceCatalog, loc: str, tmp_path: Path, source: str, table: str, service: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """``object_reader.py`` as ``user`` (their own Spark JVM, their own HDFS identity); its steps by name."""
+    spec = {
+        "user": user,
+        "catalog": catalog.store.url,
+        "work": str(tmp_path / f"{user}-{service}"),
+        "location": loc,
+        "table": table,
+        "source": source,
+        "service": service,
+    }
+    done = run_script("object_reader.py", spec)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+
+
 def test_two_users_in_their_own_processes_see_their_own_files_as_their_own_hdfs_identity(
     hdfs_admin: WebHdfsAccess, objects_dir: str, catalog_of: Callable[[str], GovernanceCatalog], tmp_path: Path
 ) -> None:
@@ -330,21 +348,33 @@ def test_two_users_in_their_own_processes_see_their_own_files_as_their_own_hdfs_
             policies:
               - {{name: own-by-state, type: row, match: {{attribute: state, xattr: state}}}}
         """)
-    seen = {}
-    for user in ("bob", "mia"):
-        spec = {
-            "user": user,
-            "catalog": catalog.store.url,
-            "work": str(tmp_path / user),
-            "location": loc,
-            "table": "objects.own_files",
-            "source": "Own Files",
-        }
-        done = run_script("object_reader.py", spec)
-        assert done.returncode == 0, done.stderr[-3000:]
-        seen[user] = {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
-    bob, mia = seen["bob"], seen["mia"]
+    bob, mia = (_own_process(user, catalog, loc, tmp_path, "Own Files", "objects.own_files") for user in ("bob", "mia"))
     assert bob["governed-path"]["rows"] == [["1", "Ohio"]] and bob["governed-table"]["rows"] == [["1", "Ohio"]]
     assert bob["ingest-status"]["outcome"] == "refused"  # not an ingest user
     assert mia["ingest-status"]["rows"] == [[3]]  # an ingest user: the files, no data
     assert mia["governed-path"]["outcome"] == "refused" and "ingest user" in mia["governed-path"]["error"]
+
+
+def test_files_only_the_service_identity_may_read_are_listed_and_read_as_it_and_refused_without_it(
+    hdfs_admin: WebHdfsAccess, objects_dir: str, catalog_of: Callable[[str], GovernanceCatalog], tmp_path: Path
+) -> None:
+    loc = f"{objects_dir}/walled"
+    base = _path(loc)
+    hdfs_admin.makedirs(base, mode=0o700)
+    _put(hdfs_admin, f"{base}/ohio.csv", b"1,Ohio\n", state="Ohio")
+    _put(hdfs_admin, f"{base}/missouri.csv", b"2,Missouri\n", state="Missouri")
+    hdfs_admin.set_owner(base, owner="svc_workspace")
+    catalog = catalog_of(f"""
+        sources:
+          - name: Walled Files
+            table: objects.walled_files
+            owners: [olga]
+            subscription: {{anyone: {{}}}}
+            object: {{format: csv, location: "{loc}"}}
+            policies:
+              - {{name: walled-by-state, type: row, match: {{attribute: state, xattr: state}}}}
+        """)
+    served = _own_process("bob", catalog, loc, tmp_path, "Walled Files", "objects.walled_files", "svc_workspace")
+    assert served["governed-path"].get("rows") == [["1", "Ohio"]], served["governed-path"]
+    plain = _own_process("bob", catalog, loc, tmp_path, "Walled Files", "objects.walled_files")
+    assert plain["governed-path"]["outcome"] == "refused"  # the NameNode refuses bob: no data, never raw
