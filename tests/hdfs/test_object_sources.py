@@ -21,6 +21,7 @@ import pytest
 from chispa import assert_df_equality
 
 from hdfs_workspace.acl import parse_acl_entry
+from hdfs_workspace.errors import PermissionDenied
 from hdfs_workspace.testing import MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
@@ -378,3 +379,16 @@ def test_files_only_the_service_identity_may_read_are_listed_and_read_as_it_and_
     assert served["governed-path"].get("rows") == [["1", "Ohio"]], served["governed-path"]
     plain = _own_process("bob", catalog, loc, tmp_path, "Walled Files", "objects.walled_files")
     assert plain["governed-path"]["outcome"] == "refused"  # the NameNode refuses bob: no data, never raw
+
+
+def test_the_access_layer_sets_and_reads_extended_attributes_as_the_namenode_allows(
+    hdfs_admin: WebHdfsAccess, as_user: Callable[[str], WebHdfsAccess], objects_dir: str
+) -> None:
+    base = _path(objects_dir)
+    _put(hdfs_admin, f"{base}/open.csv", b"1\n", state="Ohio", note='a "quoted" value')
+    assert as_user("bob").get_xattrs(f"{base}/open.csv") == {"user.state": "Ohio", "user.note": 'a "quoted" value'}
+    hdfs_admin.set_mode(f"{base}/open.csv", 0o600)
+    with pytest.raises(PermissionDenied):
+        as_user("bob").get_xattrs(f"{base}/open.csv")
+    with pytest.raises(PermissionDenied):
+        as_user("bob").set_xattr(f"{base}/open.csv", "user.state", "Missouri")
