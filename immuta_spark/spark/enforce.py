@@ -61,7 +61,7 @@ class Enforcer:
         self._snapshot: Snapshot | None = None
         self._subject: Subject | None = None
         self.shared = SharedFrames.of(root)
-        self.fingerprints = FreshFingerprints(lambda table: self.shared.raw(table).frame, self.acting)
+        self.fingerprints = FreshFingerprints(self._raw_frame, self.acting)
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
         self._heartbeat: LeaseHeartbeat | None = None
@@ -324,6 +324,13 @@ class Enforcer:
             if source.object is not None:
                 return self.object_raw(source).schema
             return self.shared.raw(source.table).schema
+
+    def _raw_frame(self, table: str) -> DataFrame:
+        """The raw DataFrame a fingerprint is taken of: the table's, or an object-backed source's files."""
+        source = self.snapshot().by_table.get(table.lower())
+        if source is not None and source.object is not None:
+            return self.object_raw(source).frame
+        return self.shared.raw(table).frame
 
     def object_raw(self, source: Source) -> Any:
         """An object-backed source's raw read (``frame``, ``schema``), inferred in the internal session.
