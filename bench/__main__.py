@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, print a table, write ``bench/results.json``.
 
-``python -m bench [idp] [compile] [policyfile] [spark] [tpcds] [hdfs] [workspace]`` runs a subset; results of
+``python -m bench [idp] [compile] [policyfile] [spark] [tpcds] [hdfs] [workspace] [objects]`` runs a subset; results of
 sections not run are kept from the previous results file, so the table always shows the latest figure of each.
 """
 
@@ -84,6 +84,9 @@ TARGETS: dict[str, tuple[str, str]] = {
     "idp_sync_incremental_s": ("<= 2", "incremental sync after 10 users changed (steady state), median of 3"),
     "idp_sync_first_incremental_s": ("-", "the first incremental after a bulk load (re-reads the load's second)"),
     "idp_sync_incremental_entries_read": ("-", "entries an incremental sync read in full (besides every DN)"),
+    "object_rows_ratio": ("<= 1.3", "governed read of an object-backed source with xattr row security / raw read"),
+    "object_rows_ratio_visible": ("-", "same / raw read of only the files the user sees"),
+    "object_list_ms": ("-", "one listing of that source's 100 files with their xattrs (once per statement)"),
 }
 
 
@@ -127,6 +130,11 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         found.pop("tpcds_per_query", None)  # per-query figures: python -m bench.tpcds_bench prints them
         return found
 
+    def objects_section() -> dict[str, Any]:
+        from bench.object_bench import run
+
+        return run()
+
     def idp_section() -> dict[str, Any]:
         from bench.idp_bench import run
 
@@ -141,6 +149,7 @@ def _sections() -> dict[str, Callable[[], dict[str, Any]]]:
         "hdfs": hdfs_section,
         "workspace": workspace_section,
         "ws_sources": ws_sources_section,
+        "objects": objects_section,
     }
 
 

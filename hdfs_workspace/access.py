@@ -145,6 +145,14 @@ class HdfsAccess(Protocol):
         """Remove every extended entry, access and default."""
         ...
 
+    def set_xattr(self, path: str, name: str, value: str) -> None:
+        """Set extended attribute ``name`` (``user.<attribute>``) of ``path`` to text ``value``."""
+        ...
+
+    def get_xattrs(self, path: str) -> dict[str, str]:
+        """The extended attributes of ``path`` the user may read, by name, as text."""
+        ...
+
     def check_access(self, path: str, action: FsAction, *, user: str | None = None) -> bool:
         """Whether ``user`` (default: this object's user) may do ``action`` on ``path``.
 

@@ -12,6 +12,7 @@ process's ticket and can only act as someone else through ``doas``.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -55,6 +56,8 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 120.0)
 # HdfsCLI 2.7.3 has no CHECKACCESS; its own request factory builds the handler the same way as
 # its public methods (retries across HA URLs, doas, error conversion). hdfs is pinned (==2.7.3).
 _check_access_handler = _Request("GET").to_method("CHECKACCESS")
+_set_xattr_handler = _Request("PUT").to_method("SETXATTR")  # nor extended attributes
+_get_xattrs_handler = _Request("GET").to_method("GETXATTRS")
 
 _UNAVAILABLE_EXCEPTIONS = frozenset({"SafeModeException", "RetriableException", "StandbyException"})
 _INVALID_REQUEST_EXCEPTIONS = frozenset(
@@ -442,6 +445,18 @@ class WebHdfsAccess(HdfsAccess):
         """Remove every extended entry, access and default (REMOVEACL)."""
         path = self._check_path(path)
         self._call("REMOVEACL", path, lambda: self._client.remove_acl(path))
+
+    def set_xattr(self, path: str, name: str, value: str) -> None:
+        """Set extended attribute ``name`` (``user.state``) of ``path`` to text ``value`` (SETXATTR)."""
+        path = self._check_path(path)
+        params = {"xattr.name": name, "xattr.value": json.dumps(value), "flag": "CREATE,REPLACE"}
+        self._call("SETXATTR", path, lambda: _set_xattr_handler(self._client, path, **params))
+
+    def get_xattrs(self, path: str) -> dict[str, str]:
+        """The extended attributes of ``path`` the user may read, by name, as text (GETXATTRS)."""
+        path = self._check_path(path)
+        found = self._call("GETXATTRS", path, lambda: _get_xattrs_handler(self._client, path, encoding="text"))
+        return {x["name"]: json.loads(x["value"]) if x.get("value") else "" for x in found.json().get("XAttrs", [])}
 
     def check_access(self, path: str, action: FsAction, *, user: str | None = None) -> bool:
         """Whether ``user`` may do ``action`` on ``path``, per the NameNode (CHECKACCESS)."""

@@ -119,10 +119,16 @@ MASK_RESTRICTIVENESS: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class MatchAttribute:
-    """Rows whose ``column`` equals one of the user's values of ``attribute``."""
+    """Rows whose ``column`` equals one of the user's values of ``attribute``.
+
+    On an object-backed source ``origin`` may instead be ``xattr`` (``column`` names the file's
+    extended attribute ``user.<column>``) or ``folder`` (``column`` is the key of a
+    ``key=value/`` directory above the file): whole files are then visible or hidden.
+    """
 
     attribute: str
     column: str
+    origin: str = "column"  # "column" | "xattr" | "folder"
     kind = "match_attribute"
 
 

@@ -28,6 +28,9 @@ __all__ = [
     "Concat",
     "EqualTo",
     "Expr",
+    "FileAttribute",
+    "FileFolder",
+    "FileModified",
     "FloorTo",
     "FormatPreserve",
     "GreaterOrEqual",
@@ -35,6 +38,7 @@ __all__ = [
     "HashBucketBelow",
     "If",
     "In",
+    "InputFile",
     "IsNull",
     "Literal",
     "Not",
@@ -54,6 +58,7 @@ __all__ = [
     "columns_of",
     "in_",
     "or_",
+    "reads_files",
 ]
 
 LiteralValue = str | int | float | bool | Decimal | date | datetime
@@ -196,6 +201,34 @@ class NowMinus(Term):
     """The current timestamp minus ``seconds`` (evaluated once per query)."""
 
     seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileAttribute(Term):
+    """A file's extended attribute ``user.<name>`` (NULL when it has none): object-backed sources only.
+
+    File terms are decided per file on the driver, from one listing per query, before lowering:
+    a predicate over them becomes ``InputFile() IN (the files it holds for)``.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileFolder(Term):
+    """The value of the ``key=value`` directory above a file (NULL when there is none)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileModified(Term):
+    """A file's modification time (a timestamp)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile(Term):
+    """The qualified path of the file a row was read from (Spark's ``input_file_name()``)."""
 
 
 # --- predicates -------------------------------------------------------------------------
@@ -351,3 +384,17 @@ def columns_of(node: Expr) -> frozenset[str]:
         elif isinstance(n, tuple):
             stack.extend(n)
     return frozenset(found)
+
+
+def reads_files(node: Expr) -> bool:
+    """Whether a tree holds file terms (:class:`FileAttribute`, :class:`FileFolder`, :class:`FileModified`)."""
+    stack: list[object] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (FileAttribute, FileFolder, FileModified)):
+            return True
+        if isinstance(n, Expr):
+            stack.extend(getattr(n, f) for f in n.__dataclass_fields__)  # type: ignore[attr-defined]
+        elif isinstance(n, tuple):
+            stack.extend(n)
+    return False

@@ -38,7 +38,9 @@ from immuta_spark.identity_providers import IdentityProvider
 __all__ = [
     "DEFAULT_ACKNOWLEDGEMENT",
     "DEFAULT_DELTA",
+    "MASKABLE_FORMATS",
     "MASK_RESTRICTIVENESS",
+    "OBJECT_FORMATS",
     "Approver",
     "ColumnDef",
     "ColumnTarget",
@@ -57,6 +59,7 @@ __all__ = [
     "MatchGroups",
     "Minimize",
     "NullMask",
+    "ObjectStore",
     "OwnerRef",
     "Permission",
     "Policy",
@@ -273,6 +276,37 @@ class ColumnDef:
     description: str = ""
 
 
+#: The file formats an object-backed source may hold (tsv: csv separated by tabs).
+OBJECT_FORMATS = ("csv", "tsv", "json", "parquet", "orc")
+#: Formats whose object-backed sources take masking policies (seed: "csv, tsv, or json", with a data dictionary).
+MASKABLE_FORMATS = ("csv", "tsv", "json")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectStore:
+    """How an object-backed source's files (the directory ``Source.location``) are read.
+
+    ``event_time`` is where a time window finds a file's time: ``modified`` (its modification
+    time) or ``xattr:NAME`` (its extended attribute ``user.NAME``, an ISO date or timestamp).
+    """
+
+    format: str
+    options: Mapping[str, str] = field(default_factory=dict)
+    event_time: str | None = None
+
+    @property
+    def spark_format(self) -> str:
+        """The format Spark reads it with."""
+        return "csv" if self.format == "tsv" else self.format
+
+    @property
+    def spark_options(self) -> dict[str, str]:
+        """The reader options (a tsv's separator set unless given)."""
+        if self.format == "tsv":
+            return {"sep": "\t", **self.options}
+        return dict(self.options)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """A governed data source: a virtual view of one table (data is never copied)."""
@@ -294,6 +328,8 @@ class Source:
     dictionary: tuple[ColumnDef, ...] = ()
     #: Set for a derived data source: what it derives from (created at run time, never in a file).
     derived: Derivation | None = None
+    #: Set for an object-backed source: ``location`` is a directory of files, read as this says.
+    object: ObjectStore | None = None
 
     @property
     def table_key(self) -> str:

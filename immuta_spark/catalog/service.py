@@ -18,6 +18,7 @@ from immuta_spark.catalog.entities import entity_rows
 from immuta_spark.catalog.fingerprints import Fingerprints, check_cardinality_at_apply
 from immuta_spark.catalog.grants import prune_grants
 from immuta_spark.catalog.idp import IdentitySync
+from immuta_spark.catalog.objects import ObjectSources
 from immuta_spark.catalog.records import ApplyResult
 from immuta_spark.catalog.subscriptions import SubscriptionWorkflow
 from immuta_spark.catalog.unmask import UnmaskRequests
@@ -68,6 +69,7 @@ class GovernanceCatalog(
     SubscriptionWorkflow,
     GovernedWrites,
     DerivedSources,
+    ObjectSources,
     Workspaces,
     ProjectContext,
     ProjectValidation,

@@ -11,8 +11,9 @@ from immuta_spark.engine.plan import Plan
 from immuta_spark.engine.rows import plan_differential_privacy, plan_rows
 from immuta_spark.engine.subjects import Snapshot, Subject
 from immuta_spark.engine.subscriptions import purposes_required, subscription_status
-from immuta_spark.errors import SourceNotFound
+from immuta_spark.errors import PolicyBindError, SourceNotFound
 from immuta_spark.model import PolicyType, Source
+from immuta_spark.objects import ingest_only, masking_problem
 
 __all__ = ["compile_plan"]
 
@@ -78,9 +79,20 @@ def compile_plan(
             f"data source '{source.name}' has no purpose restriction, and the governance setting "
             "all_sources_require_purpose requires one (fail closed); ask a governor to add a purpose policy to it"
         )
+    if denied is None and ingest_only(source, subject.user, subject.groups):
+        denied = (
+            f"you are an ingest user of '{source.name}': you may add files to it and check them with "
+            "session.ingest_status, but ingest users read no data (seed: Data Source Roles)"
+        )
     columns = _schema(source, schema)
     resolve = {c.lower(): c for c, _ in columns}
     column_plans = tuple(plan_columns(snapshot, subject, source, policies, columns, resolve, fingerprint))
+    masked = [c.policy for c in column_plans if c.mask]
+    problem = masking_problem(source) if masked else None
+    if problem is not None:
+        raise PolicyBindError(
+            f"masking policy '{masked[0]}' covers {problem}; the source is closed until the policy or source is fixed"
+        )
     row_filter, row_policies = plan_rows(subject, source, policies, resolve)
     dp = plan_differential_privacy(subject, source, policies.of(PolicyType.DIFFERENTIAL_PRIVACY))
     return Plan(

@@ -9,14 +9,19 @@ from immuta_spark.engine.plan import DPPlan, RowPolicyApplied
 from immuta_spark.engine.subjects import Subject
 from immuta_spark.errors import PolicyBindError
 from immuta_spark.expr import (
+    AlwaysFalse,
     Cast,
     Column,
+    FileAttribute,
+    FileFolder,
+    FileModified,
     GreaterOrEqual,
     HashBucketBelow,
     NowMinus,
     NullAs,
     Predicate,
     SqlPredicate,
+    Term,
     and_,
     in_,
 )
@@ -88,14 +93,20 @@ def _row_predicate(
 ) -> Predicate:
     """The predicate of one row policy's action for the subject."""
     if isinstance(action, MatchAttribute):
+        values = subject.attributes.get(action.attribute, frozenset())
+        if action.origin != "column":
+            match = in_(_file_term(action, source, p), values)
+            return match if isinstance(match, AlwaysFalse) else NullAs(match, False)
         col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
-        return in_(col, subject.attributes.get(action.attribute, frozenset()))
+        return in_(col, values)
     if isinstance(action, MatchGroups):
         col = Cast(Column(_bind(action.column, resolve, source, p)), "string")
         return in_(col, subject.groups)
     if isinstance(action, WhereFilter):
         return NullAs(SqlPredicate(action.sql), False)
     if isinstance(action, TimeWindow):
+        if source.event_time is None and source.object is not None and source.object.event_time is not None:
+            return NullAs(GreaterOrEqual(_file_time(source.object.event_time), NowMinus(action.seconds)), False)
         if source.event_time is None:
             raise PolicyBindError(
                 f"policy '{p.name}' is a time window, but '{source.name}' has no event_time column; "
@@ -111,6 +122,25 @@ def _row_predicate(
             )
         return HashBucketBelow(Column(_bind(source.high_cardinality_column, resolve, source, p)), action.percent)
     raise PolicyBindError(f"policy '{p.name}': unknown row action {action!r}")  # pragma: no cover
+
+
+def _file_term(action: MatchAttribute, source: Source, policy: Policy) -> Term:
+    """What a file-level attribute match compares: the file's xattr or its ``key=value`` folder."""
+    if source.object is None:
+        raise PolicyBindError(
+            f"policy '{policy.name}' matches a file's {action.origin}, but '{source.name}' is a table, not an "
+            "object-backed source; the source is closed until the policy matches a column there"
+        )
+    if action.origin == "xattr":
+        return FileAttribute(action.column)
+    return FileFolder(action.column)
+
+
+def _file_time(event_time: str) -> Term:
+    """An object-backed source's event time: the file's modification time or a timestamp xattr."""
+    if event_time == "modified":
+        return FileModified()
+    return Cast(FileAttribute(event_time.removeprefix("xattr:")), "timestamp")
 
 
 def plan_differential_privacy(subject: Subject, source: Source, policies: Iterable[Policy]) -> DPPlan | None:

@@ -295,23 +295,33 @@ def _row(
     columns: tuple[str, ...] | None,
 ) -> Any:
     if key == "match":
-        mm = expect_mapping(val, at, allowed=("attribute", "groups", "column"), required=("column",))
-        col = expect_string(mm["column"], at.key("column"), pattern=IDENT, what="a column name")
-        known_column(col, columns, at.key("column"))
+        mm = expect_mapping(val, at, allowed=("attribute", "groups", "column", "xattr", "folder"))
+        origins = [k for k in ("column", "xattr", "folder") if k in mm]
+        if len(origins) != 1:
+            at.fail("give exactly one of 'column: NAME', 'xattr: NAME' (a file's user.NAME) and 'folder: KEY'")
+        origin = origins[0]
+        col = expect_string(mm[origin], at.key(origin), pattern=IDENT, what=f"a {origin} name")
+        if origin == "column":
+            known_column(col, columns, at.key("column"))
+        elif source is not None and source.object is None:
+            at.key(origin).fail(f"matching a file's {origin} needs an object-backed source (an 'object' block)")
         if ("attribute" in mm) == ("groups" in mm):
             at.fail("give exactly one of 'attribute: NAME' and 'groups: true'")
         if "groups" in mm:
             if mm["groups"] is not True:
                 at.key("groups").fail("write 'groups: true' to match the user's group names")
+            if origin != "column":
+                at.key(origin).fail("group names match a column; match a file's xattr or folder with 'attribute: NAME'")
             return MatchGroups(col)
-        return MatchAttribute(expect_string(mm["attribute"], at.key("attribute"), what="an attribute name"), col)
+        name = expect_string(mm["attribute"], at.key("attribute"), what="an attribute name")
+        return MatchAttribute(name, col, origin)
     if key == "where":
         return WhereFilter(ctx.sql(val, at, columns))
     if key == "time_window":
         text = expect_string(val, at, what="a window such as 30d, 12h or 90m")
         seconds = _window(text, at, "a window")
-        if source is not None and source.event_time is None:
-            at.fail("a time window needs the source's 'event_time' column")
+        if source is not None and source.event_time is None and (source.object is None or not source.object.event_time):
+            at.fail("a time window needs the source's 'event_time' column (or, object-backed, 'object.event_time')")
         return TimeWindow(seconds, text)
     pct = expect_number(val, at)
     if not 0 < pct <= 100:

@@ -8,7 +8,8 @@ from typing import Any
 
 from immuta_spark.checkers import RegexChecker, SqlChecker
 from immuta_spark.errors import PolicyFileError
-from immuta_spark.model import Governance, Policy, Project, Settings, Source
+from immuta_spark.model import Governance, Policy, PolicyType, Project, Settings, Source
+from immuta_spark.objects import masking_problem
 from immuta_spark.policyfile.common import At, Context, expect_list, expect_mapping
 from immuta_spark.policyfile.identity import parse_identity_provider
 from immuta_spark.policyfile.people import parse_purpose, parse_settings, parse_user
@@ -87,6 +88,7 @@ def _parse_document(
     _check_unique_tables(sources, root.key("sources"))
     policies = _unique(doc, "policies", root, lambda v, at: parse_policy(v, at, ctx, None))
     _check_local_names(sources, policies, root.key("sources"))
+    _check_object_sources(sources, policies, root)
     projects = _unique(doc, "projects", root, lambda v, at: parse_project(v, at, ctx))
     _check_project_purposes(settings, projects, root.key("projects"))
     providers = _unique(doc, "identity_providers", root, parse_identity_provider)
@@ -152,3 +154,54 @@ def _check_unique_tables(sources: tuple[Source, ...], at: At) -> None:
                 f"table {source.table!r} is already governed by sources[{seen[source.table_key]}]"
             )
         seen[source.table_key] = i
+
+
+def _check_object_sources(sources: tuple[Source, ...], policies: tuple[Policy, ...], root: At) -> None:
+    """Masking on object-backed sources (the seed's rule), and no two sources over one directory."""
+    at = root.key("sources")
+    for i, source in enumerate(sources):
+        problem = masking_problem(source)
+        if problem is not None:
+            for j, policy in enumerate(source.policies):
+                if policy.type is PolicyType.MASKING:
+                    at.index(i).key("policies").index(j).fail(
+                        f"masking policy {policy.name!r} cannot apply: {problem} (masking an object-backed source "
+                        "needs data dictionary entries and csv, tsv or json files); remove the policy or fix the source"
+                    )
+            for j, policy in enumerate(policies):
+                if policy.type is PolicyType.MASKING and _masks_known_column(policy, source):
+                    root.key("policies").index(j).fail(
+                        f"masking policy {policy.name!r} covers columns of {problem}; narrow it or fix the source"
+                    )
+        if source.object is None or not source.location:
+            continue
+        mine = source.location.rstrip("/")
+        for k, other in enumerate(sources):
+            theirs = (other.location or "").rstrip("/")
+            if k != i and theirs and (mine == theirs or mine.startswith(theirs + "/") or theirs.startswith(mine + "/")):
+                at.index(i).key("location").fail(
+                    f"{source.location} overlaps the location of sources[{k}] ({other.name!r}, {other.location}); "
+                    "an object-backed source needs a directory of its own"
+                )
+
+
+def _masks_known_column(policy: Policy, source: Source) -> bool:
+    """Whether a global masking policy's scope and columns are known to reach ``source`` (else checked per query)."""
+    scope = policy.scope
+    if scope.names is not None and source.name not in scope.names:
+        return False
+    if scope.tagged is not None and not any(_tag_under(t, scope.tagged) for t in source.tags):
+        return False
+    target = policy.columns
+    if target is None:
+        return False
+    if target.names is not None:
+        known = {c.name.lower() for c in source.dictionary}
+        return any(n.lower() in known for n in target.names)
+    if target.tagged is not None:
+        return any(_tag_under(t, target.tagged) for tags in source.column_tags.values() for t in tags)
+    return False
+
+
+def _tag_under(tag: str, parent: str) -> bool:
+    return tag == parent or tag.startswith(parent + ".")

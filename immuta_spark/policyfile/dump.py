@@ -106,8 +106,15 @@ def _dump_owners(owners: tuple[OwnerRef, ...]) -> list[Any]:
 def dump_source(s: Source) -> dict[str, Any]:
     """A data source (with its local policies) as policy-as-code."""
     d: dict[str, Any] = {"name": s.name, "table": s.table}
-    if s.location:
+    if s.location and s.object is None:
         d["location"] = s.location
+    if s.object is not None:
+        d["object"] = {
+            "format": s.object.format,
+            "location": s.location,
+            **({"options": dict(s.object.options)} if s.object.options else {}),
+            **({"event_time": s.object.event_time} if s.object.event_time else {}),
+        }
     if s.owners:
         d["owners"] = _dump_owners(s.owners)
     for key in ("experts", "ingest_users", "tags"):
@@ -190,7 +197,7 @@ def dump_action(action: Action | None) -> dict[str, Any]:
             d["budget"] = {"epsilon": action.budget.epsilon, "period": action.budget.text}
         return d
     if isinstance(action, MatchAttribute):
-        return {"match": {"attribute": action.attribute, "column": action.column}}
+        return {"match": {"attribute": action.attribute, action.origin: action.column}}
     if isinstance(action, MatchGroups):
         return {"match": {"groups": True, "column": action.column}}
     if isinstance(action, WhereFilter):

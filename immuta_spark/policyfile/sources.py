@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Any
 
-from immuta_spark.model import ColumnDef, Policy, Source
+from immuta_spark.model import OBJECT_FORMATS, ColumnDef, ObjectStore, Policy, Source
 from immuta_spark.policyfile.common import (
     DOTTED,
     IDENT,
@@ -44,7 +45,12 @@ _SOURCE_KEYS = (
     "policies",
     "dictionary",
     "derived",
+    "object",
 )
+
+#: A directory: an absolute path, or a URI with a scheme and an absolute path (hdfs://namenode:8020/data).
+_DIRECTORY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/\s]*)?/\S*$")
+_OBJECT_KEYS = ("format", "location", "options", "event_time")
 
 
 def parse_source(value: Any, at: At, ctx: Context) -> Source:
@@ -58,6 +64,11 @@ def parse_source(value: Any, at: At, ctx: Context) -> Source:
     location = None
     if m.get("location") is not None:
         location = expect_string(m["location"], at.key("location"), what="a storage location")
+    store = None
+    if m.get("object") is not None:
+        store, location = _object(m["object"], at.key("object"), location, at)
+        if m.get("event_time") is not None and store.event_time is not None:
+            at.key("event_time").fail("give the event time once: 'event_time' (a column) or 'object.event_time'")
     dictionary = _dictionary(m.get("dictionary", []), at.key("dictionary"))
     known_cols = tuple(c.name for c in dictionary) or None
 
@@ -99,6 +110,7 @@ def parse_source(value: Any, at: At, ctx: Context) -> Source:
         subscription=subscription,
         dictionary=dictionary,
         derived=None if m.get("derived") is None else parse_derivation(m["derived"], at.key("derived")),
+        object=store,
     )
     p_at = at.key("policies")
     local: list[Policy] = []
@@ -110,6 +122,49 @@ def parse_source(value: Any, at: At, ctx: Context) -> Source:
         seen.add(policy.name)
         local.append(policy)
     return Source(**{**_fields(source), "policies": tuple(local)})
+
+
+def _object(value: Any, at: At, location: str | None, source_at: At) -> tuple[ObjectStore, str]:
+    """An ``object`` block: the files' format, their directory, reader options, where event times come from."""
+    m = expect_mapping(value, at, allowed=_OBJECT_KEYS, required=("format",))
+    fmt = expect_string(m["format"], at.key("format"), what="a file format")
+    if fmt not in OBJECT_FORMATS:
+        at.key("format").fail(f"expected one of {', '.join(OBJECT_FORMATS)}, got {fmt!r}")
+    where = at.key("location")
+    if m.get("location") is None:
+        if location is None:
+            at.fail("an object-backed source needs 'location': the directory of its files (hdfs://namenode/data/x)")
+        where = source_at.key("location")
+    else:
+        found = expect_string(m["location"], where, what="a directory")
+        if location is not None and location.rstrip("/") != found.rstrip("/"):
+            where.fail(f"{found} differs from the source's location {location}; give the directory once")
+        location = found
+    assert location is not None
+    if not _DIRECTORY.match(location) or "/../" in location + "/" or location.rstrip("/") in ("", "/"):
+        where.fail(f"expected a directory such as hdfs://namenode:8020/data/claims or /data/claims, got {location!r}")
+    options: dict[str, str] = {}
+    o_at = at.key("options")
+    raw = m.get("options", {})
+    if not isinstance(raw, dict):
+        o_at.fail(f"expected a mapping of reader option to value, got {describe(raw)}")
+    for key, val in raw.items():
+        k = expect_string(key, o_at, pattern=IDENT, what="a reader option")
+        if k.lower() in ("path", "paths"):
+            o_at.key(k).fail("the files' directory is the source's location, not a reader option")
+        if isinstance(val, bool):
+            options[k] = "true" if val else "false"
+        elif isinstance(val, (str, int, float)):
+            options[k] = str(val)
+        else:
+            o_at.key(k).fail(f"expected a string, number or boolean, got {describe(val)}")
+    event_time = None
+    if m.get("event_time") is not None:
+        event_time = expect_string(m["event_time"], at.key("event_time"), what="an event time")
+        name = event_time.removeprefix("xattr:")
+        if event_time != "modified" and (name == event_time or not IDENT.match(name)):
+            at.key("event_time").fail(f"expected 'modified' or 'xattr:NAME' (the file's user.NAME), got {event_time!r}")
+    return ObjectStore(format=fmt, options=options, event_time=event_time), location
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from immuta_spark.spark.fingerprint import FreshFingerprints
 from immuta_spark.spark.governor import JvmGovernor
 from immuta_spark.spark.heartbeat import LEASE_SETTING, LeaseHeartbeat
 from immuta_spark.spark.limits import storage_limits
+from immuta_spark.spark.objects import with_files
 from immuta_spark.spark.service_reads import ServiceReads
 from immuta_spark.spark.settings import ALLOWED_SETTINGS
 from immuta_spark.spark.templates import SharedFrames, quoted_table
@@ -60,7 +61,7 @@ class Enforcer:
         self._snapshot: Snapshot | None = None
         self._subject: Subject | None = None
         self.shared = SharedFrames.of(root)
-        self.fingerprints = FreshFingerprints(lambda table: self.shared.raw(table).frame, self.acting)
+        self.fingerprints = FreshFingerprints(self._raw_frame, self.acting)
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
         self._heartbeat: LeaseHeartbeat | None = None
@@ -72,6 +73,8 @@ class Enforcer:
         self._locations: dict[str, str] | None = None
         self._secret_values: set[str] = set()
         self._acting: GovernanceCatalog | None = None
+        #: Set once a plan decided files of an object-backed source: they are listed again at each statement.
+        self._listed = False
         self.subject()  # refuse impersonation up front
 
     # --- state --------------------------------------------------------------------------
@@ -87,6 +90,9 @@ class Enforcer:
         if self._pinned:
             yield
             return
+        if self._listed:
+            # Files come and go (and their xattrs change) without a catalog change: decide them afresh.
+            self._revision = -1
         self.snapshot()
         self._pinned = True
         try:
@@ -171,6 +177,7 @@ class Enforcer:
         return self._subject
 
     def _reset(self) -> None:
+        self._listed = False
         self._plans.clear()
         self._locations = None
         self._subject = None
@@ -314,7 +321,26 @@ class Enforcer:
     def schema(self, source: Source) -> list[tuple[str, str]]:
         """The table's (column, Spark SQL type) list (resolving the table reads its storage: as the session)."""
         with self.reading():
+            if source.object is not None:
+                return self.object_raw(source).schema
             return self.shared.raw(source.table).schema
+
+    def _raw_frame(self, table: str) -> DataFrame:
+        """The raw DataFrame a fingerprint is taken of: the table's, or an object-backed source's files."""
+        source = self.snapshot().by_table.get(table.lower())
+        if source is not None and source.object is not None:
+            return self.object_raw(source).frame
+        return self.shared.raw(table).frame
+
+    def object_raw(self, source: Source) -> Any:
+        """An object-backed source's raw read (``frame``, ``schema``), inferred in the internal session.
+
+        A user's read is given its schema: inferring it in the user's session would read the
+        files by a relation of their own, which the rules rightly refuse.
+        """
+        catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
+        with self.reading():
+            return self.shared.raw_of(source, (catalog, self.snapshot().revision))
 
     def plan(self, source: Source) -> Plan:
         """The compiled plan for the current subject (cached until the rules change)."""
@@ -325,6 +351,10 @@ class Enforcer:
             # A k-anonymization needs the table's fresh fingerprint (its cutoff and K): recomputed when stale.
             printed = self.fingerprints.fresh(snap, source, [c for c, _ in schema])
             found = compile_plan(snap, self.subject(), source.name, schema, printed)
+            if found.allowed:
+                with self.reading():
+                    found, listed = with_files(self.spark, source, found)
+                self._listed = self._listed or listed
             self._plans[source.name] = found
         return found
 

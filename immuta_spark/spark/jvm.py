@@ -133,6 +133,10 @@ class PlanInspector:
         """The JVM's control of reads as the service identity (``ServiceReads.java``: install, govern, forget)."""
         return self._instance.serviceReads()
 
+    def object_files(self, jsession: Any, location: str) -> str:
+        """The files beneath ``location`` with size, modification time and ``user.*`` xattrs (``ObjectFiles.java``)."""
+        return str(self._instance.objectFiles(jsession, location))
+
     def dp_query(self, jdf: Any) -> Any:
         """The aggregate query of a DataFrame analyzed in DP mode (``DpQuery.java``: ``spec()``, ``exact()``)."""
         return self._instance.dpQuery(jdf)

@@ -230,6 +230,12 @@ def _(node: E.NowMinus, ctx: Lowering) -> Any:
 
 
 @_lower.register
+def _(node: E.InputFile, ctx: Lowering) -> Any:
+    # Object-backed sources: file conditions were decided per file before lowering (immuta_spark.objects).
+    return ctx.f.input_file_name()
+
+
+@_lower.register
 def _(node: E.AlwaysTrue, ctx: Lowering) -> Any:
     return ctx.f.lit(True)
 

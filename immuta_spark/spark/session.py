@@ -34,6 +34,7 @@ from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.engine import Plan
 from immuta_spark.errors import CatalogError, ImmutaSparkError, ImpersonationDenied
 from immuta_spark.model import Source
+from immuta_spark.objects import IngestStatus
 from immuta_spark.spark.catalog_api import GovernedCatalogAPI
 from immuta_spark.spark.dataframe import GovernedDataFrame, adopt
 from immuta_spark.spark.derive import create_derived_source
@@ -42,6 +43,7 @@ from immuta_spark.spark.errors import rules_errors
 from immuta_spark.spark.governor import make_default, user_session
 from immuta_spark.spark.invisible import missing_like_spark
 from immuta_spark.spark.names import name_parts, parts_text, placeholder_parts, reference_text, resolve, source_by_name
+from immuta_spark.spark.object_reads import enforced_read, ingest_status_of
 from immuta_spark.spark.reader import GovernedReader
 from immuta_spark.spark.settings import ALLOWED_SETTINGS, GovernedConf, GovernedUDFRegistration
 from immuta_spark.spark.statements import check_frame, guard, statement
@@ -213,6 +215,8 @@ class ImmutaSparkSession:
             parts = name_parts(tableName)
             source = resolve(self._enforcer, parts)
             if source is not None and self._enforcer.plan(source).visible:
+                if source.object is not None:
+                    return enforced_read(self, source)
                 return self.sql(f"SELECT * FROM {reference_text(tableName)}")
 
             def run(sources: list[str], policies: list[str]) -> DataFrame:
@@ -460,8 +464,14 @@ class ImmutaSparkSession:
         return source_by_name(self._enforcer, table)
 
     def _enforced_source(self, source: Source) -> DataFrame:
-        """The enforced DataFrame of ``source`` (as ``SELECT *`` of its table)."""
+        """The enforced DataFrame of ``source`` (as ``SELECT *`` of its table, or an object-backed source's files)."""
+        if source.object is not None:
+            return enforced_read(self, source)
         return self.sql(f"SELECT * FROM {reference_text(source.table)}")
+
+    def ingest_status(self, source: str) -> IngestStatus:
+        """Files, bytes and last modification of object-backed ``source``: for its owners and ingest users, no data."""
+        return ingest_status_of(self, source)
 
     def _plan(self, source: Source) -> Plan:
         """The compiled plan of ``source`` for the session's subject."""

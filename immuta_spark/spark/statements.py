@@ -210,7 +210,12 @@ def _classify(
 def _paths_as_tables(parsed: Parsed, governed: list[tuple[Reference, Source]]) -> str:
     """The statement with each ``format.`location``` of a governed table replaced by the table's name."""
     sql = parsed.sql
-    paths = [(r, s) for r, s in governed if len(r.parts) == 2 and r.parts[0].lower() in FILE_FORMATS]
+    paths = [
+        (r, s)
+        for r, s in governed
+        # An object-backed source has no table to rename to: its path relation is enforced as it stands.
+        if len(r.parts) == 2 and r.parts[0].lower() in FILE_FORMATS and s.object is None
+    ]
     for ref, source in sorted(paths, key=lambda rs: rs[0].start, reverse=True):
         if not ref.aliased and not _after_table_keyword(sql, ref.start):
             # keep the name Spark would have given it (after any TABLESAMPLE); `TABLE t` takes none

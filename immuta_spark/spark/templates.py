@@ -32,6 +32,7 @@ from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.jvm import helper
 from immuta_spark.spark.lower import JvmFunctions, Lowering, lower, lower_columns, quote_identifier
+from immuta_spark.spark.objects import object_frame
 
 __all__ = ["MASK_KEY", "POLICY_KEY", "SharedFrames", "mask_comment", "mask_metadata", "quoted_table"]
 
@@ -58,7 +59,10 @@ def mask_comment(metadata: dict[str, Any]) -> str | None:
 
 @dataclass(slots=True)
 class _Raw:
-    """A table's raw DataFrame and the entry of Spark's relation cache it was built from."""
+    """A table's raw DataFrame and the entry of Spark's relation cache it was built from.
+
+    For an object-backed source, ``relation`` is the catalog revision its read was made under.
+    """
 
     frame: DataFrame
     relation: Any
@@ -151,6 +155,24 @@ class SharedFrames:
             found = self._raw[key] = _Raw(frame, self._cached_relation(key), schema)
             return found
 
+    def raw_of(self, source: Source, revision: tuple[str, int] | None = None) -> _Raw:
+        """The raw DataFrame of ``source``: its table's, or an object-backed source's files read as it says.
+
+        An object-backed source has no table or relation cache entry: its read is kept per catalog
+        revision (its schema inferred again after a change), and it only gives the template its
+        shape: the relation enforced is the one the user's query holds.
+        """
+        if source.object is None:
+            return self.raw(source.table)
+        key = repr(("object", source.location, source.object))
+        with self._lock:
+            found = self._raw.get(key)
+            if found is None or found.relation != revision:  # one read kept per source: the newest revision's
+                frame = object_frame(self.spark, source)
+                schema = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
+                found = self._raw[key] = _Raw(frame, revision, schema)
+            return found
+
     def enforced(
         self, source: Source, plan: Plan, revision: tuple[str, int], secret: Callable[[SecretRef], bytes]
     ) -> _Entry:
@@ -160,7 +182,7 @@ class SharedFrames:
         (their secrets differ).
         """
         with self._lock:
-            raw = self.raw(source.table)
+            raw = self.raw_of(source, revision)
             key = (source.table.lower(), id(raw), revision, _fingerprint(plan))
             entry = self._entries.get(key)
             if entry is not None and entry.raw is raw:

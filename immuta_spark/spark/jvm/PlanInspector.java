@@ -44,8 +44,8 @@ import org.apache.spark.sql.execution.datasources.LogicalRelation;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
 
 public final class PlanInspector {
-    private static final char SEP = '\u0001';
-    private static final char PART = '\u0002';
+    static final char SEP = '\u0001';
+    static final char PART = '\u0002';
 
     /** Python holds one instance and calls its methods through py4j: one round trip a call. */
     public PlanInspector() {}
@@ -81,6 +81,11 @@ public final class PlanInspector {
     /** {@code sql} parsed by {@code session}'s own parser: one round trip, not three. */
     /** Reads of governed storage as the service identity (ServiceReads.java). */
     public ServiceReads.Control serviceReads() { return new ServiceReads.Control(); }
+
+    /** The files of an object-backed source's location with their xattrs (see ObjectFiles.java). */
+    public String objectFiles(SparkSession session, String location) throws java.io.IOException {
+        return ObjectFiles.list(session, location);
+    }
 
     /** The aggregate query a DataFrame analyzed in DP mode asks (see DpQuery.java). */
     public DpQuery dpQuery(org.apache.spark.sql.classic.Dataset<?> df) {

@@ -197,6 +197,27 @@ public final class ServiceReads extends FilterFileSystem {
         return pick(p).getFileBlockLocations(p, start, len);
     }
 
+    // Extended attributes are read like the files: an object-backed source's row policies read them.
+    @Override
+    public byte[] getXAttr(Path path, String name) throws IOException {
+        return pick(path).getXAttr(path, name);
+    }
+
+    @Override
+    public java.util.Map<String, byte[]> getXAttrs(Path path) throws IOException {
+        return pick(path).getXAttrs(path);
+    }
+
+    @Override
+    public java.util.Map<String, byte[]> getXAttrs(Path path, List<String> names) throws IOException {
+        return pick(path).getXAttrs(path, names);
+    }
+
+    @Override
+    public List<String> listXAttrs(Path path) throws IOException {
+        return pick(path).listXAttrs(path);
+    }
+
     @Override
     public ContentSummary getContentSummary(Path f) throws IOException {
         return pick(f).getContentSummary(f);
