@@ -49,6 +49,21 @@ def add_source_commands(sub: Any, add_common: Callable[[argparse.ArgumentParser]
         help="the project's sources the files derive from (comma-separated, or repeated)",
     )
     create.add_argument("--certify", action="store_true", help="certify that the files derive from the parents named")
+    create.add_argument(
+        "--option",
+        metavar="KEY=VALUE",
+        type=_reader_option,
+        action="append",
+        default=[],
+        help="a Spark reader option for an hdfs source's files (e.g. header=true for csv); repeatable",
+    )
+
+
+def _reader_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. --option header=true)")
+    return key.strip(), value
 
 
 def _report_lines(report: DirectoryReport) -> list[str]:
@@ -91,6 +106,7 @@ def run_source(args: argparse.Namespace, manager: WorkspaceManager, out: TextIO)
         parents=parents,
         table=args.table,
         certify=args.certify,
+        options=dict(args.option),
     )
     if as_json:
         json.dump(record.to_json(), out, indent=1, sort_keys=True)

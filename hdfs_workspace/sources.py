@@ -10,8 +10,9 @@ beneath the project's workspace and exposes its files as a data source:
   service's: it keeps working when its creator leaves the project or the workspace is
   disabled). It is registered as a derived source of the parents named, through the catalog's
   derived-source registration, so the projects issue's inheritance applies.
-- **hdfs** (any files): an object-backed source whose ``location`` is the directory, through
-  :func:`register_object_backed_source`.
+- **hdfs** (csv, tsv, json, Parquet or ORC files, one format a directory): an object-backed
+  derived source whose ``location`` is the directory; governed sessions read its files as that
+  format (:mod:`immuta_spark.objects`), with no table behind it.
 
 Nothing changes until every check has passed: the catalog's own checks of a derived source
 (certification, permission, acting under the equalized project, parents among its sources,
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -39,14 +40,13 @@ from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 from immuta_spark.engine import project_access_problem
 from immuta_spark.locations import overlapping
+from immuta_spark.model import OBJECT_FORMATS, ObjectStore
 
 __all__ = [
     "SOURCE_TYPES",
     "DirectoryReport",
     "DirectorySourceError",
-    "ObjectSourcesUnavailable",
     "WorkspaceSources",
-    "register_object_backed_source",
 ]
 
 #: The kinds of source a workspace directory can become.
@@ -58,10 +58,6 @@ _WORD = re.compile(r"[^a-z0-9_]+")
 
 class DirectorySourceError(WorkspaceError):
     """A source cannot be made from the directory as asked (the message says why and what to do)."""
-
-
-class ObjectSourcesUnavailable(DirectorySourceError):
-    """Object-backed (``hdfs``) sources cannot be registered by this build yet."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,29 +85,6 @@ class DirectoryReport:
             "table": f"{self.table.database}.{self.table.name}" if self.table else None,
             "ddl": self.ddl,
         }
-
-
-def register_object_backed_source(
-    manager: WorkspaceManager,
-    record: WorkspaceRecord,
-    *,
-    name: str,
-    location: str,
-    parents: Sequence[str],
-    inference: DirectoryInference,
-    certify: bool,
-) -> DerivedRecord:
-    """Register the directory at ``location`` as an object-backed (``hdfs``) derived source named ``name``.
-
-    The one place where ``source create --type hdfs`` hands over, once every check of a
-    workspace directory has passed (acting under the project, beneath its workspace, no storage
-    overlap). The source it registers has ``Source.location == location`` (the directory's URI).
-    Object-backed sources are not part of this build yet, so this refuses.
-    """
-    raise ObjectSourcesUnavailable(
-        f"hdfs (object-backed) sources are not available yet, so {location} cannot be registered as '{name}'; "
-        "for Parquet or ORC files use --type hive, or wait for object-backed sources"
-    )
 
 
 class WorkspaceSources:
@@ -154,10 +127,13 @@ class WorkspaceSources:
         parents: Sequence[str],
         table: str | None = None,
         certify: bool = True,
+        options: Mapping[str, str] | None = None,
     ) -> DerivedRecord:
         """Make ``directory`` (beneath ``project``'s workspace) the derived source ``name`` of ``type`` hive or hdfs.
 
-        Refused, audited and changing nothing unless every check passes (module docstring).
+        ``options`` are Spark's reader options for an hdfs source's files (``{"header": "true"}``
+        for csv with a header line); a hive source takes none. Refused, audited and changing
+        nothing unless every check passes (module docstring).
         """
         self._doing = _ACTION
         if type not in SOURCE_TYPES:
@@ -172,12 +148,54 @@ class WorkspaceSources:
         self._refuse_overlap(record, name, uri)
         if type == "hdfs":
             inference = self._infer(record, path, name, columnar_only=False)
-            return register_object_backed_source(
-                self.manager, record, name=name, location=uri, parents=parents, inference=inference, certify=certify
+            return self._create_hdfs(
+                record, uri, inference, name=name, table=qualified, parents=parents, certify=certify, options=options
+            )
+        if options:
+            self._refuse(
+                project, name, directory, "reader options are for --type hdfs: a hive table's files describe themselves"
             )
         inference = self._infer(record, path, name, columnar_only=True)
         spec = self._spec(record, path, inference, qualified.split(".", 1)[1])
         return self._create_hive(record, spec, inference, name=name, parents=parents, certify=certify)
+
+    # --- hdfs ----------------------------------------------------------------------------
+
+    def _create_hdfs(
+        self,
+        record: WorkspaceRecord,
+        uri: str,
+        inference: DirectoryInference,
+        *,
+        name: str,
+        table: str,
+        parents: Sequence[str],
+        certify: bool,
+        options: Mapping[str, str] | None,
+    ) -> DerivedRecord:
+        kind = inference.kind
+        if kind is None or kind.value not in OBJECT_FORMATS:
+            found = ", ".join(f"{n} {k}" for k, n in inference.kinds.items())
+            self._refuse(
+                record.project,
+                name,
+                uri,
+                f"{uri} holds {found} files: an hdfs source reads files of one format of "
+                f"{', '.join(OBJECT_FORMATS)}; keep one kind in the directory (or name the files by their format)",
+            )
+        columns = [*inference.columns, *inference.partition_keys]  # known for Parquet/ORC only
+        self.manager.progress(f"registering {uri} as the {kind.value} files of '{name}'")
+        return self.catalog.create_derived_source(
+            name,
+            table=table,
+            parents=parents,
+            read=parents,
+            lineage=self._lineage(parents, columns),
+            columns=[(c.name, c.type) for c in columns],
+            certify=certify,
+            location=uri,
+            object_store=ObjectStore(format=kind.value, options=dict(options or {})),
+        )
 
     # --- hive ----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from immuta_spark.engine import Snapshot, compile_plan, project_access_problem
 from immuta_spark.engine.derived import derived_subscription, tests_purposes
 from immuta_spark.engine.wording import describe_subscription
 from immuta_spark.errors import NotAuthorized, PolicyFileError, ProjectError, SourceNotFound
-from immuta_spark.model import ColumnDef, Derivation, OwnerRef, Permission, PolicyType, Project, Source
+from immuta_spark.model import ColumnDef, Derivation, ObjectStore, OwnerRef, Permission, PolicyType, Project, Source
 from immuta_spark.store import Store
 
 __all__ = ["DerivedRecord", "DerivedSources", "disable_in", "unregister_in"]
@@ -98,6 +98,7 @@ class DerivedSources(CatalogBase):
         columns: Sequence[tuple[str, str]],
         certify: bool = True,
         location: str | None = None,
+        object_store: ObjectStore | None = None,
     ) -> DerivedRecord:
         """Register ``table`` as the derived source ``name`` of the project the actor acts under.
 
@@ -108,7 +109,8 @@ class DerivedSources(CatalogBase):
         under an equalized project it may act under, every parent is one of the project's
         sources, the parents are exactly the sources read, and neither ``name`` nor ``table``
         is governed already. The source is owned by the actor; a project created at run time
-        gets it among its sources.
+        gets it among its sources. With ``object_store`` the source is object-backed: its files
+        at ``location`` are read as that format, not through a table.
         """
         snapshot = self.snapshot()
         project = self._checked(snapshot, name, table=table, parents=parents, read=read, certify=certify)
@@ -129,6 +131,7 @@ class DerivedSources(CatalogBase):
             owners=(OwnerRef(user=self.actor),),
             dictionary=tuple(ColumnDef(name=c, type=t) for c, t in columns),
             derived=derivation,
+            object=object_store,
         )
         try:
             checked = policyfile.check_derived_source(

@@ -24,7 +24,7 @@ from hdfs_workspace.cli import main
 from hdfs_workspace.hive import HiveMetastore
 from hdfs_workspace.infer import InferenceError
 from hdfs_workspace.manager import WorkspaceManager
-from hdfs_workspace.sources import DirectorySourceError, ObjectSourcesUnavailable, WorkspaceSources
+from hdfs_workspace.sources import DirectorySourceError, WorkspaceSources
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 from immuta_spark.errors import NotAuthorized
 from tests.hdfs.workspace_support import acting
@@ -199,9 +199,70 @@ def test_files_that_are_not_parquet_or_orc_offer_only_an_hdfs_source(
     before = _state(bob, hive_metastore.uri)
     with pytest.raises(InferenceError, match=r"not Parquet or ORC .* register the directory with --type hdfs"):
         bob.sources.create(PROJECT, directory, name=f"Raw {directory}", type="hive", parents=["Ledger"])
-    with pytest.raises(ObjectSourcesUnavailable, match="not available yet"):
-        bob.sources.create(PROJECT, directory, name=f"Raw {directory}", type="hdfs", parents=["Ledger"])
+    with pytest.raises(DirectorySourceError, match="reader options are for --type hdfs"):
+        bob.sources.create(
+            PROJECT, directory, name=f"Raw {directory}", type="hive", parents=["Ledger"], options={"header": "true"}
+        )
     assert _state(bob, hive_metastore.uri) == before
+    made = bob.sources.create(PROJECT, directory, name=f"Raw {directory}", type="hdfs", parents=["Ledger"])
+    source = bob.catalog.snapshot().sources[made.name]
+    assert source.location == bob.uri(directory) and source.object is not None
+    assert source.object.format == directory and made.parents == ("Ledger",)
+    assert _state(bob, hive_metastore.uri)[1] == before[1]  # no Hive table behind an hdfs source
+
+
+def test_hdfs_sources_of_csv_and_json_files_answer_a_subscriber_outside_the_project(
+    bob: Member, hive_metastore: Any, tmp_path: Path
+) -> None:
+    bob.put("drop_csv/a.csv", b"region,amount\nOhio,1\n")
+    bob.put("drop_csv/b.csv", b"region,amount\nTexas,2\n")
+    bob.put("drop_json/a.json", b'{"region": "Utah", "amount": 3}\n{"region": "Iowa", "amount": 4}\n')
+    code = main(
+        [
+            *("source", "create", PROJECT, "drop_csv", "--name", "Dropped CSV", "--type", "hdfs"),
+            *("--parents", "Ledger", "--certify", "--option", "header=true", "--option", "inferSchema=true"),
+        ],
+        manager=bob.manager,
+    )
+    assert code == 0
+    assert (
+        main(
+            [
+                "source",
+                "create",
+                PROJECT,
+                "drop_json",
+                "--name",
+                "x",
+                "--type",
+                "hdfs",
+                "--parents",
+                "Ledger",
+                "--certify",
+                "--option",
+                "header",
+            ],
+            manager=bob.manager,
+        )
+        == 2
+    )  # not KEY=VALUE: argparse refuses
+    made = bob.sources.create(PROJECT, "drop_json", name="Dropped JSON", type="hdfs", parents=["Ledger"])
+    db = bob.record.hive_database
+    tables = [f"{db}.dropped_csv", made.table]
+    spec = {
+        "user": "erin",
+        "catalog": bob.catalog.store.url,
+        "hive_uri": hive_metastore.uri,
+        "service": SERVICE,
+        "tables": tables,
+        "work": str(tmp_path / "erin"),
+    }
+    seen = _read(spec)
+    assert seen[tables[0]]["outcome"] == "read", seen[tables[0]]
+    assert seen[tables[0]]["columns"] == [["region", "string"], ["amount", "int"]]
+    assert seen[tables[0]]["rows"] == [["Ohio", 1], ["Texas", 2]]
+    assert seen[tables[1]]["outcome"] == "read", seen[tables[1]]
+    assert seen[tables[1]]["rows"] == [[3, "Utah"], [4, "Iowa"]]  # json columns: amount, region
 
 
 def test_a_directory_already_backing_a_source_or_holding_one_or_inside_one_is_refused_naming_it(
