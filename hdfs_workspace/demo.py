@@ -3,7 +3,9 @@
 It starts a throw-away MiniDFSCluster (the tests' harness, on 127.0.0.1; its NameNode's group
 mapping reads this demo's catalog), applies ``conf/governance.yaml``, and lets alice, owner of
 the equalized project *Fraud Prevention*, enable its workspace. bob then writes a file while
-acting under the project and is refused by the NameNode as soon as he switches out.
+acting under the project, exposes a directory of Parquet files as a derived source of the
+project (``hdfs-workspace source create``: schema from the footers, what it inherits), and is
+refused by the NameNode as soon as he switches out.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hdfs_workspace.access import HdfsAccess
 from hdfs_workspace.config import ClusterConfig, ClustersFile
 from hdfs_workspace.errors import HdfsWorkspaceError, PermissionDenied
 from hdfs_workspace.grants_testing import GrantsDb
 from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.sources import WorkspaceSources
 from hdfs_workspace.testing import SERVICE_USER, SUPERUSER, MiniHdfs, start_minihdfs
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.store import Store
@@ -40,6 +47,23 @@ def _attempt(label: str, run: Callable[[], object]) -> None:
         print(f"  {label:<44} done")
     except PermissionDenied as exc:
         print(f"  {label:<44} refused by the NameNode: {str(exc).splitlines()[0][:70]}...")
+
+
+def _derive(admin: GovernanceCatalog, clusters: ClustersFile, service: HdfsAccess, bob: HdfsAccess, root: str) -> None:
+    """bob writes Parquet files under the project and registers their directory as a derived source."""
+    scored = pa.table({"claim_id": pa.array([7, 8], pa.int64()), "score": [0.9, 0.2]})
+    sink = pa.BufferOutputStream()
+    pq.write_table(scored, sink)
+    bob.makedirs(f"{root}/scored", mode=0o770)
+    bob.write_bytes(f"{root}/scored/part-0.parquet", sink.getvalue().to_pybytes(), mode=0o660)
+    as_bob = WorkspaceManager(GovernanceCatalog(admin.store, identity="bob"), clusters, access=lambda _: service)
+    sources = WorkspaceSources(as_bob)
+    report = sources.inspect(PROJECT, "scored", name="Scored Claims")
+    columns = ", ".join(f"{c.name} {c.type}" for c in report.inference.columns)
+    print(f"  source inspect scored/: {len(report.inference.files)} parquet file, columns {columns} (footers only)")
+    made = sources.create(PROJECT, "scored", name="Scored Claims", type="hdfs", parents=["Medical Claims"])
+    print(f"  source create --type hdfs: '{made.name}' ({made.table}) derives from {', '.join(made.parents)}")
+    print(f"  it inherits the subscription: {made.subscription}")
 
 
 def run(work: Path) -> None:
@@ -81,6 +105,7 @@ def run(work: Path) -> None:
         print(f"--- bob acts under '{PROJECT}':")
         _attempt(f"write {path.rsplit('/', 1)[1]}", lambda: bob.write_bytes(path, b"claim,score\n7,0.9\n", mode=0o660))
         _attempt("read it back", lambda: bob.read_bytes(path))
+        _derive(admin, clusters, service, bob, record.path)
         _switch(admin, manager, "bob", None)
         print("--- bob switches out of the project (the grant is revoked at once):")
         _attempt("read his own file", lambda: bob.read_bytes(path))
@@ -88,7 +113,8 @@ def run(work: Path) -> None:
         actions = [r.action for r in admin.store.audit_records(user="bob", project=PROJECT)]
         print(f"  audit: {actions.count('workspace.grant')} grant, {actions.count('workspace.revoke')} revoke for bob")
         manager.disable(PROJECT)
-        print(f"--- alice disables the workspace; its data stays ({len(service.list_dir(record.path))} file)")
+        kept = len(service.list_dir(record.path))
+        print(f"--- alice disables the workspace; its data stays ({kept} entr{'y' if kept == 1 else 'ies'})")
     finally:
         cluster.stop()
 

@@ -20,3 +20,5 @@ def test_the_workspace_demo_shows_a_write_under_the_project_and_refusals_after_s
     refused = [line for line in lines if "refused by the NameNode" in line]
     assert len(refused) == 2 and refused[0].startswith("read his own file")
     assert "audit: 1 grant, 1 revoke for bob" in out
+    assert "source inspect scored/: 1 parquet file, columns claim_id bigint, score double (footers only)" in out
+    assert "source create --type hdfs: 'Scored Claims' (" in out and "derives from Medical Claims" in out
