@@ -1,9 +1,10 @@
-"""``hdfs-workspace source create|inspect``: derived sources from a workspace directory (:mod:`~.sources`).
+"""``hdfs-workspace source create|inspect|refresh``: derived sources from a workspace directory (:mod:`~.sources`).
 
 ``source inspect PROJECT DIR`` prints the files' kinds, the source types they offer, the
 inferred columns and partitions and the ``CREATE EXTERNAL TABLE`` a hive source would amount to,
 changing nothing. ``source create PROJECT DIR --name N --type hive|hdfs --parents P1,P2
---certify`` makes it. Both act as the calling user (the catalog) and reach HDFS and the
+--certify`` makes it; ``source refresh PROJECT NAME`` registers a hive source's partitions added
+since. All act as the calling user (the catalog) and reach HDFS and the
 metastore as the cluster's service identity.
 """
 
@@ -23,7 +24,7 @@ SOURCE_COMMAND = "source"
 
 
 def add_source_commands(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add ``source create`` and ``source inspect`` to ``sub`` (argparse subparsers)."""
+    """Add ``source create``, ``inspect`` and ``refresh`` to ``sub`` (argparse subparsers)."""
     source = sub.add_parser(SOURCE_COMMAND, help="derived sources from a workspace directory")
     actions = source.add_subparsers(dest="source_command", required=True, metavar="ACTION")
 
@@ -57,6 +58,11 @@ def add_source_commands(sub: Any, add_common: Callable[[argparse.ArgumentParser]
         default=[],
         help="a Spark reader option for an hdfs source's files (e.g. header=true for csv); repeatable",
     )
+    refresh = actions.add_parser("refresh", help="register a hive source's partitions added since it was made")
+    add_common(refresh)
+    refresh.add_argument("--catalog", metavar="URL", default=argparse.SUPPRESS, help="governance catalog URL")
+    refresh.add_argument("project")
+    refresh.add_argument("name", help="the source made from the workspace directory")
 
 
 def _reader_option(text: str) -> tuple[str, str]:
@@ -86,7 +92,7 @@ def _report_lines(report: DirectoryReport) -> list[str]:
 
 
 def run_source(args: argparse.Namespace, manager: WorkspaceManager, out: TextIO) -> int:
-    """Run ``source inspect`` or ``source create`` for the catalog's user; the exit code."""
+    """Run ``source inspect``, ``create`` or ``refresh`` for the catalog's user; the exit code."""
     sources = WorkspaceSources(manager)
     as_json = bool(getattr(args, "json", False))
     if args.source_command == "inspect":
@@ -96,6 +102,15 @@ def run_source(args: argparse.Namespace, manager: WorkspaceManager, out: TextIO)
             out.write("\n")
         else:
             out.write("\n".join(_report_lines(report)) + "\n")
+        return 0
+    if args.source_command == "refresh":
+        added = sources.refresh(args.project, args.name)
+        if as_json:
+            json.dump({"source": args.name, "added": [list(v) for v in added]}, out, indent=1, sort_keys=True)
+            out.write("\n")
+        else:
+            shown = ", ".join("/".join("NULL" if x is None else x for x in v) for v in added) or "none"
+            out.write(f"{args.name}: {len(added)} new partitions registered ({shown})\n")
         return 0
     parents = [p.strip() for group in args.parents for p in group.split(",") if p.strip()]
     record = sources.create(

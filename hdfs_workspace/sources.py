@@ -33,14 +33,14 @@ from urllib.parse import urlsplit
 
 from hdfs_workspace.errors import NotFound, WorkspaceError
 from hdfs_workspace.footers import Column, FooterError
-from hdfs_workspace.hive_tables import HiveTableSpec, create_table_ddl
+from hdfs_workspace.hive_tables import DEFAULT_PARTITION, HiveTableSpec, create_table_ddl
 from hdfs_workspace.infer import DirectoryInference, InferenceError, infer_directory
 from hdfs_workspace.manager import WorkspaceManager
 from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 from immuta_spark.engine import project_access_problem
 from immuta_spark.locations import overlapping
-from immuta_spark.model import OBJECT_FORMATS, ObjectStore
+from immuta_spark.model import OBJECT_FORMATS, ObjectStore, Permission
 
 __all__ = [
     "SOURCE_TYPES",
@@ -53,6 +53,7 @@ __all__ = [
 SOURCE_TYPES = ("hive", "hdfs")
 
 _ACTION = "project.derived_source"
+_REFRESH = "project.derived_source.refresh"
 _WORD = re.compile(r"[^a-z0-9_]+")
 
 
@@ -158,6 +159,66 @@ class WorkspaceSources:
         inference = self._infer(record, path, name, columnar_only=True)
         spec = self._spec(record, path, inference, qualified.split(".", 1)[1])
         return self._create_hive(record, spec, inference, name=name, parents=parents, certify=certify)
+
+    def refresh(self, project: str, name: str) -> list[tuple[str | None, ...]]:
+        """Register the ``key=value/`` partitions of hive source ``name`` that appeared since it was made.
+
+        The caller acts under ``project`` and holds ``CREATE_DATA_SOURCE_IN_PROJECT``. Footers are
+        read again; files whose columns no longer match the source's dictionary are refused
+        (make a new source: its lineage would change). The new partitions' values, in order.
+        """
+        self._doing = _REFRESH
+        record = self._workspace(project, name, name)
+        self._acting_under(record, name, name)
+        source = self.catalog.snapshot().sources.get(name)
+        living = self.catalog.workspace_sources(project)
+        if source is None or name not in living or source.derived is None or not source.location:
+            self._refuse(
+                project,
+                name,
+                name,
+                f"'{name}' is not a source made from a directory of '{project}'s "
+                "workspace: list them with `immuta-spark source derived`",
+            )
+        if source.object is not None:
+            self._refuse(
+                project,
+                name,
+                name,
+                f"'{name}' is an hdfs source: its files are listed at every query, so there is nothing to refresh",
+            )
+        if not self.catalog.subject(self.catalog.actor).has(Permission.CREATE_DATA_SOURCE_IN_PROJECT):
+            self._refuse(
+                project,
+                name,
+                name,
+                "refreshing a project's source needs CREATE_DATA_SOURCE_IN_PROJECT; ask a user admin for it",
+            )
+        path = urlsplit(source.location).path
+        inference = self._infer(record, path, name, columnar_only=True)
+        now = [(c.name, c.type) for c in (*inference.columns, *inference.partition_keys)]
+        known = [(c.name, c.type) for c in source.dictionary]
+        if now != known:
+            changed = ", ".join(f"{n} {t}" for n, t in now if (n, t) not in known) or "columns removed"
+            self._refuse(
+                project,
+                name,
+                source.location,
+                f"the files' columns changed since '{name}' was made ({changed}): make a new source from the directory",
+            )
+        spec = self._spec(record, path, inference, living[name])
+        with self.manager.metastore(record) as hms:
+            have = {tuple(v) for v, _ in hms.partitions(spec.database, spec.name)}
+            new = [
+                (v, self._uri(record, w))
+                for v, w in inference.partitions
+                if tuple(DEFAULT_PARTITION if x is None else x for x in v) not in have
+            ]
+            if new:
+                hms.add_partitions(spec, new)
+        detail = {"source": name, "project": project, "partitions": [list(v) for v, _ in new]}
+        self.catalog.record(action=_REFRESH, outcome="ok", project=project, detail=detail)
+        return [v for v, _ in new]
 
     # --- hdfs ----------------------------------------------------------------------------
 

@@ -359,3 +359,44 @@ def test_a_footer_longer_than_the_first_read_takes_exactly_one_more_ranged_read(
     assert opens == 2 and report.inference.reads == 2
     assert len(report.inference.columns) == 600 and report.inference.columns[-1].type == "bigint"
     assert _state(bob, hive_metastore.uri) == before  # inspect changes nothing
+
+
+def test_refresh_registers_partitions_added_since_and_readers_see_their_rows(
+    bob: Member, hive_metastore: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bob.put("daily/day=1/part-0.parquet", parquet_bytes(_ledger(["Ohio"], [1])))
+    made = bob.sources.create(PROJECT, "daily", name="Daily", type="hive", parents=["Ledger"])
+    bob.put("daily/day=2/part-0.parquet", parquet_bytes(_ledger(["Utah"], [2])))
+    bob.put("daily/day=3/part-0.parquet", parquet_bytes(_ledger(["Iowa"], [3])))
+    assert main(["source", "refresh", PROJECT, "Daily"], manager=bob.manager) == 0
+    assert "Daily: 2 new partitions registered (2, 3)" in capsys.readouterr().out
+    assert bob.sources.refresh(PROJECT, "Daily") == []  # nothing new: nothing added
+    db, table = made.table.split(".")
+    with HiveMetastore.connect(hive_metastore.uri, user=SERVICE) as hms:
+        assert [v for v, _ in hms.partitions(db, table)] == [("1",), ("2",), ("3",)]
+
+    # New files with another column: refused, naming it; the table keeps its partitions.
+    wider = pa.table({"region": ["Erie"], "amount": pa.array([4], pa.int32()), "note": ["x"]})
+    bob.put("daily/day=4/part-0.parquet", parquet_bytes(wider))
+    with pytest.raises(DirectorySourceError, match=r"columns changed since 'Daily' was made \(note string\)"):
+        bob.sources.refresh(PROJECT, "Daily")
+    with HiveMetastore.connect(hive_metastore.uri, user=SERVICE) as hms:
+        assert len(hms.partitions(db, table)) == 3
+    bob.put("drop_refresh/a.csv", b"region,amount\nOhio,1\n")
+    bob.sources.create(PROJECT, "drop_refresh", name="Dropped Refresh", type="hdfs", parents=["Ledger"])
+    with pytest.raises(DirectorySourceError, match="is an hdfs source: its files are listed at every query"):
+        bob.sources.refresh(PROJECT, "Dropped Refresh")
+    with pytest.raises(DirectorySourceError, match="'Ledger' is not a source made from a directory"):
+        bob.sources.refresh(PROJECT, "Ledger")
+
+    spec = {
+        "user": "erin",
+        "catalog": bob.catalog.store.url,
+        "hive_uri": hive_metastore.uri,
+        "service": SERVICE,
+        "tables": [made.table],
+        "work": str(tmp_path / "erin"),
+    }
+    seen = _read(spec)[made.table]
+    assert seen["outcome"] == "read", seen
+    assert seen["rows"] == [["Iowa", 3, 3], ["Ohio", 1, 1], ["Utah", 2, 2]]
