@@ -208,6 +208,36 @@ def test_a_time_window_by_an_xattr_hides_old_files_and_files_without_the_time(
     assert _rows(_session(hdfs_spark, catalog, "bob").table("objects.lines")) == [("1", "recent")]
 
 
+def test_k_anonymization_over_a_csv_object_source_nulls_the_rare_combinations_of_the_files(
+    hdfs_spark: Any, hdfs_admin: WebHdfsAccess, objects_dir: str, catalog_of: Callable[[str], GovernanceCatalog]
+) -> None:
+    loc = f"{objects_dir}/kanon"
+    base = _path(loc)
+    _put(hdfs_admin, f"{base}/a.csv", b"id,zip,age\n1,44101,30\n2,44101,30\n3,44101,41\n", state="Ohio")
+    _put(hdfs_admin, f"{base}/b.csv", b"id,zip,age\n4,44101,30\n5,63101,30\n", state="Ohio")
+    catalog = catalog_of(f"""
+        sources:
+          - name: Patient Files
+            table: objects.patient_files
+            owners: [olga]
+            subscription: {{anyone: {{}}}}
+            object: {{format: csv, location: "{loc}", options: {{header: true, inferSchema: true}}}}
+            dictionary: [{{name: id, type: int}}, {{name: zip, type: int}}, {{name: age, type: int}}]
+            policies:
+              - {{name: files-by-state, type: row, match: {{attribute: state, xattr: state}}}}
+              - {{name: k-zip-age, type: masking, columns: {{names: [zip, age]}}, mask: {{k_anonymize: 2}}}}
+        """)
+    bob = _session(hdfs_spark, catalog, "bob")
+    # (44101, 30) occurs three times across the two files: kept; (44101, 41) and (63101, 30) once: both NULL.
+    assert _rows(bob.table("objects.patient_files")) == [
+        (1, 44101, 30),
+        (2, 44101, 30),
+        (3, None, None),
+        (4, 44101, 30),
+        (5, None, None),
+    ]
+
+
 def test_masking_is_refused_at_apply_on_parquet_or_without_a_dictionary_and_the_catalog_is_unchanged(
     tmp_path: Path, objects_dir: str
 ) -> None:
