@@ -350,11 +350,17 @@ class WorkspaceManager:
                 hms.drop_table(record.hive_database, name)
 
     def source_locations(self, record: WorkspaceRecord) -> set[str]:
-        """HDFS paths (under the workspace) of the data of the sources living there."""
-        tables = sorted(set(self.catalog.workspace_sources(record.project).values()))
+        """HDFS paths (under the workspace) of the data of the sources living there.
+
+        A source's own ``location`` where it has one (every source made from a workspace
+        directory, hdfs ones included: they have no table), else its Hive table's location.
+        """
+        living = self.catalog.workspace_sources(record.project)
+        sources = self.catalog.snapshot().sources
+        paths = {_path_of(loc) for n in living if (loc := getattr(sources.get(n), "location", None))}
+        tables = sorted({t for n, t in living.items() if not getattr(sources.get(n), "location", None)})
         if not tables or not record.hive_uri:
-            return set()
-        paths = set()
+            return paths
         with self.metastore(record) as hms:
             for name in tables:
                 table = hms.table(record.hive_database, name)

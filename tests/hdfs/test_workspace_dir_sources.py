@@ -131,6 +131,10 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
     bob.sources.create(LEAVE, "events", name="Events", type="hive", parents=["Ledger"])
     merged = bob.sources.create(LEAVE, "people", name="People", type="hive", parents=["Ledger"])
     assert merged.table == f"{db}.people"
+    bob.put("raw_csv/a.csv", b"region,amount\nErie,5\n")
+    raw = bob.sources.create(
+        LEAVE, "raw_csv", name="Raw CSV", type="hdfs", parents=["Ledger"], options={"header": "true"}
+    )
 
     with HiveMetastore.connect(hive_metastore.uri, user=SERVICE) as hms:
         table = hms.table(db, "events")
@@ -141,7 +145,7 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
 
     # bob leaves the project; the workspace's sources are the service's, and stay readable.
     acting(ws_manager.catalog, "olivia").revoke_project_member(LEAVE, "bob")
-    tables = [f"{db}.sales_files", f"{db}.sales_orc", f"{db}.events", f"{db}.people"]
+    tables = [f"{db}.sales_files", f"{db}.sales_orc", f"{db}.events", f"{db}.people", raw.table]
     spec = {
         "user": "erin",
         "catalog": ws_manager.catalog.store.url,
@@ -166,13 +170,15 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
     ]
     assert seen[tables[3]]["columns"] == [["id", "bigint"], ["name", "string"], ["score", "double"]]
     assert sorted(seen[tables[3]]["rows"], key=str) == [[1, "ann", None], [5_000_000_000, "ben", 0.5]]
+    assert seen[tables[4]]["rows"] == [["Erie", "5"]]  # an hdfs source made by bob, read after he left
 
     # Disabled, the workspace is closed to its members' native reads; the sources still answer carol, a member
     # (outside the project: a project its policy file declares keeps the sources the file lists).
     ws_manager.disable(LEAVE)
-    later = _read({**spec, "user": "carol", "tables": tables[:2], "work": str(tmp_path / "carol")})
+    later = _read({**spec, "user": "carol", "tables": [*tables[:2], raw.table], "work": str(tmp_path / "carol")})
     assert later[tables[0]]["rows"] == [["Ohio", 1], ["Texas", 2]]
     assert later[tables[1]]["rows"] == [["Iowa", 4], ["Utah", 3]]
+    assert later[raw.table]["rows"] == [["Erie", "5"]]
 
     # Purging what belongs to no source keeps every source's directory (its table's location).
     bob.service.write_bytes(f"{bob.record.path}/scratch/notes.txt", b"x", mode=0o660)
