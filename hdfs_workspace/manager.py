@@ -357,8 +357,9 @@ class WorkspaceManager:
         """
         living = self.catalog.workspace_sources(record.project)
         sources = self.catalog.snapshot().sources
-        paths = {_path_of(loc) for n in living if (loc := getattr(sources.get(n), "location", None))}
-        tables = sorted({t for n, t in living.items() if not getattr(sources.get(n), "location", None)})
+        located = {n: sources[n].location for n in living if n in sources and sources[n].location}
+        paths = {_path_of(loc) for loc in located.values() if loc}
+        tables = sorted({t for n, t in living.items() if n not in located})
         if not tables or not record.hive_uri:
             return paths
         with self.metastore(record) as hms:
