@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYSPARK_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
+# Bouncy Castle's FF3-1 engine, for the format-preserving mask in the JVM (immuta_spark/spark/mask_jvm.py).
+BCPROV_JAR := $(HOME)/.m2/repository/org/bouncycastle/bcprov-jdk18on/1.80/bcprov-jdk18on-1.80.jar
 APT = sh -c '[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@"' apt
 
@@ -32,6 +34,8 @@ lint: setup
 jvm-deps:
 	@command -v java >/dev/null || $(APT) openjdk-17-jdk-headless || { echo "Java 17 is missing: install a JDK 17"; exit 1; }
 	@command -v mvn >/dev/null || $(APT) maven || { echo "Maven is missing: install maven"; exit 1; }
+	@[ -f $(BCPROV_JAR) ] || mvn -q dependency:get -Dartifact=org.bouncycastle:bcprov-jdk18on:1.80 \
+		|| { echo "Bouncy Castle (FF3-1 in the JVM) could not be fetched with Maven"; exit 1; }
 
 system-deps: jvm-deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || $(APT) postgresql \

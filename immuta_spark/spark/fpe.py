@@ -1,9 +1,11 @@
 """The format-preserving mask's Arrow UDF: FF3-1 over pandas batches (the product's only UDF).
 
-Spark has no native FF3-1, so :func:`fpe_udf` wraps :func:`immuta_spark.masks.format_preserving.encrypt`
-in a pandas UDF: one Python call per Arrow batch, each distinct value encrypted once per
-worker (up to :data:`CACHE_LIMIT` remembered). The keys travel to the Python workers inside
-the UDF (as Spark ships any UDF's closure); the ciphers are built there once per worker.
+Spark has no native FF3-1. Where Bouncy Castle is installed the mask runs in the JVM
+(:mod:`immuta_spark.spark.mask_jvm`); without it :func:`fpe_udf` wraps
+:func:`immuta_spark.masks.format_preserving.encrypt` in a pandas UDF: one Python call per
+Arrow batch, each distinct value encrypted once per worker (up to :data:`CACHE_LIMIT`
+remembered). The keys travel to the Python workers inside the UDF (as Spark ships any UDF's
+closure); the ciphers are built there once per worker.
 """
 
 # No ``from __future__ import annotations`` here: pandas_udf reads the UDF's type hints at run time.

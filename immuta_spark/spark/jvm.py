@@ -24,7 +24,7 @@ from typing import Any
 
 from immuta_spark.spark.errors import EnforcementError
 
-__all__ = ["PlanInspector", "escape", "helper", "inspector", "records", "unescape"]
+__all__ = ["PlanInspector", "cache_dir", "escape", "helper", "inspector", "javac", "records", "unescape"]
 
 SOURCES = Path(__file__).resolve().parent / "jvm"
 _lock = threading.Lock()
@@ -58,7 +58,8 @@ def unescape(value: str) -> str:
     return _ESCAPED.sub(lambda m: _ESCAPES[m.group(1)], value)
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where compiled classes are kept between runs (``$IMMUTA_SPARK_CACHE``, else ``~/.cache/immuta-spark``)."""
     base = os.environ.get("IMMUTA_SPARK_CACHE") or Path.home() / ".cache" / "immuta-spark"
     return Path(base)
 
@@ -70,12 +71,11 @@ def _compile() -> Path:
     jars = Path(pyspark.__file__).parent / "jars"
     sources = sorted(SOURCES.glob("*.java"))
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + pyspark.__version__.encode()).hexdigest()[:16]
-    out = _cache_dir() / f"jvm-classes-{digest}"
+    out = cache_dir() / f"jvm-classes-{digest}"
     if (out / "io" / "immutaspark" / "PlanInspector.class").exists():
         return out
-    java_home = os.environ.get("JAVA_HOME")
-    javac = shutil.which("javac") or (str(Path(java_home) / "bin" / "javac") if java_home else None)
-    if not javac or not Path(javac).exists():
+    compiler = javac()
+    if compiler is None:
         raise EnforcementError(
             "the governed session needs a JDK's javac to build its analyzer rules, and none was found; "
             "install a JDK 17 (or set JAVA_HOME)"
@@ -83,7 +83,7 @@ def _compile() -> Path:
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [javac, "--release", "17", "-nowarn", "-d", str(tmp), "-cp", str(jars / "*"), *map(str, sources)],
+        [compiler, "--release", "17", "-nowarn", "-d", str(tmp), "-cp", str(jars / "*"), *map(str, sources)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -99,6 +99,13 @@ def _compile() -> Path:
     except OSError:  # another process finished first: use theirs
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def javac() -> str | None:
+    """The JDK's ``javac`` (on the PATH, else under ``$JAVA_HOME``), or None."""
+    java_home = os.environ.get("JAVA_HOME")
+    found = shutil.which("javac") or (str(Path(java_home) / "bin" / "javac") if java_home else None)
+    return found if found and Path(found).exists() else None
 
 
 class PlanInspector:

@@ -7,8 +7,10 @@ Secrets (salts, keys) are never literals: a literal is printed by every plan str
 local relation; plans print only its column name, and at run time Spark computes the subquery
 once and puts its value into the generated code as a constant (as fast as a literal; a cross
 join with the relation cost a quarter more on 5M rows).
-Format-preserving encryption, which Spark cannot do natively, is refused here until its Arrow
-UDF lands: a plan that needs it fails closed.
+The reversible and format-preserving masks are the exceptions that Spark's functions cannot do
+well: they call the project's JVM classes through Spark's ``StaticInvoke``
+(:mod:`immuta_spark.spark.mask_jvm`), and where those cannot be loaded the token falls back to
+native functions and FF3-1 to the product's one pandas UDF.
 
 Columns are built with the JVM's ``org.apache.spark.sql.functions`` and ``Column`` methods
 directly, one py4j round trip a node. Going through ``pyspark.sql.functions`` gives the same
@@ -30,6 +32,7 @@ from immuta_spark.errors import PolicyBindError
 from immuta_spark.masks.format_preserving import fpe_keys
 from immuta_spark.masks.reversible import AAD, BUCKET, IV_BYTES, token_keys
 from immuta_spark.spark.fpe import fpe_udf
+from immuta_spark.spark.mask_jvm import MaskClasses, mask_classes
 
 __all__ = ["JvmFunctions", "Lowering", "lower", "lower_columns", "quote_identifier"]
 
@@ -48,8 +51,10 @@ def quote_identifier(name: str) -> str:
 class JvmFunctions:
     """Handles on the JVM's column functions, looked up once per JVM (each lookup is a round trip)."""
 
-    def __init__(self, jvm: Any) -> None:
+    def __init__(self, jvm: Any, *, jvm_masks: bool = True) -> None:
         self.f = jvm.org.apache.spark.sql.functions
+        #: The JVM forms of the reversible and format-preserving masks, or None (portable forms).
+        self.masks: MaskClasses | None = mask_classes(jvm) if jvm_masks else None
         self.to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
         self.metadata = jvm.org.apache.spark.sql.types.Metadata
         self.window = jvm.org.apache.spark.sql.expressions.Window
@@ -85,6 +90,11 @@ class Lowering:
     def seq(self, items: Sequence[Any]) -> Any:
         """A Scala Seq of ``items`` (for the functions that take Column*)."""
         return self._functions.to_seq(list(items))
+
+    @property
+    def masks(self) -> MaskClasses | None:
+        """The JVM mask classes, when loaded (see :mod:`immuta_spark.spark.mask_jvm`)."""
+        return self._functions.masks
 
     def window(self, columns: Sequence[Any]) -> Any:
         """A window partitioned by ``columns``."""
@@ -199,6 +209,9 @@ def _(node: E.Token, ctx: Lowering) -> Any:
         return f.unhex(ctx.secret_column(value.hex()))
 
     data = _lower(node.child, ctx).cast("binary")
+    if ctx.masks is not None:
+        hexed = [ctx.secret_column(keys.enc.hex()), ctx.secret_column(keys.mac.hex())]
+        return ctx.masks.call(ctx.masks.tokens, "tokenize", [data, *hexed])
     pad = f.unhex(f.lit("80" + "00" * (BUCKET - 1))).substr(
         f.lit(1), f.lit(BUCKET).minus(f.pmod(f.octet_length(data), f.lit(BUCKET)))
     )
@@ -212,8 +225,12 @@ def _(node: E.Token, ctx: Lowering) -> Any:
 
 @_lower.register
 def _(node: E.FormatPreserve, ctx: Lowering) -> Any:
-    # Spark has no native FF3-1: the product's one UDF, vectorised over Arrow batches.
-    udf = fpe_udf(fpe_keys(ctx.secrets(node.key)))
+    keys = fpe_keys(ctx.secrets(node.key))
+    if ctx.masks is not None and ctx.masks.ff3 is not None:
+        hexed = [ctx.secret_column(v) for v in (keys.key, keys.tweak_seed.hex(), keys.short.hex())]
+        return ctx.masks.call(ctx.masks.ff3, "mask", [_lower(node.child, ctx), *hexed])
+    # Without Bouncy Castle: the product's one UDF, vectorised over Arrow batches.
+    udf = fpe_udf(keys)
     return udf(ClassicColumn(_lower(node.child, ctx)))._jc
 
 

@@ -40,11 +40,36 @@ def main(master: str, workdir: str) -> int:
             # The repartition makes the executors shuffle and compute the masked rows.
             df = ImmutaSparkSession.wrap(spark, catalog=catalog, user=user).sql(query).repartition(4, "claim_id")
             out[user] = sorted(([r.claim_id, r.ssn, r.ip, r.state] for r in df.collect()), key=lambda r: int(r[0]))
+        out["jvm_masks"] = _jvm_masks(spark)
         out["executors"] = int(spark.sparkContext._jsc.sc().getExecutorIds().size())  # type: ignore[union-attr]
         print("RESULT " + json.dumps(out))
     finally:
         spark.stop()
     return 0
+
+
+def _jvm_masks(spark: object) -> dict[str, bool]:
+    """Whether the JVM mask classes reach the executors and give the Python references' values there."""
+    from immuta_spark.expr import Cast, Column, FormatPreserve, SecretRef, Token
+    from immuta_spark.masks.format_preserving import encrypt, fpe_keys
+    from immuta_spark.masks.reversible import token_keys, tokenize
+    from immuta_spark.spark.lower import JvmFunctions, Lowering, lower
+
+    secret = b"the cluster test's secret"
+    values = [f"{i:03d}-{i % 97:02d}-{i * 7 % 10000:04d} Ann" for i in range(400)]
+    frame = spark.createDataFrame(list(enumerate(values)), "id int, v string").repartition(4)  # type: ignore[attr-defined]
+    functions = JvmFunctions(spark._jvm)  # type: ignore[attr-defined]
+    ctx = Lowering(functions, lambda ref: secret, lambda name, value: functions.f.lit(value))
+    key = SecretRef("source", "S", "k")
+    token = lower(Token(Cast(Column("v"), "string"), key), ctx).alias("t")
+    fpe = lower(FormatPreserve(Cast(Column("v"), "string"), key), ctx).alias("f")
+    rows = frame.select("id", token, fpe).collect()
+    tk, fk = token_keys(secret), fpe_keys(secret)
+    return {
+        "loaded": functions.masks is not None and functions.masks.ff3 is not None,
+        "tokens": all(r["t"] == tokenize(values[r["id"]], tk) for r in rows) and len(rows) == len(values),
+        "ff3": all(r["f"] == encrypt(values[r["id"]], fk) for r in rows),
+    }
 
 
 if __name__ == "__main__":

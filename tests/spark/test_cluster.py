@@ -112,5 +112,7 @@ def test_governed_queries_run_masked_on_two_executors(standalone: str, tmp_path:
     assert done.returncode == 0 and lines, done.stderr[-4000:]
     result = json.loads(lines[-1][len("RESULT ") :])
     assert result["executors"] == 2
+    # The reversible and format-preserving masks' JVM classes reach the executors (SparkContext.addJar).
+    assert result["jvm_masks"] == {"loaded": True, "tokens": True, "ff3": True}
     assert result["bob"] == [[1, None, "164.16.13.XXX", "Ohio"], [4, None, "172.16.0.XXX", "Ohio"]]
     assert [row[1] for row in result["alice"]][:2] == ["123-45-6789", "987-65-4321"]

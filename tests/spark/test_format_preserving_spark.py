@@ -1,6 +1,7 @@
-"""Format-preserving masking with real Spark (issue 13, item 3): the Arrow UDF equals the reference, and unmasks.
+"""Format-preserving masking with real Spark (issue 13, item 3): the mask equals the reference, and unmasks.
 
-The only UDF in the product: Spark has no native FF3-1.
+Spark has no native FF3-1: it runs in the JVM with Bouncy Castle (or, without it, in the
+product's one pandas UDF; tests/spark/test_mask_jvm.py holds both to the reference).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def sessions(governed: Any, sample_spark: Any) -> Any:
     return governed(_YAML)
 
 
-def test_the_udf_masks_as_the_reference_does_and_the_exempt_see_the_clear(sessions: Any) -> None:
+def test_the_mask_equals_the_reference_and_the_exempt_see_the_clear(sessions: Any) -> None:
     keys = fpe_keys(sessions.catalog.secret(SecretRef("source", "Ids", "fpe_key")))
     seen = {r["id"]: r["code"] for r in sessions("ann").sql("SELECT id, code FROM fp.ids").collect()}
     assert seen == {i: None if v is None else encrypt(v, keys) for i, v in ROWS}

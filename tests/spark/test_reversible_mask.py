@@ -1,8 +1,8 @@
 """Reversible masking with real Spark (issue 13, item 1): deterministic tokens that leak nothing but equality.
 
-The tokens are computed natively (``sha2`` and ``aes_encrypt``, the SIV construction of
-:mod:`immuta_spark.masks.reversible`) and must equal the Python reference byte for byte, so
-that the key reverses them.
+The tokens (the SIV construction of :mod:`immuta_spark.masks.reversible`, computed by the JVM
+class ``Tokens`` or natively with ``sha2`` and ``aes_encrypt``) must equal the Python reference
+byte for byte, so that the key reverses them.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def tokens(governed: Any, sample_spark: Any) -> tuple[dict[int, str | None], Any
     return {r["id"]: r["address"] for r in rows}, keys
 
 
-def test_native_tokens_equal_the_reference_and_reverse_to_the_values(tokens: tuple[dict[int, Any], Any]) -> None:
+def test_tokens_equal_the_reference_and_reverse_to_the_values(tokens: tuple[dict[int, Any], Any]) -> None:
     found, keys = tokens
     for i, value in enumerate(VALUES):
         if value is None:

@@ -1,0 +1,96 @@
+"""The reversible and format-preserving masks in the JVM equal their Python references and portable forms.
+
+``Tokens.tokenize`` (JDK HMAC-SHA256 and AES-GCM) and ``Ff3.mask`` (Bouncy Castle's FF3-1) run
+through Spark's ``StaticInvoke``; where they cannot be loaded the token is computed with native
+Spark functions and FF3-1 by the pandas UDF. All four must give the references' bytes, or an
+unmask could not reverse what a reader saw.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+import pytest
+
+from immuta_spark.expr import Cast, Column, FormatPreserve, SecretRef, Token
+from immuta_spark.masks.format_preserving import encrypt, fpe_keys
+from immuta_spark.masks.reversible import token_keys, tokenize
+
+SECRET = b"a source's secret, for these tests only"
+
+
+def _values() -> list[str | None]:
+    rng = random.Random(13)
+    alphabet = string.ascii_letters + string.digits + "-@. éü✓"
+    out: list[str | None] = ["", "a", "12345", "123-45-6789", "exactly16bytes!!", "Zoë, née Müller", "9" * 130, None]
+    out += ["same value twice", "same value twice"]  # one task thread, the same key and IV twice in a row
+    out += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 70))) for _ in range(1500)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def frame(spark: Any) -> Any:
+    return spark.createDataFrame([(i, v) for i, v in enumerate(_values())], "id int, v string").repartition(3)
+
+
+def _lowered(spark: Any, frame: Any, node: Any, *, jvm_masks: bool) -> dict[int, str | None]:
+    from immuta_spark.spark.lower import JvmFunctions, Lowering, lower
+
+    functions = JvmFunctions(spark._jvm, jvm_masks=jvm_masks)
+    ctx = Lowering(functions, lambda ref: SECRET, lambda name, value: functions.f.lit(value))
+    return {r["id"]: r["m"] for r in frame.select("id", lower(node, ctx).alias("m")).collect()}
+
+
+def test_the_jvm_masks_load_with_bouncy_castle(spark: Any) -> None:
+    from immuta_spark.spark.mask_jvm import BCPROV, bcprov_jar, mask_classes
+
+    assert bcprov_jar() is not None, f"Bouncy Castle {':'.join(BCPROV)} is missing: run `make jvm-deps`"
+    loaded = mask_classes(spark._jvm)
+    assert loaded is not None and loaded.ff3 is not None
+
+
+def test_jvm_and_native_tokens_both_equal_the_reference(spark: Any, frame: Any) -> None:
+    node = Token(Cast(Column("v"), "string"), SecretRef("source", "S", "token_key"))
+    keys = token_keys(SECRET)
+    expected = {i: None if v is None else tokenize(v, keys) for i, v in enumerate(_values())}
+    assert _lowered(spark, frame, node, jvm_masks=True) == expected
+    assert _lowered(spark, frame, node, jvm_masks=False) == expected
+
+
+def test_jvm_ff3_and_the_pandas_udf_both_equal_the_reference(spark: Any, frame: Any) -> None:
+    node = FormatPreserve(Cast(Column("v"), "string"), SecretRef("source", "S", "fpe_key"))
+    keys = fpe_keys(SECRET)
+    expected = {i: None if v is None else encrypt(v, keys) for i, v in enumerate(_values())}
+    assert _lowered(spark, frame, node, jvm_masks=True) == expected
+    assert _lowered(spark, frame, node, jvm_masks=False) == expected
+
+
+def test_governed_plans_call_the_jvm_masks_and_never_print_their_keys(governed: Any, sample_spark: Any) -> None:
+    from tests.spark.conftest import table
+
+    table(sample_spark, "mj.people", [(1, "123-45-6789", "1 Main Street")], "id int, ssn string, address string")
+    sessions = governed(
+        """
+users:
+  - {name: svc_notebook, permissions: [IMPERSONATE]}
+  - {name: ann}
+sources:
+  - name: People
+    table: mj.people
+    subscription: {anyone: {}}
+    policies:
+      - {name: fpe, type: masking, columns: {names: [ssn]}, mask: format_preserving}
+      - {name: tok, type: masking, columns: {names: [address]}, mask: reversible}
+"""
+    )
+    df = sessions("ann").sql("SELECT * FROM mj.people")
+    plan = df._jdf.queryExecution().executedPlan().toString()
+    assert "io.immutaspark.masks.Ff3.mask" in plan and "io.immutaspark.masks.Tokens.tokenize" in plan
+    fpe = fpe_keys(sessions.catalog.secret(SecretRef("source", "People", "fpe_key")))
+    tok = token_keys(sessions.catalog.secret(SecretRef("source", "People", "token_key")))
+    for secret in (fpe.key, fpe.tweak_seed.hex(), fpe.short.hex(), tok.enc.hex(), tok.mac.hex()):
+        assert secret not in plan
+    row = df.collect()[0]
+    assert row["ssn"] == encrypt("123-45-6789", fpe) and row["address"] == tokenize("1 Main Street", tok)
