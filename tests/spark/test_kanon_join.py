@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.spark.conftest import table
 from tests.spark.test_enforcement import USERS, rows, source
 
@@ -64,3 +66,14 @@ def test_two_policies_on_one_source_join_their_counts_and_users_queries_sit_on_t
     ]
     joined = ann.sql("SELECT a.id, b.state FROM gov.ktwo a JOIN gov.ktwo b ON a.id = b.id WHERE b.state IS NULL")
     assert [tuple(r) for r in joined.collect()] == [(5, None)]
+
+
+def test_a_k_anonymized_source_stays_owner_only_for_writes(governed: Any, sample_spark: Any) -> None:
+    from immuta_spark.spark import GovernedAccessDenied
+
+    table(sample_spark, "gov.kwrite", [(1, "F"), (2, "F"), (3, "M")], "id int, gender string")
+    policies = "      - {name: k, type: masking, columns: {names: [gender]}, mask: {k_anonymize: 2}}"
+    ann = governed(USERS + source("gov.kwrite", policies=policies))("ann")
+    with pytest.raises(GovernedAccessDenied, match="reserved to the source's owners"):
+        ann.sql("INSERT INTO gov.kwrite SELECT * FROM gov.kwrite")
+    assert sample_spark.table("gov.kwrite").count() == 3
