@@ -77,3 +77,19 @@ def test_a_k_anonymized_source_stays_owner_only_for_writes(governed: Any, sample
     with pytest.raises(GovernedAccessDenied, match="reserved to the source's owners"):
         ann.sql("INSERT INTO gov.kwrite SELECT * FROM gov.kwrite")
     assert sample_spark.table("gov.kwrite").count() == 3
+
+
+def test_another_users_k_anonymized_dataframe_is_enforced_again_for_whoever_runs_it(
+    governed: Any, sample_spark: Any
+) -> None:
+    data = [(1, "Ohio", "North"), (2, "Ohio", "South"), (3, "Texas", "North"), (4, "Texas", "North")]
+    table(sample_spark, "gov.kagain", data, "id int, state string, region string")
+    policies = """      - {name: r, type: row, match: {attribute: Region, column: region}}
+      - {name: k, type: masking, columns: {names: [state]}, mask: {k_anonymize: 2}}"""
+    build = governed(USERS + source("gov.kagain", policies=policies))
+    ann, ben = build("ann"), build("ben")
+    ben_df = ben.table("gov.kagain")
+    assert rows(ben_df) == [(2, None, "South")]
+    # Joined in ann's session, ben's half (its template reads the table twice) is enforced again as ann.
+    joined = ann.table("gov.kagain").join(ben_df.withColumnRenamed("state", "s2"), "id").select("id", "state", "s2")
+    assert rows(joined) == [(1, None, None), (3, "Texas", "Texas"), (4, "Texas", "Texas")]
