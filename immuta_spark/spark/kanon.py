@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 from immuta_spark.expr import Expr, GroupSmallerThan
 from immuta_spark.spark.lower import quote_identifier
 
-__all__ = ["BROADCAST_GROUPS", "group_columns", "with_group_counts"]
+__all__ = ["BROADCAST_GROUPS", "broadcastable", "group_columns", "with_group_counts"]
 
 #: At most this many groups (by the fingerprint's bound), the group table is broadcast to every task.
 BROADCAST_GROUPS = 1_000_000
@@ -68,7 +68,7 @@ def with_group_counts(
         table = rows.groupBy(*[F.col(quote_identifier(c)).alias(k) for c, k in zip(group, keys, strict=True)]).agg(
             F.count(F.lit(1)).alias(count)
         )
-        if broadcast_ok and _bounded(fingerprint, group):
+        if broadcast_ok and broadcastable(fingerprint, group):
             table = table.hint("broadcast")
         pairs = zip(group, keys, strict=True)
         on = [F.col(quote_identifier(c)).eqNullSafe(F.col(quote_identifier(k))) for c, k in pairs]
@@ -86,7 +86,7 @@ def _broadcast_enabled(frame: DataFrame) -> bool:
     return not value.strip().startswith("-")
 
 
-def _bounded(fingerprint: Mapping[str, Any] | None, group: tuple[str, ...]) -> bool:
+def broadcastable(fingerprint: Mapping[str, Any] | None, group: tuple[str, ...]) -> bool:
     """Whether the fingerprint bounds ``group``'s number of groups to :data:`BROADCAST_GROUPS` or fewer."""
     if not fingerprint:
         return False
