@@ -63,6 +63,8 @@ class Enforcer:
         self.shared = SharedFrames.of(root)
         self.fingerprints = FreshFingerprints(self._raw_frame, self.acting)
         self._plans: dict[str, Plan] = {}
+        #: The fresh fingerprint each plan's k-anonymization used (its distinct counts size the group counts' join).
+        self._printed: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._heartbeat: LeaseHeartbeat | None = None
         self.governor = JvmGovernor(spark, self)
@@ -179,6 +181,7 @@ class Enforcer:
     def _reset(self) -> None:
         self._listed = False
         self._plans.clear()
+        self._printed.clear()
         self._locations = None
         self._subject = None
 
@@ -208,7 +211,9 @@ class Enforcer:
                 return
             # The catalog's id too: a catalog re-created at the same URL restarts its revisions.
             catalog = f"{self.catalog.store.url}#{self.catalog.store.catalog_id}"
-            entry = self.shared.enforced(source, plan, (catalog, snap.revision), self._secret)
+            entry = self.shared.enforced(
+                source, plan, (catalog, snap.revision), self._secret, self._printed.get(source.name)
+            )
             self._secret_values.update(entry.secrets)
             if plan.differential_privacy is not None:
                 # Masks and row filters apply beneath the noise; only spark/dp.py's aggregates read it.
@@ -351,6 +356,7 @@ class Enforcer:
             # A k-anonymization needs the table's fresh fingerprint (its cutoff and K): recomputed when stale.
             printed = self.fingerprints.fresh(snap, source, [c for c, _ in schema])
             found = compile_plan(snap, self.subject(), source.name, schema, printed)
+            self._printed[source.name] = printed
             if found.allowed:
                 with self.reading():
                     found, listed = with_files(self.spark, source, found)

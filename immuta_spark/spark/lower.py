@@ -57,7 +57,6 @@ class JvmFunctions:
         self.masks: MaskClasses | None = mask_classes(jvm) if jvm_masks else None
         self.to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
         self.metadata = jvm.org.apache.spark.sql.types.Metadata
-        self.window = jvm.org.apache.spark.sql.expressions.Window
 
 
 class Lowering:
@@ -65,7 +64,8 @@ class Lowering:
 
     ``scalar(name, value)`` makes the scalar subquery that carries a secret, its one column
     named ``name`` (``<prefix>0``, ``<prefix>1``, ...); after lowering, :attr:`secret_columns`
-    maps each name to its value.
+    maps each name to its value. :attr:`group_counts` names, for each k-anonymization group (its
+    columns), the column its row's group count was joined on as (:mod:`immuta_spark.spark.kanon`).
     """
 
     def __init__(
@@ -78,6 +78,7 @@ class Lowering:
         self.secrets = secrets
         self.prefix = prefix
         self.secret_columns: dict[str, str] = {}
+        self.group_counts: dict[tuple[str, ...], str] = {}
         self.f = functions.f
         self._functions = functions
         self._scalar = scalar
@@ -95,10 +96,6 @@ class Lowering:
     def masks(self) -> MaskClasses | None:
         """The JVM mask classes, when loaded (see :mod:`immuta_spark.spark.mask_jvm`)."""
         return self._functions.masks
-
-    def window(self, columns: Sequence[Any]) -> Any:
-        """A window partitioned by ``columns``."""
-        return self._functions.window.partitionBy(self.seq(columns))
 
     def secret_column(self, value: str) -> Any:
         """The scalar subquery that carries ``value`` (one per distinct value)."""
@@ -321,6 +318,11 @@ def _(node: E.HashBucketBelow, ctx: Lowering) -> Any:
 
 @_lower.register
 def _(node: E.GroupSmallerThan, ctx: Lowering) -> Any:
-    f = ctx.f
-    window = ctx.window([f.col(quote_identifier(c)) for c in node.columns])
-    return f.count(f.lit(1)).over(window).lt(f.lit(node.k))
+    # The group's count is joined onto the rows beforehand (spark/kanon.py): a window would sort every row.
+    count = ctx.group_counts.get(node.columns)
+    if count is None:
+        raise PolicyBindError(
+            f"no group counts for the k-anonymization over {', '.join(node.columns)}; the source is closed "
+            "(fail closed): report this as a bug"
+        )
+    return ctx.f.col(quote_identifier(count)).lt(ctx.f.lit(node.k))

@@ -1,9 +1,11 @@
 """Templates of enforcement, shared by the governed sessions of one SparkSession.
 
 The answer :meth:`~immuta_spark.spark.enforce.Enforcer.decide` gives the JVM rules for a
-readable source is a template: the table's scan, then the row filter, then one projection that
-computes every column (masked or not), all lowered to native Spark expressions
-(:mod:`immuta_spark.spark.lower`) and analyzed once in an ungoverned internal session.
+readable source is a template: the table's scan, then the row filter, then (for a
+k-anonymization) each group's row count joined on (:mod:`immuta_spark.spark.kanon`, which reads
+the filtered scan a second time), then one projection that computes every column (masked or
+not), all lowered to native Spark expressions (:mod:`immuta_spark.spark.lower`) and analyzed
+once in an ungoverned internal session.
 
 Building a template costs tens of milliseconds (a metastore lookup the first time, lowering, an
 analysis), so templates are shared by every governed session over the same SparkSession whose
@@ -18,7 +20,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +33,7 @@ from immuta_spark.model import Source
 from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.jvm import helper
+from immuta_spark.spark.kanon import group_columns, with_group_counts
 from immuta_spark.spark.lower import JvmFunctions, Lowering, lower, lower_columns, quote_identifier
 from immuta_spark.spark.objects import object_frame
 
@@ -174,12 +177,19 @@ class SharedFrames:
             return found
 
     def enforced(
-        self, source: Source, plan: Plan, revision: tuple[str, int], secret: Callable[[SecretRef], bytes]
+        self,
+        source: Source,
+        plan: Plan,
+        revision: tuple[str, int],
+        secret: Callable[[SecretRef], bytes],
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> _Entry:
         """The shared template of ``source`` under ``plan`` (built if nobody has it yet).
 
         ``revision`` is the catalog's URL and revision: sessions on two catalogs never share one
-        (their secrets differ).
+        (their secrets differ). ``fingerprint``, the table's when a k-anonymization needed one,
+        tells whether its group counts are small enough to broadcast (a hint only: it changes no
+        result, so it is not part of the key).
         """
         with self._lock:
             raw = self.raw_of(source, revision)
@@ -189,14 +199,20 @@ class SharedFrames:
                 self._entries.move_to_end(key)
                 return entry
             self._forget_revisions(revision)
-            entry = self._build(source, plan, raw, revision, secret)
+            entry = self._build(source, plan, raw, revision, secret, fingerprint)
             self._entries[key] = entry
             while len(self._entries) > self.LIMIT:
                 self._entries.popitem(last=False)
             return entry
 
     def _build(
-        self, source: Source, plan: Plan, raw: _Raw, revision: tuple[str, int], secret: Callable[[SecretRef], bytes]
+        self,
+        source: Source,
+        plan: Plan,
+        raw: _Raw,
+        revision: tuple[str, int],
+        secret: Callable[[SecretRef], bytes],
+        fingerprint: Mapping[str, Any] | None,
     ) -> _Entry:
         self._count += 1
         name = f"{MARKER_ROOT}{self._token}_{self._count}_v"  # names the secrets' columns, never data
@@ -205,12 +221,16 @@ class SharedFrames:
                 self._functions = JvmFunctions(self._jvm)
             ctx = Lowering(self._functions, secret, self._secret_scalar, prefix=f"{name}s")
             row_filter = None if isinstance(plan.row_filter, AlwaysTrue) else lower(plan.row_filter, ctx)
-            columns = lower_columns(
-                [(c.name, c.term) for c in plan.columns], ctx, [mask_metadata(c) for c in plan.columns]
-            )
             frame = raw.frame
             if row_filter is not None:
                 frame = frame.filter(row_filter)
+            groups = group_columns(c.term for c in plan.columns)
+            if groups:
+                # K-anonymization counts the rows the filter keeps, joined on before the masks read them.
+                frame, ctx.group_counts = with_group_counts(frame, groups, f"{name}g", fingerprint)
+            columns = lower_columns(
+                [(c.name, c.term) for c in plan.columns], ctx, [mask_metadata(c) for c in plan.columns]
+            )
             frame = frame.select(*columns)
             template = frame._jdf.queryExecution().analyzed()
         except ImmutaSparkError:

@@ -7,6 +7,7 @@ package io.immutaspark;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -129,24 +130,35 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         return enforceLeaf(leaf, node, g);
     }
 
-    /** The one relation leaf of an enforced subtree or template (expression subqueries aside). */
+    /**
+     * The one relation leaf of an enforced subtree or template (expression subqueries aside). A
+     * k-anonymization joins the table's group counts back onto its rows, so a template may read its
+     * relation more than once: every read must be the same relation (then the first, the rows' side,
+     * is returned); anything else is null.
+     */
     static LogicalPlan relationOf(LogicalPlan node) {
-        if (Relations.isRelation(node)) return node;
-        scala.collection.Iterator<LogicalPlan> kids = node.children().iterator();
-        LogicalPlan found = null;
-        while (kids.hasNext()) {
-            LogicalPlan r = relationOf(kids.next());
-            if (r != null) {
-                if (found != null) return null;
-                found = r;
-            }
+        List<LogicalPlan> found = new ArrayList<>();
+        relations(node, found);
+        if (found.isEmpty()) return null;
+        LogicalPlan first = found.get(0);
+        for (LogicalPlan r : found) if (r != first && !r.sameResult(first)) return null;
+        return first;
+    }
+
+    /** Every relation leaf beneath {@code node}, left to right (expression subqueries aside). */
+    private static void relations(LogicalPlan node, List<LogicalPlan> out) {
+        if (Relations.isRelation(node)) {
+            out.add(node);
+            return;
         }
-        return found;
+        scala.collection.Iterator<LogicalPlan> kids = node.children().iterator();
+        while (kids.hasNext()) relations(kids.next(), out);
     }
 
     /**
      * The template (Python's enforced plan, analyzed over a relation r0 of the same table) made over
-     * {@code relation}: r0 becomes a fresh instance of {@code relation}, every attribute the template
+     * {@code relation}: r0 (each read of it, when a k-anonymization reads it twice) becomes a fresh
+     * instance of {@code relation}, every attribute the template
      * defines gets a fresh id, and the outputs take the ids of {@code outputs} (the relation's, so
      * references already resolved against it stay valid) where name and type agree.
      */
@@ -155,20 +167,32 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         if (r0 == null || !(template instanceof Project)) {
             throw Errors.unenforced("the enforcement of a governed table has an unexpected shape; refused (fail closed)");
         }
-        LogicalPlan fresh = relation instanceof MultiInstanceRelation ? ((MultiInstanceRelation) relation).newInstance() : relation;
-        Map<ExprId, Attribute> map = new HashMap<>();
-        Map<String, Attribute> byName = byName(fresh.output());
-        scala.collection.Iterator<Attribute> it = r0.output().iterator();
-        while (it.hasNext()) {
-            Attribute a0 = it.next();
-            Attribute a1 = byName.get(a0.name().toLowerCase(Locale.ROOT));
-            if (a1 == null || !a1.dataType().sameType(a0.dataType())) {
-                throw Errors.unenforced("the table's columns changed since its policies were compiled (" + a0.name()
-                    + "); run the query again");
-            }
-            map.put(a0.exprId(), a1);
+        List<LogicalPlan> reads = new ArrayList<>();
+        relations(template, reads);
+        if (reads.size() > 1 && !(relation instanceof MultiInstanceRelation)) {
+            throw Errors.unenforced("the enforcement of a governed table reads it twice, and this relation cannot be "
+                + "read twice in one plan; refused (fail closed)");
         }
-        Project body = (Project) rebuild(template, r0, fresh, map);
+        // Each read of the template's relation (the rows, and a k-anonymization's group counts) becomes
+        // a fresh instance of the user's relation: same data, attributes of its own.
+        Map<LogicalPlan, LogicalPlan> fresh = new IdentityHashMap<>();
+        Map<ExprId, Attribute> map = new HashMap<>();
+        for (LogicalPlan read : reads) {
+            LogicalPlan instance = relation instanceof MultiInstanceRelation ? ((MultiInstanceRelation) relation).newInstance() : relation;
+            fresh.put(read, instance);
+            Map<String, Attribute> byName = byName(instance.output());
+            scala.collection.Iterator<Attribute> it = read.output().iterator();
+            while (it.hasNext()) {
+                Attribute a0 = it.next();
+                Attribute a1 = byName.get(a0.name().toLowerCase(Locale.ROOT));
+                if (a1 == null || !a1.dataType().sameType(a0.dataType())) {
+                    throw Errors.unenforced("the table's columns changed since its policies were compiled (" + a0.name()
+                        + "); run the query again");
+                }
+                map.put(a0.exprId(), a1);
+            }
+        }
+        Project body = (Project) rebuild(template, fresh, map);
         Map<String, Attribute> keep = byName(outputs);
         List<NamedExpression> list = new ArrayList<>();
         scala.collection.Iterator<NamedExpression> cols = body.projectList().iterator();
@@ -200,10 +224,11 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         return m;
     }
 
-    private static LogicalPlan rebuild(LogicalPlan n, LogicalPlan r0, LogicalPlan fresh, Map<ExprId, Attribute> map) {
-        if (n == r0) return fresh;
-        if (n instanceof SubqueryAlias && ((SubqueryAlias) n).child() == r0) return fresh;
-        LogicalPlan kids = n.mapChildren(c -> rebuild(c, r0, fresh, map));
+    private static LogicalPlan rebuild(LogicalPlan n, Map<LogicalPlan, LogicalPlan> fresh, Map<ExprId, Attribute> map) {
+        LogicalPlan instance = fresh.get(n);
+        if (instance != null) return instance;
+        if (n instanceof SubqueryAlias && fresh.containsKey(((SubqueryAlias) n).child())) return fresh.get(((SubqueryAlias) n).child());
+        LogicalPlan kids = n.mapChildren(c -> rebuild(c, fresh, map));
         return kids.mapExpressions(e -> e.transformUp(scala.PartialFunction.<Expression, Expression>fromFunction((Expression x) -> {
             if (x instanceof AttributeReference) {
                 Attribute to = map.get(((AttributeReference) x).exprId());

@@ -1,0 +1,105 @@
+"""K-anonymization's group counts as an aggregate joined back onto the rows (plan-level, no lowering).
+
+A ``k_anonymize`` mask nulls its columns in every row whose combination of the group's columns
+occurs fewer than K times. Counting each row's group with a window (``count(1) OVER (PARTITION
+BY ...)``) shuffles and sorts every whole row of the table; here each group is counted once
+instead (``GROUP BY`` the group's columns: partial aggregation shuffles only keys and counts) and
+the counts are joined back onto the rows on the group's columns with null-safe equality (``<=>``:
+rows whose keys are NULL form one group, as in a window partition). The join is inner: every row
+finds its own group, and a row that somehow did not would be dropped, not shown unmasked.
+
+Counts are taken of the rows the row filter keeps (as the window saw them), so a user sees a
+value only if K of the rows *they may see* share it. The group table gets a broadcast hint when
+the table's fingerprint bounds it to at most :data:`BROADCAST_GROUPS` groups (the product of the
+key columns' distinct counts, plus one for NULL); otherwise Spark picks the join from its own
+statistics. :mod:`immuta_spark.spark.lower` turns each ``GroupSmallerThan`` into ``count < K`` over
+the joined count column, which the enforced projection never outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from immuta_spark.expr import Expr, GroupSmallerThan
+from immuta_spark.spark.lower import quote_identifier
+
+__all__ = ["BROADCAST_GROUPS", "broadcastable", "group_columns", "with_group_counts"]
+
+#: At most this many groups (by the fingerprint's bound), the group table is broadcast to every task.
+BROADCAST_GROUPS = 1_000_000
+
+
+def group_columns(terms: Iterable[Expr]) -> list[tuple[str, ...]]:
+    """The distinct column groups that ``terms`` count rows of (``GroupSmallerThan``), first seen first."""
+    found: dict[tuple[str, ...], None] = {}
+    stack: list[object] = list(terms)[::-1]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, GroupSmallerThan):
+            found.setdefault(n.columns, None)
+        elif isinstance(n, Expr):
+            stack.extend(reversed([getattr(n, f) for f in n.__dataclass_fields__]))  # type: ignore[attr-defined]
+        elif isinstance(n, tuple):
+            stack.extend(reversed(n))
+    return list(found)
+
+
+def with_group_counts(
+    rows: DataFrame,
+    groups: list[tuple[str, ...]],
+    prefix: str,
+    fingerprint: Mapping[str, Any] | None = None,
+) -> tuple[DataFrame, dict[tuple[str, ...], str]]:
+    """``rows`` with one count column per group joined on, and each group's count column name.
+
+    ``rows`` is the scan after the row filter; ``prefix`` makes the names of the joined columns
+    (keys and counts), which no table column has.
+    """
+    counts: dict[tuple[str, ...], str] = {}
+    out = rows
+    broadcast_ok = _broadcast_enabled(rows)
+    for i, group in enumerate(groups):
+        count = f"{prefix}c{i}"
+        keys = [f"{prefix}k{i}_{j}" for j in range(len(group))]
+        table = rows.groupBy(*[F.col(quote_identifier(c)).alias(k) for c, k in zip(group, keys, strict=True)]).agg(
+            F.count(F.lit(1)).alias(count)
+        )
+        if broadcast_ok and broadcastable(fingerprint, group):
+            table = table.hint("broadcast")
+        pairs = zip(group, keys, strict=True)
+        on = [F.col(quote_identifier(c)).eqNullSafe(F.col(quote_identifier(k))) for c, k in pairs]
+        condition = on[0]
+        for term in on[1:]:
+            condition = condition & term
+        out = out.join(table, condition, "inner")
+        counts[group] = count
+    return out, counts
+
+
+def _broadcast_enabled(frame: DataFrame) -> bool:
+    """Whether the session broadcasts joins at all (an administrator may have turned it off: -1)."""
+    value = str(frame.sparkSession.conf.get("spark.sql.autoBroadcastJoinThreshold", "10485760") or "")
+    return not value.strip().startswith("-")
+
+
+def broadcastable(fingerprint: Mapping[str, Any] | None, group: tuple[str, ...]) -> bool:
+    """Whether the fingerprint bounds ``group``'s number of groups to :data:`BROADCAST_GROUPS` or fewer."""
+    if not fingerprint:
+        return False
+    columns = fingerprint.get("columns") or {}
+    bound = 1
+    for name in group:
+        stats = columns.get(name)
+        if not isinstance(stats, Mapping) or not isinstance(stats.get("distinct"), int):
+            return False  # no distinct count for a key: leave the choice to Spark
+        # An approximate count may be 1% low (HyperLogLog++ at 1%): allow for it.
+        distinct = stats["distinct"] if stats.get("exact") else int(stats["distinct"] * 1.02) + 1
+        bound *= distinct + (1 if stats.get("nulls") else 0)
+    rows = fingerprint.get("rows")
+    if isinstance(rows, int):
+        bound = min(bound, rows)
+    return bound <= BROADCAST_GROUPS
