@@ -4,7 +4,9 @@ For each workspace the catalog records, :func:`check` compares what HDFS and the
 with what :mod:`hdfs_workspace.layout` says they should: the directory exists, belongs to the
 service identity, has mode 0770 and exactly the expected ACL; the Hive database exists and points
 at the directory; no grant outlived its lease or its validity; the NameNode has put the current
-grant generation in force; no enable or purge was left half done. :func:`repair` converges each
+grant generation in force; no enable or purge was left half done. A metastore it cannot reach
+is ``unreachable-metastore`` drift of that workspace (saying what to do); the others are still
+checked. :func:`repair` converges each
 finding (re-running the idempotent step that produces it) and audits what it did.
 """
 
@@ -16,11 +18,15 @@ from typing import Any
 
 from hdfs_workspace.acl import AclEntry, AclEntryType
 from hdfs_workspace.errors import NotFound
+from hdfs_workspace.hive import MetastoreError
 from hdfs_workspace.layout import WORKSPACE_MODE, expected_acl, layout_for
 from hdfs_workspace.manager import WorkspaceError, WorkspaceManager
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 
 __all__ = ["Drift", "check", "repair"]
+
+#: Drift no repair step converges: the next check reports it again until someone fixes its cause.
+UNREPAIRABLE = ("unreachable-metastore",)
 
 #: How long check waits for the NameNode to acknowledge the grant generation before calling it drift.
 ACK_GRACE_SECONDS = 5.0
@@ -86,6 +92,7 @@ def repair(manager: WorkspaceManager, project: str | None = None) -> list[Drift]
         if "stale-grant" in kinds:
             manager.catalog.expire_workspace_grants()
             # Renewal re-checks validity; invalid grants were already pruned by the catalog's hook.
+        mine = [d for d in mine if d.kind not in UNREPAIRABLE]
         done += mine
         manager.catalog.audit_workspace("workspace.repair", name, "ok", {"repaired": [d.to_json() for d in mine]})
     if any(d.project == "*" for d in drifts):
@@ -139,8 +146,13 @@ def _beyond_mode(entry: AclEntry) -> bool:
 def _database_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list[Drift]:
     if not record.hive_uri or record.state == "purging":
         return []
-    with manager.metastore(record) as hms:
-        database = hms.database(record.hive_database)
+    try:
+        with manager.metastore(record) as hms:
+            database = hms.database(record.hive_database)
+    except MetastoreError as exc:
+        # Reported, not guessed: the other workspaces are still checked, and the exit code stays 1.
+        expected = f"readable at {record.hive_uri}"
+        return [_drift(record, "unreachable-metastore", record.hive_database, expected, str(exc))]
     if database is None:
         return [_drift(record, "missing-database", record.hive_database, record.uri, "missing")]
     if database.location.rstrip("/") != record.uri.rstrip("/"):

@@ -136,8 +136,11 @@ def test_a_metastore_that_dies_during_enable_leaves_it_unfinished_and_a_rerun_co
             manager.enable("ws_hms_down")
         record = manager.catalog.workspace("ws_hms_down")
         assert record is not None and record.state == "enabling"  # never reported as enabled
-        with pytest.raises(MetastoreError, match="cannot reach"):  # check says so; it never guesses
-            check(manager, "ws_hms_down")
+        down = check(manager, "ws_hms_down")  # check says so; it never guesses
+        assert {d.kind for d in down} == {"interrupted", "unreachable-metastore"}
+        unreachable = next(d for d in down if d.kind == "unreachable-metastore")
+        assert "cannot reach the Hive metastore" in unreachable.found and "check that it runs" in unreachable.found
+        assert not any(d.kind == "missing-database" for d in down)  # unknown is not missing
         server = start_hive_metastore(tmp_path / "hms", port=server.port)  # back, same Derby files
         assert {d.kind for d in check(manager, "ws_hms_down")} == {"interrupted", "missing-database"}
         assert manager.enable("ws_hms_down").state == "enabled"
