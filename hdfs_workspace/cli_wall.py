@@ -2,7 +2,8 @@
 
 ``protect SOURCE`` or ``protect --all`` walls governed sources' files
 (:class:`hdfs_workspace.wall.StorageWall`); ``--as USER`` names the HDFS superuser the service
-identity impersonates to change owners. ``check`` lists wall drift after the workspaces' drift,
+identity impersonates to change owners. ``check`` lists wall drift after the workspaces' drift
+(a source it cannot inspect is a ``wall-unchecked`` finding, the others are still checked),
 and ``check --repair`` walls what drifted. Exit codes: 0 done (or no drift), 1 an error or drift
 left, 2 a usage error.
 """
@@ -63,10 +64,8 @@ def wall_check(
     """(drift left, drift repaired) of the wall around ``project``'s workspace sources, or every source's."""
     wall = StorageWall(manager, acting_as=acting_as)
     targets, problems = wall.survey(project=project)
-    unplaced = [] if project is not None else problems
-    location = [
-        WallDrift(source="*", kind="wall-location", path="", expected="a configured cluster", found=p) for p in unplaced
-    ]
+    # A source on no configured cluster belongs to no project; one left unchecked is reported either way.
+    location = [d for d in problems if project is None or d.kind == "wall-unchecked"]
     repaired: list[WallDrift] = []
     if repair and targets:
         wall.require_allowed(targets)

@@ -56,6 +56,7 @@ WALL_KINDS = (
     "wall-service",
     "wall-unreadable",
     "wall-location",
+    "wall-unchecked",
 )
 
 

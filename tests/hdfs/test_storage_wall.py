@@ -21,7 +21,7 @@ import pytest
 from hdfs_workspace.acl import AclEntryType, parse_acl_entry
 from hdfs_workspace.cli import main
 from hdfs_workspace.config import ClusterConfig, ClustersFile
-from hdfs_workspace.errors import PermissionDenied
+from hdfs_workspace.errors import PermissionDenied, Unavailable
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.testing import SUPERUSER, MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
@@ -224,6 +224,58 @@ def test_check_reports_a_new_wide_file_and_an_added_acl_entry_and_repair_closes_
     assert as_user(SERVICE).list_dir(closed) == []  # the service lists it again
     for path in (new, f"{CLAIMS}/part-10.parquet", closed):
         hdfs_admin.delete(path)
+
+
+class _DownBeneath:
+    """The service's access, except that every call on a path beneath ``top`` finds the cluster gone."""
+
+    def __init__(self, inner: WebHdfsAccess, top: str) -> None:
+        self.inner, self.top = inner, top
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            path = args[0] if args and isinstance(args[0], str) else ""
+            if path == self.top or path.startswith(self.top + "/"):
+                raise Unavailable(f"cannot reach WebHDFS during {name} {path}: injected; check that it runs")
+            result = attr(*args, **kwargs)
+            return _DownBeneath(result, self.top) if name == "as_user" else result
+
+        return call
+
+
+def test_check_reports_a_source_it_cannot_inspect_as_drift_and_still_checks_the_others(
+    walled_files: str,
+    gov_manager: WorkspaceManager,
+    ws_clusters: ClustersFile,
+    minihdfs: MiniHdfs,
+    hdfs_admin: WebHdfsAccess,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    down = _DownBeneath(minihdfs.access(SERVICE), OPEN)  # WallOpen's files cannot be reached
+    manager = WorkspaceManager(gov_manager.catalog, ws_clusters, access=lambda _: down)  # type: ignore[arg-type, return-value]
+    part = f"{CLAIMS}/part-0.parquet"
+    assert main(["protect", "WallClaims", "--as", SUPERUSER], manager=gov_manager) == 0
+    capsys.readouterr()
+    hdfs_admin.set_mode(part, 0o644)  # drift on the source that can be inspected
+    try:
+        assert main(["check", "--json"], manager=manager) == 1
+        wall = json.loads(capsys.readouterr().out)["wall"]
+        unchecked = [d for d in wall if d["source"] == "WallOpen"]
+        assert [d["kind"] for d in unchecked] == ["wall-unchecked"]  # one finding, naming the source and what to do
+        assert "'WallOpen'" in unchecked[0]["found"] and "run again once" in unchecked[0]["found"]
+        assert ("wall-mode", part) in {(d["kind"], d["path"]) for d in wall if d["source"] == "WallClaims"}
+        before = _state(hdfs_admin, "/data/wall")
+        assert main(["protect", "--all", "--as", SUPERUSER], manager=manager) == 1  # refuses, changing nothing
+        assert "'WallOpen'" in capsys.readouterr().err
+        assert _state(hdfs_admin, "/data/wall") == before
+    finally:
+        assert main(["protect", "WallClaims", "--as", SUPERUSER], manager=gov_manager) == 0
+        capsys.readouterr()
+    assert _refused(minihdfs.access("erin"), part)
 
 
 def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
