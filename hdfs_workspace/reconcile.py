@@ -13,10 +13,9 @@ finding (re-running the idempotent step that produces it) and audits what it did
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from hdfs_workspace.acl import AclEntry, AclEntryType
+from hdfs_workspace.drift import Drift
 from hdfs_workspace.errors import NotFound
 from hdfs_workspace.hive import MetastoreError
 from hdfs_workspace.layout import WORKSPACE_MODE, expected_acl, layout_for
@@ -32,32 +31,15 @@ UNREPAIRABLE = ("unreachable-metastore",)
 ACK_GRACE_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Drift:
-    """One difference between the desired and the actual state."""
-
-    project: str
-    kind: str
-    path: str
-    expected: str
-    found: str
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping."""
-        return {
-            "project": self.project,
-            "kind": self.kind,
-            "path": self.path,
-            "expected": self.expected,
-            "found": self.found,
-        }
-
-
 def check(manager: WorkspaceManager, project: str | None = None) -> list[Drift]:
     """Every drift of one workspace, or of all of them."""
     records = [r for r in manager.catalog.workspaces() if project is None or r.project == project]
     if project is not None and not records:
-        return [Drift(project=project, kind="no-workspace", path="", expected="a workspace record", found="none")]
+        return [
+            Drift(
+                scope="project", name=project, kind="no-workspace", path="", expected="a workspace record", found="none"
+            )
+        ]
     found: list[Drift] = []
     for record in records:
         found += _directory_drift(manager, record)
@@ -73,8 +55,8 @@ def repair(manager: WorkspaceManager, project: str | None = None) -> list[Drift]
     """Converge every drift :func:`check` finds; returns what was repaired (each audited)."""
     drifts = check(manager, project)
     done: list[Drift] = []
-    for name in sorted({d.project for d in drifts if d.project != "*"}):
-        mine = [d for d in drifts if d.project == name]
+    for name in sorted({d.name for d in drifts if d.name != "*"}):
+        mine = [d for d in drifts if d.name == name]
         record = manager.catalog.workspace(name)
         if record is None:
             continue
@@ -95,14 +77,14 @@ def repair(manager: WorkspaceManager, project: str | None = None) -> list[Drift]
         mine = [d for d in mine if d.kind not in UNREPAIRABLE]
         done += mine
         manager.catalog.audit_workspace("workspace.repair", name, "ok", {"repaired": [d.to_json() for d in mine]})
-    if any(d.project == "*" for d in drifts):
+    if any(d.name == "*" for d in drifts):
         manager.wait_in_force()
-        done += [d for d in drifts if d.project == "*"]
+        done += [d for d in drifts if d.name == "*"]
     return done
 
 
 def _drift(record: WorkspaceRecord, kind: str, path: str, expected: str, found: str) -> Drift:
-    return Drift(project=record.project, kind=kind, path=path, expected=expected, found=found)
+    return Drift(scope="project", name=record.project, kind=kind, path=path, expected=expected, found=found)
 
 
 def _directory_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list[Drift]:
@@ -184,6 +166,13 @@ def _namenode_drift(manager: WorkspaceManager) -> list[Drift]:
         generation, acks = manager.catalog.grant_generation()
         seen = ", ".join(f"{n}: {g}" for n, (g, _) in acks.items()) or "no acknowledgement"
         return [
-            Drift(project="*", kind="namenode", path="", expected=f"generation {generation}", found=f"{seen} ({exc})")
+            Drift(
+                scope="project",
+                name="*",
+                kind="namenode",
+                path="",
+                expected=f"generation {generation}",
+                found=f"{seen} ({exc})",
+            )
         ]
     return []

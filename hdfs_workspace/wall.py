@@ -22,11 +22,11 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from hdfs_workspace.access import HdfsAccess
+from hdfs_workspace.drift import Drift
 from hdfs_workspace.errors import HdfsWorkspaceError, NotFound, PermissionDenied, RemoteError, Unavailable
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.status import FileStatus
 from hdfs_workspace.wall_state import (
-    WallDrift,
     WallError,
     WallTarget,
     desired_acl,
@@ -65,7 +65,7 @@ class StorageWall:
         if source is not None:
             snapshot = self.manager.catalog.snapshot()
             in_workspaces, unchecked = self._workspace_locations()
-            if blind := [d for d in unchecked if d.source == source]:
+            if blind := [d for d in unchecked if d.name == source]:
                 raise WallError(blind[0].found)
             found = snapshot.sources.get(source)
             if found is None:
@@ -86,7 +86,7 @@ class StorageWall:
             raise WallError("; ".join(d.found for d in problems))
         return targets
 
-    def survey(self, *, project: str | None = None) -> tuple[list[WallTarget], list[WallDrift]]:
+    def survey(self, *, project: str | None = None) -> tuple[list[WallTarget], list[Drift]]:
         """Every walled location (only ``project``'s workspace's, if named), and why any source cannot be walled.
 
         The second list names each source left out: ``wall-location`` (on no configured cluster)
@@ -103,7 +103,9 @@ class StorageWall:
                 target = self._target(snapshot, found, in_workspaces, strict=False)
             except WallError as exc:
                 where = "a configured cluster"
-                problems.append(WallDrift(source=name, kind="wall-location", path="", expected=where, found=str(exc)))
+                problems.append(
+                    Drift(scope="source", name=name, kind="wall-location", path="", expected=where, found=str(exc))
+                )
                 continue
             if target is not None and (project is None or target.project == project):
                 targets.append(target)
@@ -141,14 +143,14 @@ class StorageWall:
             writers=tuple(sorted(set(source.ingest_users))),
         )
 
-    def _workspace_locations(self, project: str | None = None) -> tuple[dict[str, tuple[str, str]], list[WallDrift]]:
+    def _workspace_locations(self, project: str | None = None) -> tuple[dict[str, tuple[str, str]], list[Drift]]:
         """{source: (cluster, path)} of the sources living in a workspace (``project``'s only), from its Hive tables.
 
         A workspace whose metastore cannot be read leaves its sources out, each as a
         ``wall-unchecked`` finding (second item): one unreachable metastore hides no other source.
         """
         found: dict[str, tuple[str, str]] = {}
-        unchecked: list[WallDrift] = []
+        unchecked: list[Drift] = []
         for record in self.manager.catalog.workspaces():
             skip = record.state == "purging" or not record.hive_uri or record.cluster not in self.manager.clusters.names
             if skip or project not in (None, record.project):
@@ -170,19 +172,19 @@ class StorageWall:
 
     # --- check and protect ----------------------------------------------------------------
 
-    def check(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
+    def check(self, targets: Iterable[WallTarget]) -> list[Drift]:
         """Every inode beneath the targets where the wall does not hold (read only)."""
         return [d for _, _, drifts in self._inodes(targets) for d in drifts]
 
-    def _inodes(self, targets: Iterable[WallTarget]) -> list[tuple[WallTarget, FileStatus | None, list[WallDrift]]]:
+    def _inodes(self, targets: Iterable[WallTarget]) -> list[tuple[WallTarget, FileStatus | None, list[Drift]]]:
         """(target, inode, its drift) for every inode beneath the targets that drifted.
 
         A directory the walking identity may not list is one ``wall-unreadable`` finding (inode
         None); the walk goes on beside it, so one closed directory hides nothing else.
         """
-        found: list[tuple[WallTarget, FileStatus | None, list[WallDrift]]] = []
+        found: list[tuple[WallTarget, FileStatus | None, list[Drift]]] = []
         for target in targets:
-            mine: list[tuple[WallTarget, FileStatus | None, list[WallDrift]]] = []
+            mine: list[tuple[WallTarget, FileStatus | None, list[Drift]]] = []
             try:
                 self._walk(target, mine)
             except PermissionDenied:
@@ -193,7 +195,7 @@ class StorageWall:
             found += mine
         return found
 
-    def _walk(self, target: WallTarget, found: list[tuple[WallTarget, FileStatus | None, list[WallDrift]]]) -> None:
+    def _walk(self, target: WallTarget, found: list[tuple[WallTarget, FileStatus | None, list[Drift]]]) -> None:
         # With --as, the impersonated superuser walks too: it sees what the service may not yet.
         access = self._writer(target)
         try:
@@ -211,8 +213,9 @@ class StorageWall:
             except NotFound:
                 continue  # deleted while we walked
             except PermissionDenied:
-                blind = WallDrift(
-                    source=target.source,
+                blind = Drift(
+                    scope="source",
+                    name=target.source,
                     kind="wall-unreadable",
                     path=status.path,
                     expected=f"walkable by {access.user or target.service_user}",
@@ -220,7 +223,7 @@ class StorageWall:
                 )
                 found.append((target, None, [blind]))
 
-    def protect(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
+    def protect(self, targets: Iterable[WallTarget]) -> list[Drift]:
         """Make the wall hold beneath every target; returns the drift it fixed (empty: nothing to do).
 
         Owners change first, so a run without the rights to change them fails before any other
@@ -234,7 +237,7 @@ class StorageWall:
         if blind := [d for d in drifts if d.kind == "wall-unreadable"]:
             raise WallError(
                 "cannot see beneath "
-                + ", ".join(f"{d.path} (data source {d.source!r})" for d in blind)
+                + ", ".join(f"{d.path} (data source {d.name!r})" for d in blind)
                 + ": run again with --as <an HDFS superuser>, which the service identity impersonates; nothing changed"
             )
         for target, status, found in inodes:
@@ -253,7 +256,7 @@ class StorageWall:
             assert status is not None
             self._writer(target).set_acl(status.path, desired_acl(target, directory=status.is_dir))
         for target in targets:
-            mine = [d.to_json() for d in drifts if d.source == target.source]
+            mine = [d.to_json() for d in drifts if d.name == target.source]
             if mine:
                 detail = {"path": target.path, "fixed": mine}
                 self.manager.catalog.record(action="wall.protect", outcome="ok", sources=[target.source], detail=detail)
@@ -286,10 +289,11 @@ class StorageWall:
         return access.as_user(self.acting_as) if self.acting_as else access
 
 
-def _unchecked(source: str, what: str, exc: Exception) -> WallDrift:
+def _unchecked(source: str, what: str, exc: Exception) -> Drift:
     """The finding for a source whose location could not be inspected: it names the source and what to do."""
-    return WallDrift(
-        source=source,
+    return Drift(
+        scope="source",
+        name=source,
         kind="wall-unchecked",
         path=what,
         expected="inspectable",
