@@ -2,7 +2,8 @@
 
 ``protect SOURCE`` or ``protect --all`` walls governed sources' files
 (:class:`hdfs_workspace.wall.StorageWall`); ``--as USER`` names the HDFS superuser the service
-identity impersonates to change owners. ``check`` lists wall drift after the workspaces' drift,
+identity impersonates to change owners. ``check`` lists wall drift after the workspaces' drift
+(a source it cannot inspect is a ``wall-unchecked`` finding, the others are still checked),
 and ``check --repair`` walls what drifted. Exit codes: 0 done (or no drift), 1 an error or drift
 left, 2 a usage error.
 """
@@ -14,9 +15,9 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from hdfs_workspace.drift import Drift
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.wall import StorageWall
-from hdfs_workspace.wall_state import WallDrift
 
 __all__ = ["WALL_COMMANDS", "add_wall_commands", "render_table", "run_wall", "wall_check", "wall_table"]
 
@@ -46,7 +47,7 @@ def run_wall(args: argparse.Namespace, manager: WorkspaceManager, out: TextIO) -
         out.write("\n")
     else:
         for target in targets:
-            mine = [d for d in fixed if d.source == target.source]
+            mine = [d for d in fixed if d.name == target.source]
             paths = len({d.path for d in mine})
             readers = ", ".join([target.service_user, *target.readers]) + (
                 f", group {target.workspace_group}" if target.workspace_group else ""
@@ -59,28 +60,26 @@ def run_wall(args: argparse.Namespace, manager: WorkspaceManager, out: TextIO) -
 
 def wall_check(
     manager: WorkspaceManager, project: str | None, *, repair: bool, acting_as: str | None = None
-) -> tuple[list[WallDrift], list[WallDrift]]:
+) -> tuple[list[Drift], list[Drift]]:
     """(drift left, drift repaired) of the wall around ``project``'s workspace sources, or every source's."""
     wall = StorageWall(manager, acting_as=acting_as)
     targets, problems = wall.survey(project=project)
-    unplaced = [] if project is not None else problems
-    location = [
-        WallDrift(source="*", kind="wall-location", path="", expected="a configured cluster", found=p) for p in unplaced
-    ]
-    repaired: list[WallDrift] = []
+    # A source on no configured cluster belongs to no project; one left unchecked is reported either way.
+    location = [d for d in problems if project is None or d.kind == "wall-unchecked"]
+    repaired: list[Drift] = []
     if repair and targets:
         wall.require_allowed(targets)
         repaired = wall.protect(targets)
     return location + wall.check(targets), repaired
 
 
-def wall_table(drifts: list[WallDrift]) -> list[str]:
+def wall_table(drifts: list[Drift]) -> list[str]:
     """The wall drift as a text table (nothing when there is none)."""
     if not drifts:
         return []
     return render_table(
         [("SOURCE", "KIND", "PATH", "EXPECTED", "FOUND")]
-        + [(d.source, d.kind, d.path, d.expected, d.found) for d in drifts]
+        + [(d.name, d.kind, d.path, d.expected, d.found) for d in drifts]
     )
 
 

@@ -81,7 +81,7 @@ def _drift_table(drifts: list[Drift]) -> list[str]:
     if not drifts:
         return ["no drift"]
     rows = [("PROJECT", "KIND", "PATH", "EXPECTED", "FOUND")] + [
-        (d.project, d.kind, d.path, d.expected, d.found) for d in drifts
+        (d.name, d.kind, d.path, d.expected, d.found) for d in drifts
     ]
     return render_table(rows)
 

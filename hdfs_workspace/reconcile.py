@@ -4,54 +4,42 @@ For each workspace the catalog records, :func:`check` compares what HDFS and the
 with what :mod:`hdfs_workspace.layout` says they should: the directory exists, belongs to the
 service identity, has mode 0770 and exactly the expected ACL; the Hive database exists and points
 at the directory; no grant outlived its lease or its validity; the NameNode has put the current
-grant generation in force; no enable or purge was left half done. :func:`repair` converges each
+grant generation in force; no enable or purge was left half done. A metastore it cannot reach
+is ``unreachable-metastore`` drift of that workspace (saying what to do); the others are still
+checked. :func:`repair` converges each
 finding (re-running the idempotent step that produces it) and audits what it did.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from hdfs_workspace.acl import AclEntry, AclEntryType
+from hdfs_workspace.drift import Drift
 from hdfs_workspace.errors import NotFound
+from hdfs_workspace.hive import MetastoreError
 from hdfs_workspace.layout import WORKSPACE_MODE, expected_acl, layout_for
 from hdfs_workspace.manager import WorkspaceError, WorkspaceManager
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 
 __all__ = ["Drift", "check", "repair"]
 
+#: Drift no repair step converges: the next check reports it again until someone fixes its cause.
+UNREPAIRABLE = ("unreachable-metastore",)
+
 #: How long check waits for the NameNode to acknowledge the grant generation before calling it drift.
 ACK_GRACE_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Drift:
-    """One difference between the desired and the actual state."""
-
-    project: str
-    kind: str
-    path: str
-    expected: str
-    found: str
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping."""
-        return {
-            "project": self.project,
-            "kind": self.kind,
-            "path": self.path,
-            "expected": self.expected,
-            "found": self.found,
-        }
 
 
 def check(manager: WorkspaceManager, project: str | None = None) -> list[Drift]:
     """Every drift of one workspace, or of all of them."""
     records = [r for r in manager.catalog.workspaces() if project is None or r.project == project]
     if project is not None and not records:
-        return [Drift(project=project, kind="no-workspace", path="", expected="a workspace record", found="none")]
+        return [
+            Drift(
+                scope="project", name=project, kind="no-workspace", path="", expected="a workspace record", found="none"
+            )
+        ]
     found: list[Drift] = []
     for record in records:
         found += _directory_drift(manager, record)
@@ -67,8 +55,8 @@ def repair(manager: WorkspaceManager, project: str | None = None) -> list[Drift]
     """Converge every drift :func:`check` finds; returns what was repaired (each audited)."""
     drifts = check(manager, project)
     done: list[Drift] = []
-    for name in sorted({d.project for d in drifts if d.project != "*"}):
-        mine = [d for d in drifts if d.project == name]
+    for name in sorted({d.name for d in drifts if d.name != "*"}):
+        mine = [d for d in drifts if d.name == name]
         record = manager.catalog.workspace(name)
         if record is None:
             continue
@@ -86,16 +74,17 @@ def repair(manager: WorkspaceManager, project: str | None = None) -> list[Drift]
         if "stale-grant" in kinds:
             manager.catalog.expire_workspace_grants()
             # Renewal re-checks validity; invalid grants were already pruned by the catalog's hook.
+        mine = [d for d in mine if d.kind not in UNREPAIRABLE]
         done += mine
         manager.catalog.audit_workspace("workspace.repair", name, "ok", {"repaired": [d.to_json() for d in mine]})
-    if any(d.project == "*" for d in drifts):
+    if any(d.name == "*" for d in drifts):
         manager.wait_in_force()
-        done += [d for d in drifts if d.project == "*"]
+        done += [d for d in drifts if d.name == "*"]
     return done
 
 
 def _drift(record: WorkspaceRecord, kind: str, path: str, expected: str, found: str) -> Drift:
-    return Drift(project=record.project, kind=kind, path=path, expected=expected, found=found)
+    return Drift(scope="project", name=record.project, kind=kind, path=path, expected=expected, found=found)
 
 
 def _directory_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list[Drift]:
@@ -139,8 +128,13 @@ def _beyond_mode(entry: AclEntry) -> bool:
 def _database_drift(manager: WorkspaceManager, record: WorkspaceRecord) -> list[Drift]:
     if not record.hive_uri or record.state == "purging":
         return []
-    with manager.metastore(record) as hms:
-        database = hms.database(record.hive_database)
+    try:
+        with manager.metastore(record) as hms:
+            database = hms.database(record.hive_database)
+    except MetastoreError as exc:
+        # Reported, not guessed: the other workspaces are still checked, and the exit code stays 1.
+        expected = f"readable at {record.hive_uri}"
+        return [_drift(record, "unreachable-metastore", record.hive_database, expected, str(exc))]
     if database is None:
         return [_drift(record, "missing-database", record.hive_database, record.uri, "missing")]
     if database.location.rstrip("/") != record.uri.rstrip("/"):
@@ -172,6 +166,13 @@ def _namenode_drift(manager: WorkspaceManager) -> list[Drift]:
         generation, acks = manager.catalog.grant_generation()
         seen = ", ".join(f"{n}: {g}" for n, (g, _) in acks.items()) or "no acknowledgement"
         return [
-            Drift(project="*", kind="namenode", path="", expected=f"generation {generation}", found=f"{seen} ({exc})")
+            Drift(
+                scope="project",
+                name="*",
+                kind="namenode",
+                path="",
+                expected=f"generation {generation}",
+                found=f"{seen} ({exc})",
+            )
         ]
     return []

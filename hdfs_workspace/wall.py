@@ -10,7 +10,9 @@ Changing an owner needs HDFS superuser rights; ``acting_as`` names a superuser t
 identity impersonates for the changes (``hdfs-workspace protect --as USER``). Reading the state
 needs only the service identity, which owns (or, in a workspace, is named on) what it checks.
 Everything a run refuses (an unknown source, one with no location, a location on no configured
-cluster) is refused before the first change.
+cluster, one it cannot inspect) is refused before the first change. ``check`` instead reports a
+source it cannot inspect (its workspace's metastore or its cluster unreachable) as
+``wall-unchecked`` drift naming it, and goes on with the others.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from hdfs_workspace.access import HdfsAccess
-from hdfs_workspace.errors import NotFound, PermissionDenied
+from hdfs_workspace.drift import Drift
+from hdfs_workspace.errors import HdfsWorkspaceError, NotFound, PermissionDenied, RemoteError, Unavailable
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.status import FileStatus
 from hdfs_workspace.wall_state import (
-    WallDrift,
     WallError,
     WallTarget,
     desired_acl,
@@ -62,7 +64,9 @@ class StorageWall:
         """
         if source is not None:
             snapshot = self.manager.catalog.snapshot()
-            in_workspaces = self._workspace_locations()
+            in_workspaces, unchecked = self._workspace_locations()
+            if blind := [d for d in unchecked if d.name == source]:
+                raise WallError(blind[0].found)
             found = snapshot.sources.get(source)
             if found is None:
                 raise WallError(
@@ -79,15 +83,18 @@ class StorageWall:
             return [target]
         targets, problems = self.survey(project=project)
         if problems:
-            raise WallError("; ".join(problems))
+            raise WallError("; ".join(d.found for d in problems))
         return targets
 
-    def survey(self, *, project: str | None = None) -> tuple[list[WallTarget], list[str]]:
-        """Every walled location (only ``project``'s workspace's, if named), and why any source cannot be walled."""
+    def survey(self, *, project: str | None = None) -> tuple[list[WallTarget], list[Drift]]:
+        """Every walled location (only ``project``'s workspace's, if named), and why any source cannot be walled.
+
+        The second list names each source left out: ``wall-location`` (on no configured cluster)
+        or ``wall-unchecked`` (its workspace's metastore could not be read), each saying what to do.
+        """
         snapshot = self.manager.catalog.snapshot()
-        in_workspaces = self._workspace_locations(project)
+        in_workspaces, problems = self._workspace_locations(project)
         targets = []
-        problems = []
         for name in sorted(snapshot.sources):
             found = snapshot.sources[name]
             if name not in in_workspaces and not found.location:
@@ -95,7 +102,10 @@ class StorageWall:
             try:
                 target = self._target(snapshot, found, in_workspaces, strict=False)
             except WallError as exc:
-                problems.append(str(exc))
+                where = "a configured cluster"
+                problems.append(
+                    Drift(scope="source", name=name, kind="wall-location", path="", expected=where, found=str(exc))
+                )
                 continue
             if target is not None and (project is None or target.project == project):
                 targets.append(target)
@@ -133,9 +143,14 @@ class StorageWall:
             writers=tuple(sorted(set(source.ingest_users))),
         )
 
-    def _workspace_locations(self, project: str | None = None) -> dict[str, tuple[str, str]]:
-        """{source: (cluster, path)} of the sources living in a workspace (``project``'s only), from its Hive tables."""
+    def _workspace_locations(self, project: str | None = None) -> tuple[dict[str, tuple[str, str]], list[Drift]]:
+        """{source: (cluster, path)} of the sources living in a workspace (``project``'s only), from its Hive tables.
+
+        A workspace whose metastore cannot be read leaves its sources out, each as a
+        ``wall-unchecked`` finding (second item): one unreachable metastore hides no other source.
+        """
         found: dict[str, tuple[str, str]] = {}
+        unchecked: list[Drift] = []
         for record in self.manager.catalog.workspaces():
             skip = record.state == "purging" or not record.hive_uri or record.cluster not in self.manager.clusters.names
             if skip or project not in (None, record.project):
@@ -143,55 +158,72 @@ class StorageWall:
             tables = self.manager.catalog.workspace_sources(record.project)
             if not tables:
                 continue
-            with self.manager.metastore(record) as hms:
-                for name, table in sorted(tables.items()):
-                    meta = hms.table(record.hive_database, table)
-                    if meta is not None and meta.location:
-                        found[name] = (record.cluster, posixpath.normpath(urlsplit(meta.location).path or "/"))
-        return found
+            try:
+                with self.manager.metastore(record) as hms:
+                    for name, table in sorted(tables.items()):
+                        meta = hms.table(record.hive_database, table)
+                        if meta is not None and meta.location:
+                            found[name] = (record.cluster, posixpath.normpath(urlsplit(meta.location).path or "/"))
+            except HdfsWorkspaceError as exc:
+                for name in sorted(tables):
+                    found.pop(name, None)
+                    unchecked.append(_unchecked(name, f"{record.hive_database}.{tables[name]}", exc))
+        return found, unchecked
 
     # --- check and protect ----------------------------------------------------------------
 
-    def check(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
+    def check(self, targets: Iterable[WallTarget]) -> list[Drift]:
         """Every inode beneath the targets where the wall does not hold (read only)."""
         return [d for _, _, drifts in self._inodes(targets) for d in drifts]
 
-    def _inodes(self, targets: Iterable[WallTarget]) -> list[tuple[WallTarget, FileStatus | None, list[WallDrift]]]:
+    def _inodes(self, targets: Iterable[WallTarget]) -> list[tuple[WallTarget, FileStatus | None, list[Drift]]]:
         """(target, inode, its drift) for every inode beneath the targets that drifted.
 
         A directory the walking identity may not list is one ``wall-unreadable`` finding (inode
         None); the walk goes on beside it, so one closed directory hides nothing else.
         """
-        found: list[tuple[WallTarget, FileStatus | None, list[WallDrift]]] = []
+        found: list[tuple[WallTarget, FileStatus | None, list[Drift]]] = []
         for target in targets:
-            # With --as, the impersonated superuser walks too: it sees what the service may not yet.
-            access = self._writer(target)
+            mine: list[tuple[WallTarget, FileStatus | None, list[Drift]]] = []
             try:
-                top = access.status(target.path)
-            except NotFound:
-                continue  # no files yet: nothing to wall (protect walls them once they exist)
-            pending = [top]
-            while pending:
-                status = pending.pop()
-                try:
-                    if drifts := inode_drift(target, status, access.get_acl(status.path)):
-                        found.append((target, status, drifts))
-                    if status.is_dir:
-                        pending.extend(reversed(access.list_dir(status.path)))
-                except NotFound:
-                    continue  # deleted while we walked
-                except PermissionDenied:
-                    blind = WallDrift(
-                        source=target.source,
-                        kind="wall-unreadable",
-                        path=status.path,
-                        expected=f"walkable by {access.user or target.service_user}",
-                        found="permission denied: run with --as <an HDFS superuser> to see and repair it",
-                    )
-                    found.append((target, None, [blind]))
+                self._walk(target, mine)
+            except PermissionDenied:
+                raise  # the service may not even look at the location: an error that says so, as before
+            except (Unavailable, RemoteError) as exc:
+                # The cluster failed us part-way: what this walk saw is no verdict, so none of it counts.
+                mine = [(target, None, [_unchecked(target.source, target.path, exc)])]
+            found += mine
         return found
 
-    def protect(self, targets: Iterable[WallTarget]) -> list[WallDrift]:
+    def _walk(self, target: WallTarget, found: list[tuple[WallTarget, FileStatus | None, list[Drift]]]) -> None:
+        # With --as, the impersonated superuser walks too: it sees what the service may not yet.
+        access = self._writer(target)
+        try:
+            top = access.status(target.path)
+        except NotFound:
+            return  # no files yet: nothing to wall (protect walls them once they exist)
+        pending = [top]
+        while pending:
+            status = pending.pop()
+            try:
+                if drifts := inode_drift(target, status, access.get_acl(status.path)):
+                    found.append((target, status, drifts))
+                if status.is_dir:
+                    pending.extend(reversed(access.list_dir(status.path)))
+            except NotFound:
+                continue  # deleted while we walked
+            except PermissionDenied:
+                blind = Drift(
+                    scope="source",
+                    name=target.source,
+                    kind="wall-unreadable",
+                    path=status.path,
+                    expected=f"walkable by {access.user or target.service_user}",
+                    found="permission denied: run with --as <an HDFS superuser> to see and repair it",
+                )
+                found.append((target, None, [blind]))
+
+    def protect(self, targets: Iterable[WallTarget]) -> list[Drift]:
         """Make the wall hold beneath every target; returns the drift it fixed (empty: nothing to do).
 
         Owners change first, so a run without the rights to change them fails before any other
@@ -200,10 +232,12 @@ class StorageWall:
         targets = list(targets)
         inodes = self._inodes(targets)
         drifts = [d for _, _, found in inodes for d in found]
+        if unchecked := [d for d in drifts if d.kind == "wall-unchecked"]:
+            raise WallError("; ".join(d.found for d in unchecked) + "; nothing changed")
         if blind := [d for d in drifts if d.kind == "wall-unreadable"]:
             raise WallError(
                 "cannot see beneath "
-                + ", ".join(f"{d.path} (data source {d.source!r})" for d in blind)
+                + ", ".join(f"{d.path} (data source {d.name!r})" for d in blind)
                 + ": run again with --as <an HDFS superuser>, which the service identity impersonates; nothing changed"
             )
         for target, status, found in inodes:
@@ -222,7 +256,7 @@ class StorageWall:
             assert status is not None
             self._writer(target).set_acl(status.path, desired_acl(target, directory=status.is_dir))
         for target in targets:
-            mine = [d.to_json() for d in drifts if d.source == target.source]
+            mine = [d.to_json() for d in drifts if d.name == target.source]
             if mine:
                 detail = {"path": target.path, "fixed": mine}
                 self.manager.catalog.record(action="wall.protect", outcome="ok", sources=[target.source], detail=detail)
@@ -253,6 +287,18 @@ class StorageWall:
     def _writer(self, target: WallTarget) -> HdfsAccess:
         access = self.manager.access(target.cluster)
         return access.as_user(self.acting_as) if self.acting_as else access
+
+
+def _unchecked(source: str, what: str, exc: Exception) -> Drift:
+    """The finding for a source whose location could not be inspected: it names the source and what to do."""
+    return Drift(
+        scope="source",
+        name=source,
+        kind="wall-unchecked",
+        path=what,
+        expected="inspectable",
+        found=f"cannot check the wall of data source {source!r}: {exc}; run again once that is reachable",
+    )
 
 
 def _native_readers(snapshot: Snapshot, source: Source) -> tuple[str, ...]:

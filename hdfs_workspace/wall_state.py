@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from hdfs_workspace.acl import AclEntry, AclEntryType, AclScope, AclStatus, FsAction
 from hdfs_workspace.config import ClustersFile
+from hdfs_workspace.drift import Drift
 from hdfs_workspace.errors import ConfigError, WorkspaceError
 from hdfs_workspace.layout import expected_acl
 from hdfs_workspace.status import FileStatus
@@ -35,7 +36,6 @@ from hdfs_workspace.status import FileStatus
 __all__ = [
     "HDFS_SCHEMES",
     "WALL_KINDS",
-    "WallDrift",
     "WallError",
     "WallTarget",
     "desired_acl",
@@ -56,6 +56,7 @@ WALL_KINDS = (
     "wall-service",
     "wall-unreadable",
     "wall-location",
+    "wall-unchecked",
 )
 
 
@@ -92,27 +93,6 @@ class WallTarget:
             "writers": list(self.writers),
             "workspace_group": self.workspace_group,
             "project": self.project,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WallDrift:
-    """One inode beneath a source's location that the wall does not hold on."""
-
-    source: str
-    kind: str
-    path: str
-    expected: str
-    found: str
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping."""
-        return {
-            "source": self.source,
-            "kind": self.kind,
-            "path": self.path,
-            "expected": self.expected,
-            "found": self.found,
         }
 
 
@@ -158,12 +138,14 @@ def desired_acl(target: WallTarget, *, directory: bool) -> tuple[AclEntry, ...]:
     return tuple(entries)
 
 
-def inode_drift(target: WallTarget, status: FileStatus, acl: AclStatus) -> list[WallDrift]:
+def inode_drift(target: WallTarget, status: FileStatus, acl: AclStatus) -> list[Drift]:
     """What about one inode widens access beyond the wall (empty: it holds)."""
-    found: list[WallDrift] = []
+    found: list[Drift] = []
 
     def drift(kind: str, expected: str, what: str) -> None:
-        found.append(WallDrift(source=target.source, kind=kind, path=status.path, expected=expected, found=what))
+        found.append(
+            Drift(scope="source", name=target.source, kind=kind, path=status.path, expected=expected, found=what)
+        )
 
     if status.owner != target.service_user:
         drift("wall-owner", target.service_user, status.owner)

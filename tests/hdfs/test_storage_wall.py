@@ -21,7 +21,10 @@ import pytest
 from hdfs_workspace.acl import AclEntryType, parse_acl_entry
 from hdfs_workspace.cli import main
 from hdfs_workspace.config import ClusterConfig, ClustersFile
-from hdfs_workspace.errors import PermissionDenied
+from hdfs_workspace.errors import PermissionDenied, Unavailable
+from hdfs_workspace.footers import Column, FileKind
+from hdfs_workspace.hive import HiveMetastore
+from hdfs_workspace.hive_tables import HiveTableSpec
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.testing import SUPERUSER, MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
@@ -86,14 +89,19 @@ def walled_files(
         hdfs_admin.makedirs(path, mode=0o755)
         hdfs_admin.set_owner(path, owner="alice")
         alice.write_bytes(f"{path}/part-0.parquet", _parquet(rows), mode=0o644)
-    tables = {"db.wall_claims": f"{minihdfs.fs_uri}{CLAIMS}", "db.wall_open": f"{minihdfs.fs_uri}{OPEN}"}
-    spec = {
-        "user": "alice",
-        "hive_uri": hive_metastore.uri,
-        "work": str(tmp_path_factory.mktemp("alice")),
-        "create": tables,
-    }
-    assert set(_run_wall_session(spec)) == {"created"}
+    # The sources' tables, made by alice (who may still read the files) straight through the
+    # metastore's API: a Spark JVM of her own only for two CREATE TABLEs would cost a JVM start.
+    columns = (Column(name="region", type="string"), Column(name="amount", type="int"))
+    with HiveMetastore.connect(hive_metastore.uri, user="alice") as hms:
+        if hms.database("db") is None:
+            hms.create_database("db", location=(tmp_path_factory.mktemp("alice") / "db.db").as_uri(), owner="alice")
+        for table, path in (("wall_claims", CLAIMS), ("wall_open", OPEN)):
+            if hms.table("db", table) is None:
+                location = f"{minihdfs.fs_uri}{path}"
+                spec = HiveTableSpec(
+                    database="db", name=table, location=location, kind=FileKind.PARQUET, columns=columns, owner="alice"
+                )
+                hms.create_table(spec)
     return minihdfs.fs_uri
 
 
@@ -197,6 +205,8 @@ def test_check_reports_a_new_wide_file_and_an_added_acl_entry_and_repair_closes_
     closed = f"{CLAIMS}/_incoming"
     alice.makedirs(closed, mode=0o700)  # its mask (the create mode's group bits) hides the service's entry
 
+    # Other modules' workspaces and sources share this catalog (some left drifting, or their
+    # metastore gone): only this module's own entries are asserted on.
     assert main(["check", "--json"], manager=gov_manager) == 1
     wall = [d for d in json.loads(capsys.readouterr().out)["wall"] if d["source"] == "WallClaims"]
     found = {(d["kind"], d["path"], d["found"]) for d in wall}
@@ -224,6 +234,58 @@ def test_check_reports_a_new_wide_file_and_an_added_acl_entry_and_repair_closes_
     assert as_user(SERVICE).list_dir(closed) == []  # the service lists it again
     for path in (new, f"{CLAIMS}/part-10.parquet", closed):
         hdfs_admin.delete(path)
+
+
+class _DownBeneath:
+    """The service's access, except that every call on a path beneath ``top`` finds the cluster gone."""
+
+    def __init__(self, inner: WebHdfsAccess, top: str) -> None:
+        self.inner, self.top = inner, top
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            path = args[0] if args and isinstance(args[0], str) else ""
+            if path == self.top or path.startswith(self.top + "/"):
+                raise Unavailable(f"cannot reach WebHDFS during {name} {path}: injected; check that it runs")
+            result = attr(*args, **kwargs)
+            return _DownBeneath(result, self.top) if name == "as_user" else result
+
+        return call
+
+
+def test_check_reports_a_source_it_cannot_inspect_as_drift_and_still_checks_the_others(
+    walled_files: str,
+    gov_manager: WorkspaceManager,
+    ws_clusters: ClustersFile,
+    minihdfs: MiniHdfs,
+    hdfs_admin: WebHdfsAccess,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    down = _DownBeneath(minihdfs.access(SERVICE), OPEN)  # WallOpen's files cannot be reached
+    manager = WorkspaceManager(gov_manager.catalog, ws_clusters, access=lambda _: down)  # type: ignore[arg-type, return-value]
+    part = f"{CLAIMS}/part-0.parquet"
+    assert main(["protect", "WallClaims", "--as", SUPERUSER], manager=gov_manager) == 0
+    capsys.readouterr()
+    hdfs_admin.set_mode(part, 0o644)  # drift on the source that can be inspected
+    try:
+        assert main(["check", "--json"], manager=manager) == 1
+        wall = json.loads(capsys.readouterr().out)["wall"]
+        unchecked = [d for d in wall if d["source"] == "WallOpen"]
+        assert [d["kind"] for d in unchecked] == ["wall-unchecked"]  # one finding, naming the source and what to do
+        assert "'WallOpen'" in unchecked[0]["found"] and "run again once" in unchecked[0]["found"]
+        assert ("wall-mode", part) in {(d["kind"], d["path"]) for d in wall if d["source"] == "WallClaims"}
+        before = _state(hdfs_admin, "/data/wall")
+        assert main(["protect", "--all", "--as", SUPERUSER], manager=manager) == 1  # refuses, changing nothing
+        assert "'WallOpen'" in capsys.readouterr().err
+        assert _state(hdfs_admin, "/data/wall") == before
+    finally:
+        assert main(["protect", "WallClaims", "--as", SUPERUSER], manager=gov_manager) == 0
+        capsys.readouterr()
+    assert _refused(minihdfs.access("erin"), part)
 
 
 def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(

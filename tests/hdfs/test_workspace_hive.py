@@ -7,6 +7,7 @@ the standalone metastore the tests start (``hive_metastore``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,13 +19,53 @@ from hdfs_workspace.errors import WorkspaceError
 from hdfs_workspace.hive import HiveMetastore, MetastoreError
 from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.reconcile import check, repair
+from hdfs_workspace.testing import MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
-from tests.hdfs.workspace_support import derive_in_workspace, run_member_session
+from tests.hdfs.workspace_support import run_member_sessions
+
+#: The derived source bob makes in each purge test's workspace.
+DERIVED = {"ws_hive_sources": "Ledger Copy disable", "ws_hive_sources_del": "Ledger Copy delete"}
 
 
 def _hms(hive_metastore: Any) -> Any:
     return HiveMetastore.connect(hive_metastore.uri, user="svc_workspace")
+
+
+@pytest.fixture(scope="module")
+def bob_runs(
+    ws_catalog_url: str,
+    ws_clusters: ClustersFile,
+    minihdfs: MiniHdfs,
+    hive_metastore: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
+    """{project: its steps}: bob's own Spark, one process for the module, acting under each workspace in turn.
+
+    In ws_hive_write he saves a table into the workspace database; in each purge test's workspace
+    he registers a derived source there. One JVM, not one per test: each run is the same steps a
+    session of its own would take (act under the project, write, switch out, try again).
+    """
+    service = minihdfs.access("svc_workspace")
+    catalog = GovernanceCatalog.open(ws_catalog_url, identity="olivia")
+    manager = WorkspaceManager(catalog, ws_clusters, access=lambda _: service)
+    try:
+        runs = []
+        for project in ("ws_hive_write", *DERIVED):
+            record = manager.enable(project)
+            run = {"project": project, "workspace_uri": record.uri, "hive_table": f"{record.hive_database}.ledger_copy"}
+            runs.append(run | ({"derive": DERIVED[project]} if project in DERIVED else {}))
+        spec = {
+            "user": "bob",
+            "catalog": ws_catalog_url,
+            "work": str(tmp_path_factory.mktemp("bob-spark")),
+            "hive_uri": hive_metastore.uri,
+            "runs": runs,
+        }
+        steps = run_member_sessions(spec)
+        yield {run["project"]: steps[i] for i, run in enumerate(runs)}
+    finally:
+        catalog.store.engine.dispose()
 
 
 def test_enable_creates_the_database_whose_location_is_the_workspace(
@@ -93,20 +134,14 @@ def test_purge_all_drops_the_database_after_its_data(
 
 
 def test_a_member_saves_a_table_into_the_workspace_database_from_their_own_spark_and_loses_it_on_switching_out(
-    ws_manager: WorkspaceManager, hive_metastore: Any, hdfs_admin: WebHdfsAccess, tmp_path: Path
+    ws_manager: WorkspaceManager,
+    hive_metastore: Any,
+    hdfs_admin: WebHdfsAccess,
+    bob_runs: dict[str, dict[str, dict[str, Any]]],
 ) -> None:
-    record = ws_manager.enable("ws_hive_write")
-    table = f"{record.hive_database}.ledger_copy"
-    spec = {
-        "user": "bob",
-        "project": "ws_hive_write",
-        "workspace_uri": record.uri,
-        "catalog": ws_manager.catalog.store.url,
-        "work": str(tmp_path / "bob-spark"),
-        "hive_uri": hive_metastore.uri,
-        "hive_table": table,
-    }
-    steps = run_member_session(spec)
+    record = ws_manager.catalog.workspace("ws_hive_write")  # bob_runs enabled it
+    assert record is not None and record.state == "enabled"
+    steps = bob_runs["ws_hive_write"]
     saved = steps["table"]["regions"]
     assert len(saved) == 2 and "Ohio" not in saved and "Texas" not in saved  # enforced before it landed
     # The manager's process sees the member's table in the shared metastore, stored in the workspace.
@@ -136,8 +171,11 @@ def test_a_metastore_that_dies_during_enable_leaves_it_unfinished_and_a_rerun_co
             manager.enable("ws_hms_down")
         record = manager.catalog.workspace("ws_hms_down")
         assert record is not None and record.state == "enabling"  # never reported as enabled
-        with pytest.raises(MetastoreError, match="cannot reach"):  # check says so; it never guesses
-            check(manager, "ws_hms_down")
+        down = check(manager, "ws_hms_down")  # check says so; it never guesses
+        assert {d.kind for d in down} == {"interrupted", "unreachable-metastore"}
+        unreachable = next(d for d in down if d.kind == "unreachable-metastore")
+        assert "cannot reach the Hive metastore" in unreachable.found and "check that it runs" in unreachable.found
+        assert not any(d.kind == "missing-database" for d in down)  # unknown is not missing
         server = start_hive_metastore(tmp_path / "hms", port=server.port)  # back, same Derby files
         assert {d.kind for d in check(manager, "ws_hms_down")} == {"interrupted", "missing-database"}
         assert manager.enable("ws_hms_down").state == "enabled"
@@ -153,13 +191,14 @@ def test_purge_all_disables_or_deletes_a_members_derived_source_living_there_and
     ws_manager: WorkspaceManager,
     hive_metastore: Any,
     hdfs_admin: WebHdfsAccess,
-    tmp_path: Path,
+    bob_runs: dict[str, dict[str, dict[str, Any]]],
     fate: str,
     project: str,
 ) -> None:
-    record = ws_manager.enable(project)
+    record = ws_manager.catalog.workspace(project)  # bob_runs enabled it
+    assert record is not None and record.state == "enabled"
     name = f"Ledger Copy {fate}"
-    assert derive_in_workspace(ws_manager, hive_metastore.uri, record, tmp_path / "bob-spark", name)["source"] == name
+    assert bob_runs[project]["table"]["source"] == name == DERIVED[project]
     catalog = GovernanceCatalog(ws_manager.catalog.store, identity="gov")
     bob = GovernanceCatalog(ws_manager.catalog.store, identity="bob")
     assert catalog.workspace_sources(project) == {name: "ledger_copy"}

@@ -4,9 +4,8 @@ Run by tests/hdfs/test_storage_wall.py: ``python wall_session.py SPEC_JSON``. Th
 identity is the user (``HADOOP_USER_NAME``). ``raw-*`` steps are plain Spark reads of the files
 or the table, which only the NameNode can refuse; ``governed*`` the same through the user's
 governed session, which reads governed storage as the service identity
-(``spark.immuta.hdfs.serviceUser``) and applies the source's policies. With ``create`` it only
-makes the sources' tables in the shared metastore (set-up, by a user who may still read the
-files). It prints one JSON object per line.
+(``spark.immuta.hdfs.serviceUser``) and applies the source's policies. It prints one JSON
+object per line.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.hdfs.reader_session import attempt, say
+from tests.hdfs.reader_session import attempt
 
 
 def main() -> None:
@@ -28,13 +27,6 @@ def main() -> None:
     if spec.get("service"):
         extra["spark.immuta.hdfs.serviceUser"] = spec["service"]
     spark = local_spark(Path(spec["work"]), master="local[1]", identity=spec["user"], extra=extra)
-    if spec.get("create"):  # the sources' tables in the shared metastore, made by whoever may read the files
-        spark.sql("CREATE DATABASE IF NOT EXISTS db")
-        for table, location in spec["create"].items():
-            spark.sql(f"CREATE TABLE IF NOT EXISTS {table} USING parquet LOCATION '{location}'")
-            say(step="created", table=table)
-        spark.stop()
-        return
     governed = ImmutaSparkSession(spark, GovernanceCatalog.open(spec["catalog"], identity=spec["user"]))
     location = spec["location"]
     attempt("raw-dir", lambda: spark.read.parquet(location).collect())

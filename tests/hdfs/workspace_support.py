@@ -168,3 +168,11 @@ def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     done = run_script("member_session.py", spec)
     assert done.returncode == 0, done.stderr[-3000:]
     return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+
+
+def run_member_sessions(spec: dict[str, Any]) -> list[dict[str, dict[str, Any]]]:
+    """Run ``member_session.py`` with several ``runs`` in one process (one JVM); each run's steps by name, in order."""
+    done = run_script("member_session.py", spec)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = [json.loads(line) for line in done.stdout.splitlines()]
+    return [{s["step"]: s for s in steps if s["run"] == i} for i in range(len(spec["runs"]))]

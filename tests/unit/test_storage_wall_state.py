@@ -8,6 +8,7 @@ import pytest
 
 from hdfs_workspace.acl import AclEntry, AclEntryType, AclScope, AclStatus, format_acl_spec, parse_acl_spec
 from hdfs_workspace.config import ClusterConfig, ClustersFile
+from hdfs_workspace.drift import Drift
 from hdfs_workspace.status import FileStatus, FileType
 from hdfs_workspace.wall_state import WallError, WallTarget, desired_acl, inode_drift, place, workspace_holding
 
@@ -213,3 +214,14 @@ def test_a_location_in_a_workspace_is_that_projects_and_one_holding_a_workspace_
     assert workspace_holding("Claims", "/data/claims", spaces) is None
     with pytest.raises(WallError, match="holds the workspace of project 'p'"):
         workspace_holding("Everything", "/user/immuta", spaces)
+
+
+def test_one_drift_record_serves_workspaces_and_the_wall_and_keeps_check_json_as_it_was() -> None:
+    workspace = Drift(scope="project", name="ws_a", kind="mode", path="/ws/a", expected="770", found="777")
+    wall = Drift(scope="source", name="Cl", kind="wall-owner", path="/data/c", expected="svc", found="a")
+    rest = {"kind": "mode", "path": "/ws/a", "expected": "770", "found": "777"}
+    assert workspace.to_json() == {"project": "ws_a", **rest}
+    assert wall.to_json() == {"source": "Cl", "kind": "wall-owner", "path": "/data/c", "expected": "svc", "found": "a"}
+    status = _status("/data/c/f", directory=False, owner="alice", mode=0o644)
+    found = inode_drift(IN_WORKSPACE, status, _stored("/data/c/f", "user::rw-,group::r--,other::r--", owner="alice"))
+    assert found and all((d.scope, d.name) == ("source", "Copy") for d in found)
