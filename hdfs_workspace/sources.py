@@ -25,21 +25,18 @@ lie beneath it or hold it. A Hive table whose registration then fails is dropped
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
-from hdfs_workspace.errors import NotFound, WorkspaceError
-from hdfs_workspace.footers import Column, FooterError
+from hdfs_workspace.footers import Column
 from hdfs_workspace.hive_tables import DEFAULT_PARTITION, HiveTableSpec, create_table_ddl
-from hdfs_workspace.infer import DirectoryInference, InferenceError, infer_directory
+from hdfs_workspace.infer import DirectoryInference
 from hdfs_workspace.manager import WorkspaceManager
+from hdfs_workspace.source_checks import DirectoryChecks, DirectorySourceError
 from immuta_spark.catalog.derived import DerivedRecord
 from immuta_spark.catalog.workspaces import WorkspaceRecord
-from immuta_spark.engine import project_access_problem
-from immuta_spark.locations import overlapping
 from immuta_spark.model import OBJECT_FORMATS, ObjectStore, Permission
 
 __all__ = [
@@ -54,11 +51,6 @@ SOURCE_TYPES = ("hive", "hdfs")
 
 _ACTION = "project.derived_source"
 _REFRESH = "project.derived_source.refresh"
-_WORD = re.compile(r"[^a-z0-9_]+")
-
-
-class DirectorySourceError(WorkspaceError):
-    """A source cannot be made from the directory as asked (the message says why and what to do)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,7 +91,8 @@ class WorkspaceSources:
         self.manager = manager
         self.catalog = manager.catalog
         self.threads = threads
-        self._doing = _ACTION  # the audit action of the call under way (its refusals are recorded as that)
+        # The audit action of the call under way is the checks' ``doing``: refusals are recorded as that.
+        self._checks = DirectoryChecks(manager, threads=threads, doing=_ACTION)
 
     def inspect(
         self, project: str, directory: str, *, name: str | None = None, table: str | None = None
@@ -108,15 +101,19 @@ class WorkspaceSources:
 
         Changes nothing. The caller must act under ``project`` (its files are its members' only).
         """
-        self._doing = "workspace.source_inspect"
-        record = self._workspace(project, name, directory)
-        self._acting_under(record, name, directory)
-        path = self._path(record, directory, name)
-        inference = self._infer(record, path, name, columnar_only=False)
+        self._checks.doing = "workspace.source_inspect"
+        record = self._checks.workspace(project, name, directory)
+        self._checks.acting_under(record, name, directory)
+        path = self._checks.path(record, directory, name)
+        inference = self._checks.infer(record, path, name, columnar_only=False)
         spec = None
         if "hive" in inference.offered_types:
-            spec = self._spec(record, path, inference, self._table(record, table, name or posixpath.basename(path)))
-        return DirectoryReport(project=project, path=path, uri=self._uri(record, path), inference=inference, table=spec)
+            spec = self._spec(
+                record, path, inference, self._checks.table(record, table, name or posixpath.basename(path))
+            )
+        return DirectoryReport(
+            project=project, path=path, uri=self._checks.uri(record, path), inference=inference, table=spec
+        )
 
     def create(
         self,
@@ -136,27 +133,29 @@ class WorkspaceSources:
         for csv with a header line); a hive source takes none. Refused, audited and changing
         nothing unless every check passes (module docstring).
         """
-        self._doing = _ACTION
+        self._checks.doing = _ACTION
         if type not in SOURCE_TYPES:
-            self._refuse(project, name, directory, f"unknown source type {type!r}: use --type hive or --type hdfs")
-        record = self._workspace(project, name, directory)
-        self._acting_under(record, name, directory)
-        qualified = f"{record.hive_database}.{self._table(record, table, name)}"
+            self._checks.refuse(
+                project, name, directory, f"unknown source type {type!r}: use --type hive or --type hdfs"
+            )
+        record = self._checks.workspace(project, name, directory)
+        self._checks.acting_under(record, name, directory)
+        qualified = f"{record.hive_database}.{self._checks.table(record, table, name)}"
         # The catalog's own checks first (permission, project, parents, name, table): audited, nothing touched.
         self.catalog.check_derived_source(name, table=qualified, parents=parents, read=parents, certify=certify)
-        path = self._path(record, directory, name)
-        uri = self._uri(record, path)
-        self._refuse_overlap(record, name, uri)
+        path = self._checks.path(record, directory, name)
+        uri = self._checks.uri(record, path)
+        self._checks.refuse_overlap(record, name, uri)
         if type == "hdfs":
-            inference = self._infer(record, path, name, columnar_only=False)
+            inference = self._checks.infer(record, path, name, columnar_only=False)
             return self._create_hdfs(
                 record, uri, inference, name=name, table=qualified, parents=parents, certify=certify, options=options
             )
         if options:
-            self._refuse(
+            self._checks.refuse(
                 project, name, directory, "reader options are for --type hdfs: a hive table's files describe themselves"
             )
-        inference = self._infer(record, path, name, columnar_only=True)
+        inference = self._checks.infer(record, path, name, columnar_only=True)
         spec = self._spec(record, path, inference, qualified.split(".", 1)[1])
         return self._create_hive(record, spec, inference, name=name, parents=parents, certify=certify)
 
@@ -167,13 +166,13 @@ class WorkspaceSources:
         read again; files whose columns no longer match the source's dictionary are refused
         (make a new source: its lineage would change). The new partitions' values, in order.
         """
-        self._doing = _REFRESH
-        record = self._workspace(project, name, name)
-        self._acting_under(record, name, name)
+        self._checks.doing = _REFRESH
+        record = self._checks.workspace(project, name, name)
+        self._checks.acting_under(record, name, name)
         source = self.catalog.snapshot().sources.get(name)
         living = self.catalog.workspace_sources(project)
         if source is None or name not in living or source.derived is None or not source.location:
-            self._refuse(
+            self._checks.refuse(
                 project,
                 name,
                 name,
@@ -181,26 +180,26 @@ class WorkspaceSources:
                 "workspace: list them with `immuta-spark source derived`",
             )
         if source.object is not None:
-            self._refuse(
+            self._checks.refuse(
                 project,
                 name,
                 name,
                 f"'{name}' is an hdfs source: its files are listed at every query, so there is nothing to refresh",
             )
         if not self.catalog.subject(self.catalog.actor).has(Permission.CREATE_DATA_SOURCE_IN_PROJECT):
-            self._refuse(
+            self._checks.refuse(
                 project,
                 name,
                 name,
                 "refreshing a project's source needs CREATE_DATA_SOURCE_IN_PROJECT; ask a user admin for it",
             )
         path = urlsplit(source.location).path
-        inference = self._infer(record, path, name, columnar_only=True)
+        inference = self._checks.infer(record, path, name, columnar_only=True)
         now = [(c.name, c.type) for c in (*inference.columns, *inference.partition_keys)]
         known = [(c.name, c.type) for c in source.dictionary]
         if now != known:
             changed = ", ".join(f"{n} {t}" for n, t in now if (n, t) not in known) or "columns removed"
-            self._refuse(
+            self._checks.refuse(
                 project,
                 name,
                 source.location,
@@ -210,7 +209,7 @@ class WorkspaceSources:
         with self.manager.metastore(record) as hms:
             have = {tuple(v) for v, _ in hms.partitions(spec.database, spec.name)}
             new = [
-                (v, self._uri(record, w))
+                (v, self._checks.uri(record, w))
                 for v, w in inference.partitions
                 if tuple(DEFAULT_PARTITION if x is None else x for x in v) not in have
             ]
@@ -237,7 +236,7 @@ class WorkspaceSources:
         kind = inference.kind
         if kind is None or kind.value not in OBJECT_FORMATS:
             found = ", ".join(f"{n} {k}" for k, n in inference.kinds.items())
-            self._refuse(
+            self._checks.refuse(
                 record.project,
                 name,
                 uri,
@@ -246,17 +245,8 @@ class WorkspaceSources:
             )
         columns = [*inference.columns, *inference.partition_keys]  # known for Parquet/ORC only
         self.manager.progress(f"registering {uri} as the {kind.value} files of '{name}'")
-        return self.catalog.create_derived_source(
-            name,
-            table=table,
-            parents=parents,
-            read=parents,
-            lineage=self._lineage(parents, columns),
-            columns=[(c.name, c.type) for c in columns],
-            certify=certify,
-            location=uri,
-            object_store=ObjectStore(format=kind.value, options=dict(options or {})),
-        )
+        store = ObjectStore(format=kind.value, options=dict(options or {}))
+        return self._register(name, table, parents, columns, certify=certify, location=uri, object_store=store)
 
     # --- hive ----------------------------------------------------------------------------
 
@@ -273,7 +263,7 @@ class WorkspaceSources:
         qualified = f"{spec.database}.{spec.name}"
         with self.manager.metastore(record) as hms:
             if hms.table(spec.database, spec.name) is not None:
-                self._refuse(
+                self._checks.refuse(
                     record.project,
                     name,
                     spec.location,
@@ -284,19 +274,10 @@ class WorkspaceSources:
             try:
                 if inference.partitions:
                     self.manager.progress(f"registering {len(inference.partitions)} partitions of {qualified}")
-                    partitions = [(values, self._uri(record, where)) for values, where in inference.partitions]
+                    partitions = [(values, self._checks.uri(record, where)) for values, where in inference.partitions]
                     hms.add_partitions(spec, partitions)
                 columns = [*spec.columns, *spec.partition_keys]
-                return self.catalog.create_derived_source(
-                    name,
-                    table=qualified,
-                    parents=parents,
-                    read=parents,
-                    lineage=self._lineage(parents, columns),
-                    columns=[(c.name, c.type) for c in columns],
-                    certify=certify,
-                    location=spec.location,
-                )
+                return self._register(name, qualified, parents, columns, certify=certify, location=spec.location)
             except BaseException:
                 hms.drop_table(spec.database, spec.name)  # metadata only: the files stay the members'
                 raise
@@ -307,11 +288,35 @@ class WorkspaceSources:
         return HiveTableSpec(
             database=record.hive_database,
             name=table,
-            location=self._uri(record, path),
+            location=self._checks.uri(record, path),
             kind=kind,
             columns=inference.columns,
             partition_keys=inference.partition_keys,
             owner=self.manager.clusters.get(record.cluster).service_user,
+        )
+
+    def _register(
+        self,
+        name: str,
+        table: str,
+        parents: Sequence[str],
+        columns: Sequence[Column],
+        *,
+        certify: bool,
+        location: str,
+        object_store: ObjectStore | None = None,
+    ) -> DerivedRecord:
+        """The catalog's derived-source registration of a directory's columns (a hive or an hdfs source)."""
+        return self.catalog.create_derived_source(
+            name,
+            table=table,
+            parents=parents,
+            read=parents,
+            lineage=self._lineage(parents, columns),
+            columns=[(c.name, c.type) for c in columns],
+            certify=certify,
+            location=location,
+            object_store=object_store,
         )
 
     def _lineage(self, parents: Sequence[str], columns: Sequence[Column]) -> dict[str, list[tuple[str, str]]]:
@@ -331,158 +336,3 @@ class WorkspaceSources:
                         pairs.append((parent, known.name))
             lineage[column.name] = pairs
         return lineage
-
-    # --- checks ---------------------------------------------------------------------------
-
-    def _workspace(self, project: str, name: str | None, directory: str) -> WorkspaceRecord:
-        if project not in self.catalog.snapshot().projects:
-            self._refuse(
-                project,
-                name,
-                directory,
-                f"there is no project '{project}'; list projects with `immuta-spark project list`",
-            )
-        record = self.catalog.workspace(project)
-        if record is None:
-            self._refuse(
-                project,
-                name,
-                directory,
-                f"project '{project}' has no workspace; its owner enables one with `hdfs-workspace enable '{project}'`",
-            )
-        if record.state != "enabled":
-            self._refuse(
-                project,
-                name,
-                directory,
-                f"the workspace of '{project}' is {record.state}: sources are made from a workspace while it is "
-                f"enabled; its owner enables it again with `hdfs-workspace enable '{project}'`",
-            )
-        return record
-
-    def _acting_under(self, record: WorkspaceRecord, name: str | None, directory: str) -> None:
-        project = record.project
-        current = self.catalog.current_project()
-        if current != project:
-            self._refuse(
-                project,
-                name,
-                directory,
-                f"'{self.catalog.actor}' acts under {repr(current) if current else 'no project'}, not '{project}': "
-                f"a workspace's files are exposed while acting under its project; switch first "
-                f"(`hdfs-workspace switch '{project}'`)",
-            )
-        snapshot = self.catalog.snapshot()
-        problem = project_access_problem(snapshot, snapshot.projects[project], self.catalog.actor)
-        if problem is not None:
-            self._refuse(project, name, directory, problem)
-
-    def _path(self, record: WorkspaceRecord, directory: str, name: str | None) -> str:
-        """The absolute HDFS path of ``directory`` (a URI, an absolute path, or relative to the workspace)."""
-        text = directory.strip()
-        parts = urlsplit(text)
-        if parts.scheme:
-            base = urlsplit(record.uri)
-            if (parts.scheme.lower(), parts.netloc.lower()) != (base.scheme.lower(), base.netloc.lower()):
-                self._refuse(
-                    record.project,
-                    name,
-                    directory,
-                    f"{directory} is not on the workspace's file system ({base.scheme}://{base.netloc}): name a "
-                    f"directory beneath {record.uri}",
-                )
-            text = parts.path
-        raw = text if text.startswith("/") else f"{record.path}/{text}"
-        if not text or any(part in (".", "..") for part in raw.split("/")):
-            self._refuse(
-                record.project,
-                name,
-                directory,
-                f"{directory!r} is not a plain directory path ('.' and '..' are not allowed): name a directory "
-                f"beneath {record.path} as it is",
-            )
-        path = posixpath.normpath(raw)
-        if not path.startswith(record.path.rstrip("/") + "/"):
-            self._refuse(
-                record.project,
-                name,
-                directory,
-                f"{path} is not beneath the workspace of '{record.project}' ({record.path}): a workspace source is "
-                f"made from a directory inside its project's workspace, such as {record.path}/DIR",
-            )
-        try:
-            status = self.manager.access(record.cluster).status(path)
-        except NotFound:
-            self._refuse(record.project, name, directory, f"there is no directory {path}: write the data there first")
-        if not status.is_dir:
-            self._refuse(
-                record.project, name, directory, f"{path} is a file: name the directory that holds the source's files"
-            )
-        return path
-
-    def _refuse_overlap(self, record: WorkspaceRecord, name: str, uri: str) -> None:
-        """Refuse when any source's storage is ``uri``, lies beneath it or holds it (the HDFS/Hive rule)."""
-        snapshot = self.catalog.snapshot()
-        stored = [(s.name, s.location) for s in snapshot.sources.values() if s.location]
-        living = self.catalog.workspace_sources(record.project)
-        unplaced = {n: t for n, t in living.items() if not snapshot.sources[n].location}
-        if unplaced:
-            with self.manager.metastore(record) as hms:
-                for source, table in sorted(unplaced.items()):
-                    found = hms.table(record.hive_database, table)
-                    if found is not None and found.location:
-                        stored.append((source, found.location))
-        fs_uri = self.manager.clusters.get(record.cluster).fs_uri
-        clash = overlapping(uri, stored, default_fs=fs_uri)
-        if clash:
-            other, where = clash[0]
-            self._refuse(
-                record.project,
-                name,
-                uri,
-                f"{uri} overlaps the storage of source '{other}' (stored at {where}): a hdfs "
-                f"source and a hive source may never be backed by the same location, nor one by a location beneath "
-                f"the other's, so '{name}' is refused; choose a directory that no source's storage holds or lies in",
-            )
-
-    # --- helpers --------------------------------------------------------------------------
-
-    def _infer(
-        self, record: WorkspaceRecord, path: str, name: str | None, *, columnar_only: bool
-    ) -> DirectoryInference:
-        """:func:`infer_directory` as the service identity; a refusal of the files is audited, then raised as it is."""
-        try:
-            return infer_directory(
-                self.manager.access(record.cluster), path, threads=self.threads, columnar_only=columnar_only
-            )
-        except (InferenceError, FooterError) as exc:
-            detail = {"source": name, "directory": path, "project": record.project, "error": str(exc)}
-            self.catalog.record(action=self._doing, outcome="denied", project=record.project, detail=detail)
-            raise
-
-    def _table(self, record: WorkspaceRecord, table: str | None, name: str) -> str:
-        if table is None:
-            word = _WORD.sub("_", name.lower()).strip("_") or "source"
-            return word if not word[0].isdigit() else "_" + word
-        parts = table.split(".")
-        if len(parts) == 2 and parts[0].lower() == record.hive_database.lower():
-            parts = parts[1:]
-        if len(parts) != 1 or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", parts[0]):
-            self._refuse(
-                record.project,
-                name,
-                table,
-                f"table {table!r} is not a plain name in the workspace's database {record.hive_database} "
-                "(letters, digits, underscores): choose another --table",
-            )
-        return parts[0].lower()
-
-    @staticmethod
-    def _uri(record: WorkspaceRecord, path: str) -> str:
-        """The full URI of ``path`` (beneath the workspace), on the workspace's file system."""
-        base = urlsplit(record.uri)
-        return f"{base.scheme}://{base.netloc}{path}"
-
-    def _refuse(self, project: str, name: str | None, directory: str, why: str) -> NoReturn:
-        detail = {"source": name, "directory": directory, "project": project}
-        self.catalog.refuse(self._doing, why, project=project, detail=detail, error=DirectorySourceError)
