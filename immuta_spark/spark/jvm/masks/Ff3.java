@@ -3,6 +3,7 @@ package io.immutaspark.masks;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -15,13 +16,16 @@ import org.bouncycastle.crypto.params.KeyParameter;
  * The format-preserving mask (immuta_spark.masks.format_preserving.encrypt), with Bouncy Castle's
  * FF3-1 engine, called by Spark's StaticInvoke once a row: the same classes, chunks, tweaks and
  * short-run rule as the Python reference, so both give the same characters. Each task thread keeps
- * one engine per class and chunk for the key it was last given.
+ * one engine per class and chunk for the key it was last given, and the masks of the last values
+ * it saw (as the pandas UDF's workers do).
  */
 public final class Ff3 {
     private static final String[] CLASSES = {"digits", "letters"};
     private static final int[] RADIX = {10, 26};
     private static final int[] SHORTEST = {6, 5};
     private static final int[] LONGEST = {56, 40};
+    /** How many values' masks a task thread remembers (a few MB); then it starts again. */
+    static final int REMEMBERED = 65_536;
     private static final ThreadLocal<State> STATE = new ThreadLocal<>();
 
     private Ff3() {}
@@ -34,6 +38,7 @@ public final class Ff3 {
         final Mac tweaks;
         final Mac shortMac;
         final FPEFF3_1Engine[][] engines = new FPEFF3_1Engine[2][];
+        final HashMap<UTF8String, UTF8String> seen = new HashMap<>();
 
         State(UTF8String key, UTF8String tweakSeed, UTF8String shortKey) throws GeneralSecurityException {
             this.key = key.copy();
@@ -72,7 +77,15 @@ public final class Ff3 {
             s = new State(key, tweakSeed, shortKey);
             STATE.set(s);
         }
-        String text = value.toString();
+        UTF8String known = s.seen.get(value);
+        if (known != null) return known;
+        if (s.seen.size() >= REMEMBERED) s.seen.clear();
+        UTF8String masked = encrypt(s, value.toString());
+        s.seen.put(value.copy(), masked);  // a copy: the row's bytes may be reused
+        return masked;
+    }
+
+    private static UTF8String encrypt(State s, String text) throws GeneralSecurityException {
         char[] out = text.toCharArray();
         int[][] positions = {new int[out.length], new int[out.length]};
         int[] counts = new int[2];

@@ -1,9 +1,11 @@
 package io.immutaspark.masks;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.HexFormat;
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
@@ -15,13 +17,16 @@ import org.apache.spark.unsafe.types.UTF8String;
  * The reversible mask's token (immuta_spark.masks.reversible), computed with the JDK's HMAC-SHA256
  * and AES-GCM, called by Spark's StaticInvoke once a row. Spark's own aes_encrypt builds a new
  * Cipher for every row, which costs more than the encryption; here each task thread keeps its Mac
- * and Cipher for the key it was last given. The bytes are exactly those of tokenize() in Python.
+ * and Cipher for the key it was last given, and the tokens of the last values it saw (a column's
+ * values repeat: one patient's many claims). The bytes are exactly those of tokenize() in Python.
  */
 public final class Tokens {
     private static final byte[] AAD = "immuta-spark reversible v1".getBytes(StandardCharsets.US_ASCII);
     private static final int BUCKET = 16;
     private static final int IV_BYTES = 12;
     private static final int TAG_BYTES = 16;
+    /** How many values' tokens a task thread remembers (a few MB); then it starts again. */
+    static final int REMEMBERED = 65_536;
     private static final ThreadLocal<State> STATE = new ThreadLocal<>();
 
     private Tokens() {}
@@ -33,6 +38,7 @@ public final class Tokens {
         final SecretKeySpec key;
         Cipher cipher;
         byte[] lastIv;
+        final HashMap<ByteBuffer, UTF8String> seen = new HashMap<>();
 
         State(UTF8String enc, UTF8String mac) throws GeneralSecurityException {
             this.enc = enc.copy();
@@ -51,6 +57,15 @@ public final class Tokens {
             s = new State(enc, mac);
             STATE.set(s);
         }
+        UTF8String known = s.seen.get(ByteBuffer.wrap(value));
+        if (known != null) return known;
+        if (s.seen.size() >= REMEMBERED) s.seen.clear();
+        UTF8String token = seal(s, value);
+        s.seen.put(ByteBuffer.wrap(value.clone()), token);  // a copy: the caller's array may be reused
+        return token;
+    }
+
+    private static UTF8String seal(State s, byte[] value) throws GeneralSecurityException {
         int padded = (value.length / BUCKET + 1) * BUCKET;
         byte[] p = Arrays.copyOf(value, padded);
         p[value.length] = (byte) 0x80;
