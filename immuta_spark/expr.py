@@ -15,6 +15,7 @@ plan with no row policies has the filter ``AlwaysTrue()``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,6 +58,7 @@ __all__ = [
     "and_",
     "columns_of",
     "in_",
+    "nodes",
     "or_",
     "reads_files",
 ]
@@ -369,32 +371,29 @@ def in_(term: Term, values: frozenset[str] | tuple[str, ...]) -> Predicate:
     return In(term, tuple(Literal(v, "string") for v in sorted(values)))
 
 
+def nodes(*roots: Expr) -> Iterator[Expr]:
+    """Every node of the trees ``roots``, depth first and left to right (fields in declaration order)."""
+    stack: list[object] = list(reversed(roots))
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Expr):
+            yield n
+            stack.extend(reversed([getattr(n, f) for f in n.__dataclass_fields__]))  # type: ignore[attr-defined]
+        elif isinstance(n, tuple):
+            stack.extend(reversed(n))
+
+
 def columns_of(node: Expr) -> frozenset[str]:
     """Every column a tree reads (SQL predicates are opaque here: Spark's parser binds them)."""
     found: set[str] = set()
-    stack: list[object] = [node]
-    while stack:
-        n = stack.pop()
+    for n in nodes(node):
         if isinstance(n, Column):
             found.add(n.name)
         elif isinstance(n, GroupSmallerThan):
             found.update(n.columns)
-        elif isinstance(n, Expr):
-            stack.extend(getattr(n, f) for f in n.__dataclass_fields__)  # type: ignore[attr-defined]
-        elif isinstance(n, tuple):
-            stack.extend(n)
     return frozenset(found)
 
 
 def reads_files(node: Expr) -> bool:
     """Whether a tree holds file terms (:class:`FileAttribute`, :class:`FileFolder`, :class:`FileModified`)."""
-    stack: list[object] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (FileAttribute, FileFolder, FileModified)):
-            return True
-        if isinstance(n, Expr):
-            stack.extend(getattr(n, f) for f in n.__dataclass_fields__)  # type: ignore[attr-defined]
-        elif isinstance(n, tuple):
-            stack.extend(n)
-    return False
+    return any(isinstance(n, (FileAttribute, FileFolder, FileModified)) for n in nodes(node))

@@ -24,7 +24,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from immuta_spark.expr import Expr, GroupSmallerThan
+from immuta_spark.expr import Expr, GroupSmallerThan, nodes
 from immuta_spark.spark.lower import quote_identifier
 
 __all__ = ["BROADCAST_GROUPS", "broadcastable", "group_columns", "with_group_counts"]
@@ -35,16 +35,7 @@ BROADCAST_GROUPS = 1_000_000
 
 def group_columns(terms: Iterable[Expr]) -> list[tuple[str, ...]]:
     """The distinct column groups that ``terms`` count rows of (``GroupSmallerThan``), first seen first."""
-    found: dict[tuple[str, ...], None] = {}
-    stack: list[object] = list(terms)[::-1]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, GroupSmallerThan):
-            found.setdefault(n.columns, None)
-        elif isinstance(n, Expr):
-            stack.extend(reversed([getattr(n, f) for f in n.__dataclass_fields__]))  # type: ignore[attr-defined]
-        elif isinstance(n, tuple):
-            stack.extend(reversed(n))
+    found = {n.columns: None for n in nodes(*terms) if isinstance(n, GroupSmallerThan)}
     return list(found)
 
 
