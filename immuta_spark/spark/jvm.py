@@ -19,12 +19,24 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from immuta_spark.spark.errors import EnforcementError
 
-__all__ = ["PlanInspector", "cache_dir", "escape", "helper", "inspector", "javac", "records", "unescape"]
+__all__ = [
+    "PlanInspector",
+    "cache_dir",
+    "escape",
+    "helper",
+    "inspector",
+    "javac",
+    "javac_into",
+    "records",
+    "sources_digest",
+    "unescape",
+]
 
 SOURCES = Path(__file__).resolve().parent / "jvm"
 _lock = threading.Lock()
@@ -68,10 +80,8 @@ def _compile() -> Path:
     """The directory holding the compiled classes, building it if needed."""
     import pyspark
 
-    jars = Path(pyspark.__file__).parent / "jars"
     sources = sorted(SOURCES.glob("*.java"))
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + pyspark.__version__.encode()).hexdigest()[:16]
-    out = cache_dir() / f"jvm-classes-{digest}"
+    out = cache_dir() / f"jvm-classes-{sources_digest(sources)}"
     if (out / "io" / "immutaspark" / "PlanInspector.class").exists():
         return out
     compiler = javac()
@@ -82,23 +92,40 @@ def _compile() -> Path:
         )
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [compiler, "--release", "17", "-nowarn", "-d", str(tmp), "-cp", str(jars / "*"), *map(str, sources)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
+    errors = javac_into(compiler, tmp, sources)
+    if errors is not None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise EnforcementError(
             f"the governed session's JVM classes did not compile against pyspark {pyspark.__version__}'s jars, "
-            f"so no session can be governed: {done.stderr.strip()[:2000]}"
+            f"so no session can be governed: {errors}"
         )
     try:
         tmp.rename(out)
     except OSError:  # another process finished first: use theirs
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def sources_digest(sources: Sequence[Path], *extra: str) -> str:
+    """A short hash of Java ``sources``, pyspark's version and ``extra``: it names their compiled form in the cache."""
+    import pyspark
+
+    seed = b"".join(p.read_bytes() for p in sources) + pyspark.__version__.encode() + "".join(extra).encode()
+    return hashlib.sha256(seed).hexdigest()[:16]
+
+
+def javac_into(compiler: str, dest: Path, sources: Sequence[Path], classpath: Sequence[Path] = ()) -> str | None:
+    """Compile ``sources`` for Java 17 into ``dest``, against pyspark's jars and ``classpath``; None, or the errors."""
+    import pyspark
+
+    path = os.pathsep.join([str(Path(pyspark.__file__).parent / "jars" / "*"), *map(str, classpath)])
+    done = subprocess.run(
+        [compiler, "--release", "17", "-nowarn", "-d", str(dest), "-cp", path, *map(str, sources)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return None if done.returncode == 0 else done.stderr.strip()[:2000]
 
 
 def javac() -> str | None:

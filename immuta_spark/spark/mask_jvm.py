@@ -23,18 +23,16 @@ portable ones are only slower.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
-import subprocess
 import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from immuta_spark.spark.jvm import cache_dir, javac
+from immuta_spark.spark.jvm import cache_dir, javac, javac_into, sources_digest
 
 __all__ = ["BCPROV", "MaskClasses", "bcprov_jar", "mask_classes"]
 
@@ -70,8 +68,8 @@ class MaskClasses:
         """A JVM Column calling ``klass.method(columns...)`` (a string; null when any input is null)."""
         jvm = self.jvm
         utils = jvm.org.apache.spark.sql.classic.ExpressionUtils
-        args = jvm.scala.jdk.javaapi.CollectionConverters.asScala([utils.expression(c) for c in columns]).toSeq()
-        none = jvm.scala.jdk.javaapi.CollectionConverters.asScala([]).toSeq()
+        to_seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq  # as Lowering.seq makes them
+        args, none = to_seq([utils.expression(c) for c in columns]), to_seq([])
         invoke = jvm.org.apache.spark.sql.catalyst.expressions.objects.StaticInvoke(
             klass, jvm.org.apache.spark.sql.types.DataTypes.StringType, method, args, none, True, True, True,
             jvm.scala.Option.empty(),
@@ -117,29 +115,19 @@ def _load(jvm: Any) -> MaskClasses | None:
 
 def _build(bc: Path | None) -> Path:
     """The jar of the mask classes (``Ff3`` only with Bouncy Castle), compiling it if needed."""
-    import pyspark
-
     sources = sorted(SOURCES.glob("*.java"))
     if bc is None:
         sources = [s for s in sources if s.name != "Ff3.java"]
-    seed = b"".join(p.read_bytes() for p in sources) + pyspark.__version__.encode() + str(bc).encode()
-    jar = cache_dir() / f"jvm-masks-{hashlib.sha256(seed).hexdigest()[:16]}.jar"
+    jar = cache_dir() / f"jvm-masks-{sources_digest(sources, str(bc))}.jar"
     if jar.exists():
         return jar
     compiler = javac()
     if compiler is None:
         raise RuntimeError("no JDK javac was found")
     classes = jar.with_suffix(f".tmp{os.getpid()}")
-    jars = Path(pyspark.__file__).parent / "jars"
-    path = os.pathsep.join([str(jars / "*")] + ([str(bc)] if bc else []))
-    done = subprocess.run(
-        [compiler, "--release", "17", "-nowarn", "-d", str(classes), "-cp", path, *map(str, sources)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the mask classes did not compile: {done.stderr.strip()[:2000]}")
+    errors = javac_into(compiler, classes, sources, [bc] if bc else [])
+    if errors is not None:
+        raise RuntimeError(f"the mask classes did not compile: {errors}")
     partial = jar.with_suffix(f".part{os.getpid()}")
     with zipfile.ZipFile(partial, "w") as out:
         for file in sorted(classes.rglob("*.class")):
