@@ -19,6 +19,7 @@ from immuta_spark.masks.format_preserving import encrypt, fpe_keys
 from immuta_spark.masks.reversible import token_keys, tokenize
 
 SECRET = b"a source's secret, for these tests only"
+VALUE = Cast(Column("v"), "string")
 
 
 def _values() -> list[str | None]:
@@ -51,18 +52,18 @@ def test_the_jvm_masks_load_with_bouncy_castle(spark: Any) -> None:
     assert loaded is not None and loaded.ff3 is not None
 
 
-def test_jvm_and_native_tokens_both_equal_the_reference(spark: Any, frame: Any) -> None:
-    node = Token(Cast(Column("v"), "string"), SecretRef("source", "S", "token_key"))
-    keys = token_keys(SECRET)
-    expected = {i: None if v is None else tokenize(v, keys) for i, v in enumerate(_values())}
-    assert _lowered(spark, frame, node, jvm_masks=True) == expected
-    assert _lowered(spark, frame, node, jvm_masks=False) == expected
-
-
-def test_jvm_ff3_and_the_pandas_udf_both_equal_the_reference(spark: Any, frame: Any) -> None:
-    node = FormatPreserve(Cast(Column("v"), "string"), SecretRef("source", "S", "fpe_key"))
-    keys = fpe_keys(SECRET)
-    expected = {i: None if v is None else encrypt(v, keys) for i, v in enumerate(_values())}
+@pytest.mark.parametrize(
+    ("node", "reference"),
+    [
+        (Token(VALUE, SecretRef("source", "S", "token_key")), lambda v: tokenize(v, token_keys(SECRET))),
+        (FormatPreserve(VALUE, SecretRef("source", "S", "fpe_key")), lambda v: encrypt(v, fpe_keys(SECRET))),
+    ],
+    ids=["reversible: Tokens and native functions", "format_preserving: Ff3 and the pandas UDF"],
+)
+def test_the_jvm_and_the_portable_form_both_equal_the_reference(
+    spark: Any, frame: Any, node: Any, reference: Any
+) -> None:
+    expected = {i: None if v is None else reference(v) for i, v in enumerate(_values())}
     assert _lowered(spark, frame, node, jvm_masks=True) == expected
     assert _lowered(spark, frame, node, jvm_masks=False) == expected
 
