@@ -163,16 +163,18 @@ def derive_in_workspace(manager: Any, hive_uri: str, record: Any, work: Path, na
     return run_member_session(spec)["table"]
 
 
-def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Run ``member_session.py`` (a member's own governed Spark, own process); its steps by name."""
+def _member_steps(spec: dict[str, Any]) -> list[dict[str, Any]]:
     done = run_script("member_session.py", spec)
     assert done.returncode == 0, done.stderr[-3000:]
-    return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def run_member_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Run ``member_session.py`` (a member's own governed Spark, own process); its steps by name."""
+    return {s["step"]: s for s in _member_steps(spec)}
 
 
 def run_member_sessions(spec: dict[str, Any]) -> list[dict[str, dict[str, Any]]]:
     """Run ``member_session.py`` with several ``runs`` in one process (one JVM); each run's steps by name, in order."""
-    done = run_script("member_session.py", spec)
-    assert done.returncode == 0, done.stderr[-3000:]
-    steps = [json.loads(line) for line in done.stdout.splitlines()]
+    steps = _member_steps(spec)
     return [{s["step"]: s for s in steps if s["run"] == i} for i in range(len(spec["runs"]))]
