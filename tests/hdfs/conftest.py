@@ -167,6 +167,19 @@ def ws_clusters(minihdfs: MiniHdfs, hdfs_admin: WebHdfsAccess, hive_metastore: A
     return ClustersFile(clusters=(cluster,))
 
 
+@pytest.fixture(scope="module")
+def readers(ws_catalog_url: str, hive_metastore: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A module's reader processes: one governed Spark per user (its JVM as that user), service reads on."""
+    from tests.hdfs.readers import Readers
+
+    work = tmp_path_factory.mktemp("readers")
+    pool = Readers(catalog=ws_catalog_url, hive_uri=hive_metastore.uri, service="svc_workspace", work=work)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
 def ws_manager(ws_catalog_url: str, ws_clusters: Any, minihdfs: MiniHdfs) -> Iterator[Any]:
     """A workspace manager acting for the projects' owner olivia, HDFS as the service identity."""

@@ -1,6 +1,7 @@
 """A user's own governed Spark session, in its own process, reading an object-backed source.
 
-Run by tests/hdfs/test_object_sources.py: ``python object_reader.py SPEC_JSON``. The JVM's
+Its ``steps`` are run by tests/hdfs/test_object_sources.py in the user's reader process
+(``reader_server.py``); alone: ``python object_reader.py SPEC_JSON``. The JVM's
 Hadoop identity is the user (``HADOOP_USER_NAME``), so the NameNode lists the files and their
 xattrs for that user; with ``service`` in the spec, the governed session reads (and lists)
 governed storage as that identity. Prints one JSON object per line: each step's rows, or what refused it.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -25,18 +25,19 @@ def attempt(step: str, run: Any) -> None:
         say(step=step, outcome="refused", error=str(exc).splitlines()[0][:600] if str(exc) else type(exc).__name__)
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
-    from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.spark.local import local_spark
-    from immuta_spark.spark.session import ImmutaSparkSession
-
-    extra = {"spark.immuta.hdfs.serviceUser": spec["service"]} if spec.get("service") else {}
-    spark = local_spark(Path(spec["work"]), master="local[1]", identity=spec["user"], extra=extra)
-    governed = ImmutaSparkSession(spark, GovernanceCatalog.open(spec["catalog"], identity=spec["user"]))
+def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
+    """The governed path and table reads of ``spec``'s source, and its ingest status."""
     attempt("governed-path", lambda: governed.read.csv(spec["location"]).collect())
     attempt("governed-table", lambda: governed.table(spec["table"]).collect())
     attempt("ingest-status", lambda: [[governed.ingest_status(spec["source"]).files]])
+
+
+def main() -> None:
+    from tests.hdfs.reader_server import governed_session, start
+
+    spec = json.loads(sys.argv[1])
+    spark = start(spec)
+    steps(spark, governed_session(spark, spec), spec)
     spark.stop()
 
 

@@ -1,6 +1,7 @@
 """A subscriber's own governed Spark session, in its own process, reading a source that lives in a workspace.
 
-Run by tests/hdfs/test_workspace_service_reads.py: ``python reader_session.py SPEC_JSON``. The
+Run by tests/hdfs/test_workspace_service_reads.py: ``python reader_session.py SPEC_JSON``; its
+``steps`` also in a reader's long-lived process (``reader_server.py``, test_storage_wall.py). The
 JVM's Hadoop identity is the reader (``HADOOP_USER_NAME``), who is not a member of the project:
 the NameNode refuses the reader the workspace's files. With ``service`` in the spec, the governed
 session reads governed storage as that identity. It prints one JSON object per line.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -29,23 +29,22 @@ def attempt(step: str, run: Any) -> None:
         say(step=step, outcome="refused", denied_by_namenode=denied, error=(why or [text])[0][:600])
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
-    from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.spark.local import local_spark
-    from immuta_spark.spark.session import ImmutaSparkSession
-
-    extra = {"spark.hadoop.hive.metastore.uris": spec["hive_uri"]}
-    if spec.get("service"):
-        extra["spark.immuta.hdfs.serviceUser"] = spec["service"]
-    spark = local_spark(Path(spec["work"]), master="local[1]", identity=spec["user"], extra=extra)
-    governed = ImmutaSparkSession(spark, GovernanceCatalog.open(spec["catalog"], identity=spec["user"]))
+def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
+    """The reads, governed and raw, of ``spec``'s table and location."""
     table, location = spec["table"], spec["location"]
     attempt("governed-table", lambda: governed.table(table).collect())
     attempt("governed-sql", lambda: governed.sql(f"SELECT count(*) AS n FROM {table}").collect())
     attempt("raw-table", lambda: spark.table(table).collect())
     attempt("raw-path", lambda: spark.read.parquet(location).collect())
     attempt("governed-path", lambda: governed.read.parquet(location).collect())
+
+
+def main() -> None:
+    from tests.hdfs.reader_server import governed_session, start
+
+    spec = json.loads(sys.argv[1])
+    spark = start(spec)
+    steps(spark, governed_session(spark, spec), spec)
     spark.stop()
 
 

@@ -1,27 +1,21 @@
 """A user's own governed Spark session, in its own process, reading workspace-directory sources.
 
-Run by tests/hdfs/test_workspace_dir_sources.py: ``python source_reader.py SPEC_JSON``. The JVM's
-Hadoop identity is the reader (``HADOOP_USER_NAME``); with ``project`` in the spec the reader
-acts under it first; the governed session reads governed storage as the service identity
-(``service``). Prints one JSON object per table read: its columns and rows, or the refusal.
+Its ``steps`` are run by tests/hdfs/test_workspace_dir_sources.py in the reader's own process
+(``reader_server.py``); alone: ``python source_reader.py SPEC_JSON``. The JVM's Hadoop identity
+is the reader (``HADOOP_USER_NAME``); with ``project`` in the spec the reader acts under it
+first; the governed session reads governed storage as the service identity (``service``).
+Prints one JSON object per table read: its columns and rows, or the refusal.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
+from typing import Any
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
-    from immuta_spark.catalog import GovernanceCatalog
-    from immuta_spark.spark.local import local_spark
-    from immuta_spark.spark.session import ImmutaSparkSession
-
-    extra = {"spark.hadoop.hive.metastore.uris": spec["hive_uri"], "spark.immuta.hdfs.serviceUser": spec["service"]}
-    spark = local_spark(Path(spec["work"]), master="local[1]", identity=spec["user"], extra=extra)
-    governed = ImmutaSparkSession(spark, GovernanceCatalog.open(spec["catalog"], identity=spec["user"]))
+def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
+    """Each of ``spec``'s tables read through the governed session: its columns and rows, or the refusal."""
     if spec.get("project"):
         governed.set_project(spec["project"])
     for table in spec["tables"]:
@@ -33,6 +27,14 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - what refused it, as the caller sees it
             print(json.dumps({"table": table, "outcome": "refused", "error": str(exc)[:1500]}))
         sys.stdout.flush()
+
+
+def main() -> None:
+    from tests.hdfs.reader_server import governed_session, start
+
+    spec = json.loads(sys.argv[1])
+    spark = start(spec)
+    steps(spark, governed_session(spark, spec), spec)
     spark.stop()
 
 

@@ -8,10 +8,9 @@ policies decide whole files by their ``user.*`` xattr, their ``key=value`` folde
 from __future__ import annotations
 
 import io
-import json
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from immuta_spark.errors import ImmutaSparkError, PolicyFileError
 from immuta_spark.spark import ImmutaSparkSession
 from immuta_spark.spark.errors import GovernedAccessDenied, UnenforcedPathError
 from tests.conftest import SPARK_IDENTITY
-from tests.hdfs.workspace_support import run_script
+from tests.hdfs.readers import Readers
 
 USERS = """\
 users:
@@ -342,26 +341,37 @@ def test_an_object_source_registered_at_run_time_is_read_governed_and_survives_a
         )
 
 
+@pytest.fixture(scope="module")
+def readers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str | None, Readers]]:
+    """The module's reader processes by service identity (none, or the workspace service's): one JVM per user each."""
+    work = tmp_path_factory.mktemp("object-readers")
+    pools = {s: Readers(catalog=None, hive_uri=None, service=s, work=work / str(s)) for s in (None, "svc_workspace")}
+    try:
+        yield pools
+    finally:
+        for pool in pools.values():
+            pool.close()
+
+
 def _own_process(
-    user: str, catalog: GovernanceCatalog, loc: str, tmp_path: Path, source: str, table: str, service: str | None = None
+    readers: dict[str | None, Readers],
+    user: str,
+    catalog: GovernanceCatalog,
+    loc: str,
+    source: str,
+    table: str,
+    service: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``object_reader.py`` as ``user`` (their own Spark JVM, their own HDFS identity); its steps by name."""
-    spec = {
-        "user": user,
-        "catalog": catalog.store.url,
-        "work": str(tmp_path / f"{user}-{service}"),
-        "location": loc,
-        "table": table,
-        "source": source,
-        "service": service,
-    }
-    done = run_script("object_reader.py", spec)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+    """``object_reader.py``'s steps as ``user`` (their own Spark JVM, their own HDFS identity); its steps by name."""
+    spec = {"catalog": catalog.store.url, "location": loc, "table": table, "source": source}
+    return {s["step"]: s for s in readers[service].read(user, "object_reader", spec)}
 
 
 def test_two_users_in_their_own_processes_see_their_own_files_as_their_own_hdfs_identity(
-    hdfs_admin: WebHdfsAccess, objects_dir: str, catalog_of: Callable[[str], GovernanceCatalog], tmp_path: Path
+    hdfs_admin: WebHdfsAccess,
+    objects_dir: str,
+    catalog_of: Callable[[str], GovernanceCatalog],
+    readers: dict[str | None, Readers],
 ) -> None:
     loc = f"{objects_dir}/own"
     base = _path(loc)
@@ -379,7 +389,7 @@ def test_two_users_in_their_own_processes_see_their_own_files_as_their_own_hdfs_
             policies:
               - {{name: own-by-state, type: row, match: {{attribute: state, xattr: state}}}}
         """)
-    bob, mia = (_own_process(user, catalog, loc, tmp_path, "Own Files", "objects.own_files") for user in ("bob", "mia"))
+    bob, mia = (_own_process(readers, user, catalog, loc, "Own Files", "objects.own_files") for user in ("bob", "mia"))
     assert bob["governed-path"]["rows"] == [["1", "Ohio"]] and bob["governed-table"]["rows"] == [["1", "Ohio"]]
     assert bob["ingest-status"]["outcome"] == "refused"  # not an ingest user
     assert mia["ingest-status"]["rows"] == [[3]]  # an ingest user: the files, no data
@@ -387,7 +397,10 @@ def test_two_users_in_their_own_processes_see_their_own_files_as_their_own_hdfs_
 
 
 def test_files_only_the_service_identity_may_read_are_listed_and_read_as_it_and_refused_without_it(
-    hdfs_admin: WebHdfsAccess, objects_dir: str, catalog_of: Callable[[str], GovernanceCatalog], tmp_path: Path
+    hdfs_admin: WebHdfsAccess,
+    objects_dir: str,
+    catalog_of: Callable[[str], GovernanceCatalog],
+    readers: dict[str | None, Readers],
 ) -> None:
     loc = f"{objects_dir}/walled"
     base = _path(loc)
@@ -405,9 +418,9 @@ def test_files_only_the_service_identity_may_read_are_listed_and_read_as_it_and_
             policies:
               - {{name: walled-by-state, type: row, match: {{attribute: state, xattr: state}}}}
         """)
-    served = _own_process("bob", catalog, loc, tmp_path, "Walled Files", "objects.walled_files", "svc_workspace")
+    served = _own_process(readers, "bob", catalog, loc, "Walled Files", "objects.walled_files", "svc_workspace")
     assert served["governed-path"].get("rows") == [["1", "Ohio"]], served["governed-path"]
-    plain = _own_process("bob", catalog, loc, tmp_path, "Walled Files", "objects.walled_files")
+    plain = _own_process(readers, "bob", catalog, loc, "Walled Files", "objects.walled_files")
     assert plain["governed-path"]["outcome"] == "refused"  # the NameNode refuses bob: no data, never raw
 
 

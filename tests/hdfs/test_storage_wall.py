@@ -29,7 +29,8 @@ from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.testing import SUPERUSER, MiniHdfs
 from hdfs_workspace.webhdfs import WebHdfsAccess
 from immuta_spark.catalog import GovernanceCatalog
-from tests.hdfs.workspace_support import acting, derive_in_workspace, governance_yaml, run_reader_session, run_script
+from tests.hdfs.readers import Readers
+from tests.hdfs.workspace_support import acting, derive_in_workspace, governance_yaml
 
 SERVICE = "svc_workspace"
 CLAIMS = "/data/wall/claims"
@@ -132,10 +133,9 @@ def _state(admin: WebHdfsAccess, top: str) -> list[tuple[str, str, int, tuple[st
     ]
 
 
-def _run_wall_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    done = run_script("wall_session.py", spec)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {s["step"]: s for s in map(json.loads, done.stdout.splitlines())}
+def _steps(readers: Readers, user: str, script: str, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``script``'s steps as ``user``, in that user's own Spark process: each step's outcome by name."""
+    return {s["step"]: s for s in readers.read(user, script, spec)}
 
 
 def test_after_protect_a_subscriber_is_refused_raw_reads_by_the_namenode_and_reads_the_source_governed_and_masked(
@@ -143,8 +143,7 @@ def test_after_protect_a_subscriber_is_refused_raw_reads_by_the_namenode_and_rea
     gov_manager: WorkspaceManager,
     hdfs_admin: WebHdfsAccess,
     as_user: Callable[[str], WebHdfsAccess],
-    hive_metastore: Any,
-    tmp_path: Path,
+    readers: Readers,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     erin = as_user("erin")
@@ -161,18 +160,8 @@ def test_after_protect_a_subscriber_is_refused_raw_reads_by_the_namenode_and_rea
     assert ingest is not None and ingest.spec() == "user:alice:-wx"  # alice, the ingest user, may only write
     assert _refused(erin, part) and _refused(as_user("alice"), part)
 
-    steps = _run_wall_session(
-        {
-            "user": "erin",
-            "catalog": gov_manager.catalog.store.url,
-            "work": str(tmp_path / "erin"),
-            "service": SERVICE,
-            "location": f"{walled_files}{CLAIMS}",
-            "file": f"{walled_files}{part}",
-            "table": "db.wall_claims",
-            "hive_uri": hive_metastore.uri,
-        }
-    )
+    spec = {"location": f"{walled_files}{CLAIMS}", "file": f"{walled_files}{part}", "table": "db.wall_claims"}
+    steps = _steps(readers, "erin", "wall_session", spec)
     for raw in ("raw-dir", "raw-file", "raw-table"):  # the same user's own Spark, outside the governed session
         assert steps[raw]["outcome"] == "refused" and steps[raw]["denied_by_namenode"], steps[raw]
     for read in ("governed", "governed-table"):
@@ -329,6 +318,7 @@ def test_protect_all_walls_every_source_and_members_under_the_project_still_read
     hive_metastore: Any,
     hdfs_admin: WebHdfsAccess,
     as_user: Callable[[str], WebHdfsAccess],
+    readers: Readers,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -360,16 +350,8 @@ def test_protect_all_walls_every_source_and_members_under_the_project_still_read
         ws_manager.wait_in_force()
     assert _refused(bob, files[0])
 
-    spec = {
-        "user": "erin",
-        "catalog": ws_manager.catalog.store.url,
-        "work": str(tmp_path / "erin"),
-        "hive_uri": hive_metastore.uri,
-        "table": f"{record.hive_database}.ledger_copy",
-        "location": f"{walled_files}{copy}",
-        "service": SERVICE,
-    }
-    steps = run_reader_session(spec)  # a subscriber outside the project, after the wall went up
+    spec = {"table": f"{record.hive_database}.ledger_copy", "location": f"{walled_files}{copy}"}
+    steps = _steps(readers, "erin", "reader_session", spec)  # a subscriber outside the project, after the wall went up
     assert steps["governed-table"]["outcome"] == "read" and len(steps["governed-table"]["rows"]) == 2
     assert not {"Ohio", "Texas"} & {row[0] for row in steps["governed-table"]["rows"]}
     assert steps["raw-path"]["outcome"] == "refused" and steps["raw-path"]["denied_by_namenode"]

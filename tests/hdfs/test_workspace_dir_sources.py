@@ -9,12 +9,7 @@ are Spark sessions of their own, in processes of their own, as other users.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -27,6 +22,7 @@ from hdfs_workspace.manager import WorkspaceManager
 from hdfs_workspace.sources import DirectorySourceError, WorkspaceSources
 from immuta_spark.catalog.workspaces import WorkspaceRecord
 from immuta_spark.errors import NotAuthorized
+from tests.hdfs.readers import Readers
 from tests.hdfs.workspace_support import acting
 from tests.unit.test_workspace_inference import orc_bytes, parquet_bytes
 
@@ -75,15 +71,9 @@ def _state(member: Member, hive_uri: str) -> tuple[list[str], list[str]]:
     return sorted(member.catalog.snapshot().sources), tables
 
 
-def _read(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    script = Path(__file__).with_name("source_reader.py")
-    done = subprocess.run(
-        [sys.executable, str(script), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {r["table"]: r for r in map(json.loads, done.stdout.splitlines())}
+def _read(readers: Readers, user: str, tables: list[str]) -> dict[str, dict[str, Any]]:
+    """``user``'s governed reads of ``tables``, in that user's own Spark process: each table's outcome."""
+    return {r["table"]: r for r in readers.read(user, "source_reader", {"tables": tables})}
 
 
 @pytest.fixture
@@ -92,7 +82,7 @@ def bob(ws_manager: WorkspaceManager, minihdfs: Any) -> Member:
 
 
 def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
-    ws_manager: WorkspaceManager, minihdfs: Any, hive_metastore: Any, tmp_path: Path
+    ws_manager: WorkspaceManager, minihdfs: Any, hive_metastore: Any, readers: Readers
 ) -> None:
     bob = Member(ws_manager, minihdfs, LEAVE)
     db = bob.record.hive_database
@@ -146,15 +136,7 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
     # bob leaves the project; the workspace's sources are the service's, and stay readable.
     acting(ws_manager.catalog, "olivia").revoke_project_member(LEAVE, "bob")
     tables = [f"{db}.sales_files", f"{db}.sales_orc", f"{db}.events", f"{db}.people", raw.table]
-    spec = {
-        "user": "erin",
-        "catalog": ws_manager.catalog.store.url,
-        "hive_uri": hive_metastore.uri,
-        "service": SERVICE,
-        "tables": tables,
-        "work": str(tmp_path / "erin"),
-    }
-    seen = _read(spec)
+    seen = _read(readers, "erin", tables)
     for name in tables:
         assert seen[name]["outcome"] == "read", seen[name]
     assert seen[tables[0]]["rows"] == [["Ohio", 1], ["Texas", 2]]
@@ -175,7 +157,7 @@ def test_sources_made_by_a_member_who_then_leaves_keep_answering_their_readers(
     # Disabled, the workspace is closed to its members' native reads; the sources still answer carol, a member
     # (outside the project: a project its policy file declares keeps the sources the file lists).
     ws_manager.disable(LEAVE)
-    later = _read({**spec, "user": "carol", "tables": [*tables[:2], raw.table], "work": str(tmp_path / "carol")})
+    later = _read(readers, "carol", [*tables[:2], raw.table])
     assert later[tables[0]]["rows"] == [["Ohio", 1], ["Texas", 2]]
     assert later[tables[1]]["rows"] == [["Iowa", 4], ["Utah", 3]]
     assert later[raw.table]["rows"] == [["Erie", "5"]]
@@ -218,7 +200,7 @@ def test_files_that_are_not_parquet_or_orc_offer_only_an_hdfs_source(
 
 
 def test_hdfs_sources_of_csv_and_json_files_answer_a_subscriber_outside_the_project(
-    bob: Member, hive_metastore: Any, tmp_path: Path
+    bob: Member, readers: Readers
 ) -> None:
     bob.put("drop_csv/a.csv", b"region,amount\nOhio,1\n")
     bob.put("drop_csv/b.csv", b"region,amount\nTexas,2\n")
@@ -255,15 +237,7 @@ def test_hdfs_sources_of_csv_and_json_files_answer_a_subscriber_outside_the_proj
     made = bob.sources.create(PROJECT, "drop_json", name="Dropped JSON", type="hdfs", parents=["Ledger"])
     db = bob.record.hive_database
     tables = [f"{db}.dropped_csv", made.table]
-    spec = {
-        "user": "erin",
-        "catalog": bob.catalog.store.url,
-        "hive_uri": hive_metastore.uri,
-        "service": SERVICE,
-        "tables": tables,
-        "work": str(tmp_path / "erin"),
-    }
-    seen = _read(spec)
+    seen = _read(readers, "erin", tables)
     assert seen[tables[0]]["outcome"] == "read", seen[tables[0]]
     assert seen[tables[0]]["columns"] == [["region", "string"], ["amount", "int"]]
     assert seen[tables[0]]["rows"] == [["Ohio", 1], ["Texas", 2]]
@@ -368,7 +342,7 @@ def test_a_footer_longer_than_the_first_read_takes_exactly_one_more_ranged_read(
 
 
 def test_refresh_registers_partitions_added_since_and_readers_see_their_rows(
-    bob: Member, hive_metastore: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bob: Member, hive_metastore: Any, readers: Readers, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bob.put("daily/day=1/part-0.parquet", parquet_bytes(_ledger(["Ohio"], [1])))
     made = bob.sources.create(PROJECT, "daily", name="Daily", type="hive", parents=["Ledger"])
@@ -395,14 +369,6 @@ def test_refresh_registers_partitions_added_since_and_readers_see_their_rows(
     with pytest.raises(DirectorySourceError, match="'Ledger' is not a source made from a directory"):
         bob.sources.refresh(PROJECT, "Ledger")
 
-    spec = {
-        "user": "erin",
-        "catalog": bob.catalog.store.url,
-        "hive_uri": hive_metastore.uri,
-        "service": SERVICE,
-        "tables": [made.table],
-        "work": str(tmp_path / "erin"),
-    }
-    seen = _read(spec)[made.table]
+    seen = _read(readers, "erin", [made.table])[made.table]
     assert seen["outcome"] == "read", seen
     assert seen["rows"] == [["Iowa", 3, 3], ["Ohio", 1, 1], ["Utah", 2, 2]]

@@ -17,35 +17,35 @@ from urllib.parse import urlsplit
 from hdfs_workspace.hive import HiveMetastore
 from hdfs_workspace.manager import WorkspaceManager
 from immuta_spark.catalog import GovernanceCatalog
+from tests.hdfs.readers import Readers
 from tests.hdfs.workspace_support import derive_in_workspace, run_reader_session
 
 PROJECT = "ws_svc_reads"
 
 
-def _reader(
-    ws_manager: WorkspaceManager,
-    hive_metastore: Any,
-    tmp_path: Path,
-    table: str,
-    location: str,
-    *,
-    service: str | None,
-    name: str,
+def _plain_reader(
+    ws_manager: WorkspaceManager, hive_metastore: Any, tmp_path: Path, table: str, location: str
 ) -> dict[str, dict[str, Any]]:
+    """erin's reads in a Spark of her own without the service identity (a one-off process: one read)."""
     spec = {
         "user": "erin",
         "catalog": ws_manager.catalog.store.url,
-        "work": str(tmp_path / name),
+        "work": str(tmp_path / "erin-plain"),
         "hive_uri": hive_metastore.uri,
         "table": table,
         "location": location,
-        "service": service,
+        "service": None,
     }
     return run_reader_session(spec)
 
 
+def _reader(readers: Readers, table: str, location: str) -> dict[str, dict[str, Any]]:
+    """erin's reads in her Spark process with service reads on, kept for the module; the steps by name."""
+    return {s["step"]: s for s in readers.read("erin", "reader_session", {"table": table, "location": location})}
+
+
 def test_a_subscriber_outside_the_project_reads_a_workspace_source_only_through_the_governed_session(
-    ws_manager: WorkspaceManager, hive_metastore: Any, tmp_path: Path
+    ws_manager: WorkspaceManager, hive_metastore: Any, readers: Readers, tmp_path: Path
 ) -> None:
     record = ws_manager.enable(PROJECT)
     name = "Ledger Copy service"
@@ -59,10 +59,10 @@ def test_a_subscriber_outside_the_project_reads_a_workspace_source_only_through_
     location = found.location
 
     # Without the service identity the governed read fails at the NameNode: closed, never raw.
-    plain = _reader(ws_manager, hive_metastore, tmp_path, table, location, service=None, name="erin-plain")
+    plain = _plain_reader(ws_manager, hive_metastore, tmp_path, table, location)
     assert plain["governed-table"]["outcome"] == "refused" and plain["governed-table"]["denied_by_namenode"]
 
-    steps = _reader(ws_manager, hive_metastore, tmp_path, table, location, service="svc_workspace", name="erin")
+    steps = _reader(readers, table, location)
     governed = steps["governed-table"]
     assert governed["outcome"] == "read", governed
     regions = [row[0] for row in governed["rows"]]
@@ -75,7 +75,7 @@ def test_a_subscriber_outside_the_project_reads_a_workspace_source_only_through_
 
     # Disabled, the workspace's members lose it; its sources stay readable by their subscribers.
     ws_manager.disable(PROJECT)
-    after = _reader(ws_manager, hive_metastore, tmp_path, table, location, service="svc_workspace", name="erin-2")
+    after = _reader(readers, table, location)
     assert after["governed-table"]["outcome"] == "read" and len(after["governed-table"]["rows"]) == 2
     assert after["raw-path"]["outcome"] == "refused"
     assert urlsplit(location).path.startswith(record.path)
