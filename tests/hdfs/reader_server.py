@@ -53,7 +53,7 @@ def main() -> None:
             spec = {**base, **request["spec"]}
             script.steps(spark, governed_session(spark, spec), spec)
         except Exception:  # noqa: BLE001 - the caller fails the test with it
-            print(json.dumps({"error": traceback.format_exc()[-3000:]}), flush=True)
+            print(json.dumps({"reader_error": traceback.format_exc()[-3000:]}), flush=True)
         print(json.dumps({"done": True}), flush=True)
     spark.stop()
 
