@@ -5,8 +5,9 @@ the user (the JVM's Hadoop identity, ``HADOOP_USER_NAME``), the work directory, 
 metastore, the catalog and, optionally, the service identity governed reads use. Each line on
 stdin is a request, ``{"script": NAME, "spec": {...}}`` with NAME one of ``reader_session``,
 ``wall_session`` or ``source_reader``: that script's ``steps`` run in a fresh governed session
-over the one Spark (a JVM start costs seconds; a session, nothing), printing its JSON lines and
-then ``{"done": true}``. End of stdin stops Spark.
+over the one Spark (a JVM start costs seconds; a session, nothing), printing its JSON lines
+(``{"reader_error": ...}`` if the script itself broke) and then ``{"done": true}``. End of stdin
+stops Spark.
 """
 
 from __future__ import annotations
