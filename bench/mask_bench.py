@@ -92,17 +92,18 @@ def run(spark: Any, work: Path, *, runs: int = 7) -> dict[str, float]:
     out["reversible_ratio"] = round(_pairs(_sink(lambda: tok.sql("SELECT * FROM bench.claims")), raw, runs), 3)
 
     spark.table("bench.claims").filter(F.col("id") < FPE_ROWS).write.mode("overwrite").saveAsTable("bench.claims_fpe")
-    fpe = _governed(
-        spark,
-        work,
-        "fpe",
-        "{name: fpe-ssn, type: masking, columns: {names: [ssn]}, mask: format_preserving}",
-        table="bench.claims_fpe",
-    )
+    policy = "{name: fpe-ssn, type: masking, columns: {names: [ssn]}, mask: format_preserving}"
     base = best_of(_sink(lambda: spark.table("bench.claims_fpe")), 3)
+    fpe = _governed(spark, work, "fpe", policy, table="bench.claims_fpe")
     masked = _sink(lambda: fpe.sql("SELECT * FROM bench.claims_fpe"))
-    out["fpe_ratio"] = round(best_of(masked, 1) / base, 1)  # cold: every value encrypted
+    out["fpe_ratio_first"] = round(best_of(masked, 1) / base, 1)  # the process's first: JIT compilation too
     out["fpe_ratio_warm"] = round(statistics.median(best_of(masked, 1) / base for _ in range(3)), 1)
+    # A catalog of its own is a key of its own: every value is encrypted afresh, by warm code.
+    fresh = []
+    for i in range(3):
+        other = _governed(spark, work, f"fpe{i}", policy, table="bench.claims_fpe")
+        fresh.append(best_of(_sink(lambda o=other: o.sql("SELECT * FROM bench.claims_fpe")), 1) / base)
+    out["fpe_ratio"] = round(statistics.median(fresh), 1)
     out["fpe_rows"] = FPE_ROWS
 
     out.update(_kanon(spark, work, runs))
