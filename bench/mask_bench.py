@@ -7,7 +7,11 @@ setup, 5M rows) under one policy against the raw read of the same table, both in
 - ``reversible_ratio``: a reversible mask on one string column (median of interleaved pairs).
 - ``fpe_ratio`` / ``fpe_ratio_warm``: a format-preserving mask on one string column, on a
   200k-row slice (FF3-1 in the JVM with Bouncy Castle); warm: the same again.
-- ``kanon_ratio``: a two-column k-anonymization; ``fingerprint_s``: fingerprinting the table.
+- ``kanon_ratio``: a two-column k-anonymization of ``bench.claims_k`` (the same rows with a
+  ``zip`` column: 1% of rows have a zip of their own, so 50,000 groups are smaller than K), its
+  small groups counted once; ``kanon_counted_ratio``: the same with the groups counted in every
+  query (as when a row filter applies or the table changed); ``fingerprint_s``: fingerprinting
+  ``bench.claims``.
 - ``dp_query_ms`` / ``dp_query_cached_ms``: one differentially private aggregate end to end
   (``AVG`` by state over the 5M rows), answered afresh (fingerprint already made) and from the
   catalog's cache.
@@ -88,36 +92,52 @@ def run(spark: Any, work: Path, *, runs: int = 7) -> dict[str, float]:
     out["reversible_ratio"] = round(_pairs(_sink(lambda: tok.sql("SELECT * FROM bench.claims")), raw, runs), 3)
 
     spark.table("bench.claims").filter(F.col("id") < FPE_ROWS).write.mode("overwrite").saveAsTable("bench.claims_fpe")
-    fpe = _governed(
-        spark,
-        work,
-        "fpe",
-        "{name: fpe-ssn, type: masking, columns: {names: [ssn]}, mask: format_preserving}",
-        table="bench.claims_fpe",
-    )
+    policy = "{name: fpe-ssn, type: masking, columns: {names: [ssn]}, mask: format_preserving}"
     base = best_of(_sink(lambda: spark.table("bench.claims_fpe")), 3)
+    fpe = _governed(spark, work, "fpe", policy, table="bench.claims_fpe")
     masked = _sink(lambda: fpe.sql("SELECT * FROM bench.claims_fpe"))
-    out["fpe_ratio"] = round(best_of(masked, 1) / base, 1)  # cold: every value encrypted
+    out["fpe_ratio_first"] = round(best_of(masked, 1) / base, 1)  # the process's first: JIT compilation too
     out["fpe_ratio_warm"] = round(statistics.median(best_of(masked, 1) / base for _ in range(3)), 1)
+    # A catalog of its own is a key of its own: every value is encrypted afresh, by warm code.
+    fresh = []
+    for i in range(3):
+        other = _governed(spark, work, f"fpe{i}", policy, table="bench.claims_fpe")
+        fresh.append(best_of(_sink(lambda o=other: o.sql("SELECT * FROM bench.claims_fpe")), 1) / base)
+    out["fpe_ratio"] = round(statistics.median(fresh), 1)
     out["fpe_rows"] = FPE_ROWS
 
-    # amount has about 100k distinct values: the cutoff is raised so the policy may use it.
-    kanon = _governed(
-        spark,
-        work,
-        "kanon",
-        "{name: k-state-amount, type: masking, columns: {names: [state, amount]}, mask: {k_anonymize: 2}}",
-        settings="settings: {k_anonymization_cardinality_cutoff: 200000}\n",
-    )
-    masked = _sink(lambda: kanon.sql("SELECT * FROM bench.claims"))
-    masked()  # the first query computes the fingerprint the k-anonymization needs
-    out["kanon_ratio"] = round(_pairs(masked, raw, min(runs, 5)), 3)
+    out.update(_kanon(spark, work, runs))
     frame = spark.table("bench.claims")
     started = time.perf_counter()
     compute_fingerprint(frame, cutoff=200000, groups={"k": ("state", "amount")})
     table_version(frame)
     out["fingerprint_s"] = round(time.perf_counter() - started, 2)
     out.update(_dp(spark, work, runs))
+    return out
+
+
+def _kanon(spark: Any, work: Path, runs: int) -> dict[str, float]:
+    """``kanon_ratio`` (small groups counted once) and ``kanon_counted_ratio`` (counted in each query)."""
+    from pyspark.sql import functions as F
+
+    from immuta_spark.spark import kanon as module
+
+    zip_code = F.when(F.col("id") % 100 == 0, F.col("id") + 1_000_000).otherwise(F.col("id") % 9973)
+    spark.table("bench.claims").withColumn("zip", zip_code).write.mode("overwrite").saveAsTable("bench.claims_k")
+    raw = _sink(lambda: spark.table("bench.claims_k"))
+    policy = "{name: k-state-zip, type: masking, columns: {names: [state, zip]}, mask: {k_anonymize: 2}}"
+    cutoff = "settings: {k_anonymization_cardinality_cutoff: 200000}\n"
+    out: dict[str, float] = {}
+    limit = module.RARE_LIMIT
+    for name, rare_limit in (("kanon_ratio", limit), ("kanon_counted_ratio", -1)):
+        module.RARE_LIMIT = rare_limit  # -1: no set of small groups is ever kept
+        try:
+            session = _governed(spark, work, name, policy, table="bench.claims_k", settings=cutoff)
+            masked = _sink(lambda s=session: s.sql("SELECT * FROM bench.claims_k"))
+            masked()  # the first query computes the fingerprint (and counts the small groups once)
+            out[name] = round(_pairs(masked, raw, min(runs, 5)), 3)
+        finally:
+            module.RARE_LIMIT = limit
     return out
 
 

@@ -219,7 +219,7 @@ class Enforcer:
                 # Masks and row filters apply beneath the noise; only spark/dp.py's aggregates read it.
                 self.governor.enforce_private(name, entry.template, owner=owner)
                 return
-            self.governor.enforce(name, entry.template, owner=owner)
+            self.governor.enforce(name, entry.template, owner=owner, pinned=entry.pinned, listing=entry.listing)
 
     # --- resolution ---------------------------------------------------------------------
 

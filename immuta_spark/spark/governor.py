@@ -132,8 +132,17 @@ class JvmGovernor:
         self._jvm.reset(self.generation, list(tables), list(tables.values()), list(declared), list(declared.values()))
         self.prefix = f"{self.token}:{self.generation}|"
 
-    def enforce(self, source: str, template: Any, *, owner: bool) -> None:
-        """Enforce ``source`` with ``template`` (an analyzed JVM plan) until the rules change."""
+    def enforce(
+        self, source: str, template: Any, *, owner: bool, pinned: Any = None, listing: str | None = None
+    ) -> None:
+        """Enforce ``source`` with ``template`` (an analyzed JVM plan) until the rules change.
+
+        ``pinned`` (a k-anonymization's template from counts taken once) is used instead over a
+        relation whose files are exactly ``listing``.
+        """
+        if pinned is not None and listing is not None:
+            self._jvm.enforcePinned(source, template, pinned, listing, owner)
+            return
         self._jvm.enforce(source, template, owner)
 
     def enforce_private(self, source: str, template: Any, *, owner: bool) -> None:

@@ -163,6 +163,11 @@ class PlanInspector:
         """``sql`` parsed by the session's own parser (one round trip)."""
         return self._instance.parse(jsession, sql)
 
+    def listing(self, jdf: Any) -> str | None:
+        """A digest of the files a DataFrame's one file relation reads, as its index listed them (else None)."""
+        found = self._instance.listing(jdf)
+        return None if found is None else str(found)
+
     def service_reads(self) -> Any:
         """The JVM's control of reads as the service identity (``ServiceReads.java``: install, govern, forget)."""
         return self._instance.serviceReads()

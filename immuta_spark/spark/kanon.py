@@ -14,6 +14,16 @@ the table's fingerprint bounds it to at most :data:`BROADCAST_GROUPS` groups (th
 key columns' distinct counts, plus one for NULL); otherwise Spark picks the join from its own
 statistics. :mod:`immuta_spark.spark.lower` turns each ``GroupSmallerThan`` into ``count < K`` over
 the joined count column, which the enforced projection never outputs.
+
+**Counts taken once** (:func:`with_rare_groups`). When no row filter applies, the groups smaller
+than the largest K any policy uses are counted once, when the template is built, and kept in the
+JVM as a local relation (never in the catalog, never printed by a plan); the rows are then joined,
+left outer and broadcast, to that small set only, so a query reads the table once. Such a
+template is valid only over the very files it counted: the JVM rule uses it for a relation whose
+file index lists exactly those files (paths, lengths, modification times; see ``Relations.listing``)
+and the joined form above for any other, so a table that changed is never masked by stale
+counts. More than :data:`RARE_LIMIT` small groups, or a table that is not a plain file listing,
+keep the joined form only.
 """
 
 from __future__ import annotations
@@ -23,20 +33,83 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.classic.dataframe import DataFrame as ClassicDataFrame
 
 from immuta_spark.expr import Expr, GroupSmallerThan, nodes
 from immuta_spark.spark.lower import quote_identifier
 
-__all__ = ["BROADCAST_GROUPS", "broadcastable", "group_columns", "with_group_counts"]
+__all__ = [
+    "BROADCAST_GROUPS",
+    "RARE_LIMIT",
+    "broadcastable",
+    "group_columns",
+    "largest_k",
+    "with_group_counts",
+    "with_rare_groups",
+]
 
 #: At most this many groups (by the fingerprint's bound), the group table is broadcast to every task.
 BROADCAST_GROUPS = 1_000_000
+#: At most this many groups smaller than K are kept as a local relation (more: counted in each query).
+RARE_LIMIT = 100_000
+#: The count a row not in any small group is given: never below any K.
+_COMMON = 2**62
 
 
 def group_columns(terms: Iterable[Expr]) -> list[tuple[str, ...]]:
     """The distinct column groups that ``terms`` count rows of (``GroupSmallerThan``), first seen first."""
     found = {n.columns: None for n in nodes(*terms) if isinstance(n, GroupSmallerThan)}
     return list(found)
+
+
+def largest_k(terms: Iterable[Expr]) -> dict[tuple[str, ...], int]:
+    """For each column group that ``terms`` count rows of, the largest K they compare its count with."""
+    out: dict[tuple[str, ...], int] = {}
+    for n in nodes(*terms):
+        if isinstance(n, GroupSmallerThan):
+            out[n.columns] = max(out.get(n.columns, 0), int(n.k))
+    return out
+
+
+def with_rare_groups(
+    rows: DataFrame, ks: Mapping[tuple[str, ...], int], prefix: str
+) -> tuple[DataFrame, dict[tuple[str, ...], str]] | None:
+    """``rows`` with each group's count joined on from groups counted now (None: too many small groups).
+
+    ``ks`` gives each column group's largest K; a row whose group has K rows or more gets a count
+    no K reaches. The small groups are collected into the JVM only (a local relation), never into
+    Python, and are broadcast. ``rows`` is the unfiltered scan (with a row filter, counts would
+    depend on what the filter keeps at each query: use :func:`with_group_counts`).
+    """
+    spark = rows.sparkSession
+    counts: dict[tuple[str, ...], str] = {}
+    out = rows
+    for i, (group, k) in enumerate(ks.items()):
+        count = f"{prefix}c{i}"
+        raw_count = f"{prefix}r{i}"
+        keys = [f"{prefix}k{i}_{j}" for j in range(len(group))]
+        small = (
+            rows.groupBy(*[F.col(quote_identifier(c)).alias(n) for c, n in zip(group, keys, strict=True)])
+            .agg(F.count(F.lit(1)).alias(raw_count))
+            .filter(F.col(raw_count) < F.lit(k))
+            .limit(RARE_LIMIT + 1)
+        )
+        jdf = small._jdf
+        found = jdf.collectAsList()
+        if found.size() > RARE_LIMIT:
+            return None
+        local = ClassicDataFrame(spark._jsparkSession.createDataFrame(found, jdf.schema()), spark)
+        on = [
+            F.col(quote_identifier(c)).eqNullSafe(F.col(quote_identifier(n))) for c, n in zip(group, keys, strict=True)
+        ]
+        condition = on[0]
+        for term in on[1:]:
+            condition = condition & term
+        joined = out.join(local.hint("broadcast"), condition, "left_outer")
+        kept = [F.col(quote_identifier(c)) for c in out.columns]
+        out = joined.select(*kept, F.coalesce(F.col(raw_count), F.lit(_COMMON)).alias(count))
+        counts[group] = count
+    return out, counts
 
 
 def with_group_counts(

@@ -33,7 +33,7 @@ from immuta_spark.model import Source
 from immuta_spark.spark.errors import EnforcementError
 from immuta_spark.spark.guard import MARKER_ROOT
 from immuta_spark.spark.jvm import helper
-from immuta_spark.spark.kanon import group_columns, with_group_counts
+from immuta_spark.spark.kanon import group_columns, largest_k, with_group_counts, with_rare_groups
 from immuta_spark.spark.lower import JvmFunctions, Lowering, lower, lower_columns, quote_identifier
 from immuta_spark.spark.objects import object_frame
 
@@ -81,6 +81,9 @@ class _Entry:
     revision: tuple[str, int]
     secrets: frozenset[str]
     raw: _Raw | None = field(default=None, repr=False)
+    #: A k-anonymization's template from counts taken at build, valid only over the files ``listing`` names.
+    pinned: Any = field(default=None, repr=False)
+    listing: str | None = None
 
 
 class SharedFrames:
@@ -225,13 +228,13 @@ class SharedFrames:
             if row_filter is not None:
                 frame = frame.filter(row_filter)
             groups = group_columns(c.term for c in plan.columns)
+            pinned = None
+            if groups and row_filter is None and source.object is None:
+                pinned = self._pinned(raw.frame, plan, ctx, name)
             if groups:
                 # K-anonymization counts the rows the filter keeps, joined on before the masks read them.
                 frame, ctx.group_counts = with_group_counts(frame, groups, f"{name}g", fingerprint)
-            columns = lower_columns(
-                [(c.name, c.term) for c in plan.columns], ctx, [mask_metadata(c) for c in plan.columns]
-            )
-            frame = frame.select(*columns)
+            frame = frame.select(*self._columns(plan, ctx))
             template = frame._jdf.queryExecution().analyzed()
         except ImmutaSparkError:
             raise
@@ -240,7 +243,34 @@ class SharedFrames:
                 f"enforcement of '{source.name}' failed, so no data is returned: {exc}".splitlines()[0]
             ) from exc
         hexes = set(ctx.secret_columns.values())
-        return _Entry(frame, template, revision, frozenset(hexes), raw=raw)
+        if pinned is None:
+            return _Entry(frame, template, revision, frozenset(hexes), raw=raw)
+        return _Entry(frame, template, revision, frozenset(hexes), raw=raw, pinned=pinned[0], listing=pinned[1])
+
+    @staticmethod
+    def _columns(plan: Plan, ctx: Lowering) -> list[Any]:
+        return lower_columns([(c.name, c.term) for c in plan.columns], ctx, [mask_metadata(c) for c in plan.columns])
+
+    def _pinned(self, rows: DataFrame, plan: Plan, ctx: Lowering, name: str) -> tuple[Any, str] | None:
+        """The template from group counts taken now, and the listing of the files counted (None: not pinnable).
+
+        The listing is read before and after counting: a file index refreshed meanwhile pins nothing.
+        Built only without a row filter (whose kept rows may change from one query to the next, a
+        time window's for one) and for tables, not object-backed sources (listed at each query).
+        """
+        try:
+            listing = helper(self.spark).listing(rows._jdf)
+            if listing is None:
+                return None
+            found = with_rare_groups(rows, largest_k(c.term for c in plan.columns), f"{name}p")
+            if found is None or helper(self.spark).listing(rows._jdf) != listing:
+                return None
+            frame, ctx.group_counts = found
+            return frame.select(*self._columns(plan, ctx))._jdf.queryExecution().analyzed(), listing
+        except Exception:  # noqa: BLE001 - a shortcut that fails leaves the counted-in-each-query form, as strict
+            return None
+        finally:
+            ctx.group_counts = {}
 
     def _secret_scalar(self, name: str, value: str) -> Any:
         """A scalar subquery over a one-row local relation holding ``value`` in column ``name``.

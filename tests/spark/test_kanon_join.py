@@ -2,6 +2,8 @@
 
 The semantics are a window's: NULL keys form one group, the counts see the rows the row filter
 keeps, several policies on one source count separately, and the count column is never output.
+Without a row filter the small groups are counted once, when the template is built, and used only
+over the very files they counted: a table that changed is counted again in each query.
 """
 
 from __future__ import annotations
@@ -33,8 +35,38 @@ def test_null_keys_form_one_group_and_no_count_column_is_output(governed: Any, s
         (6, None, None),
     ]
     plan = _plan(df)
-    assert "Window" not in plan and "HashAggregate" in plan
-    assert "BroadcastHashJoin" in plan  # the fingerprint bounds the groups: the counts are broadcast
+    # No row filter: the small groups were counted once, and the query reads the table once.
+    assert "Window" not in plan and "HashAggregate" not in plan
+    assert "BroadcastHashJoin" in plan and "LocalTableScan" in plan
+
+
+def test_groups_counted_once_are_never_printed_and_match_counting_in_the_query(
+    governed: Any, sample_spark: Any
+) -> None:
+    data = [(i, f"zq-common-{i % 3}", i % 2) for i in range(30)] + [(99, "zq-rare-7781", 5), (98, None, None)]
+    table(sample_spark, "gov.konce", data, "id int, g string, h int")
+    policies = "      - {name: k, type: masking, columns: {names: [g, h]}, mask: {k_anonymize: 4}}"
+    df = governed(USERS + source("gov.konce", policies=policies))("ann").table("gov.konce")
+    got = rows(df)
+    assert got[-2:] == [(98, None, None), (99, None, None)]
+    assert got[:-2] == [(i, f"zq-common-{i % 3}", i % 2) for i in range(30)]
+    plans = _plan(df) + str(df._jdf.queryExecution().toString())
+    assert "LocalTableScan" in plans and "zq-rare" not in plans and "zq-common" not in plans
+
+
+def test_a_table_rewritten_after_its_groups_were_counted_is_counted_again(governed: Any, sample_spark: Any) -> None:
+    table(sample_spark, "gov.kstale", [(1, "Ohio"), (2, "Ohio"), (3, "Texas")], "id int, state string")
+    policies = "      - {name: k, type: masking, columns: {names: [state]}, mask: {k_anonymize: 2}}"
+    ann = governed(USERS + source("gov.kstale", policies=policies))("ann")
+    assert rows(ann.table("gov.kstale")) == [(1, "Ohio"), (2, "Ohio"), (3, None)]
+    # Now Ohio is the rare one: counts taken of the old files would show it.
+    table(sample_spark, "gov.kstale", [(1, "Ohio"), (2, "Texas"), (3, "Texas")], "id int, state string")
+    df = ann.table("gov.kstale")
+    assert rows(df) == [(1, None), (2, "Texas"), (3, "Texas")]
+    assert "HashAggregate" in _plan(df)  # counted in the query, over the files it reads
+    appended = sample_spark.createDataFrame([(4, "Ohio")], "id int, state string")
+    appended.write.mode("append").saveAsTable("gov.kstale")
+    assert rows(ann.sql("SELECT * FROM gov.kstale")) == [(1, "Ohio"), (2, "Texas"), (3, "Texas"), (4, "Ohio")]
 
 
 def test_counts_see_only_the_rows_the_row_filter_keeps(governed: Any, sample_spark: Any) -> None:

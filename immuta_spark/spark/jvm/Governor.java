@@ -48,12 +48,28 @@ public final class Governor {
         final String message;
         final LogicalPlan template;
         final boolean owner;
+        /** A k-anonymization's template from group counts taken once, valid only over the files they counted. */
+        final LogicalPlan pinned;
+        /** The listing ({@link Relations#listing}) {@link #pinned}'s counts were taken of. */
+        final String listing;
 
         Decision(int kind, String message, LogicalPlan template, boolean owner) {
+            this(kind, message, template, owner, null, null);
+        }
+
+        Decision(int kind, String message, LogicalPlan template, boolean owner, LogicalPlan pinned, String listing) {
             this.kind = kind;
             this.message = message;
             this.template = template;
             this.owner = owner;
+            this.pinned = pinned;
+            this.listing = listing;
+        }
+
+        /** The template for {@code leaf}: the pinned one only when the leaf reads exactly the files it counted. */
+        LogicalPlan templateFor(LogicalPlan leaf) {
+            if (pinned == null || listing == null) return template;
+            return listing.equals(Relations.listing(leaf)) ? pinned : template;
         }
     }
 
@@ -251,6 +267,20 @@ public final class Governor {
 
     public void enforce(String source, LogicalPlan template, boolean owner) {
         decisions.put(source, new Decision(ENFORCE, null, template, owner));
+    }
+
+    /**
+     * Enforce {@code source} with {@code template}, or with {@code pinned} over a relation whose files are
+     * exactly {@code listing} (a k-anonymization whose group counts were taken once, of those files).
+     */
+    public void enforcePinned(String source, LogicalPlan template, LogicalPlan pinned, String listing, boolean owner) {
+        decisions.put(source, new Decision(ENFORCE, null, template, owner, pinned, listing));
+    }
+
+    /** {@link Relations#listing} of the one relation beneath {@code plan} (null when it has none or several). */
+    public static String listingOf(LogicalPlan plan) {
+        LogicalPlan leaf = EnforceRule.relationOf(plan);
+        return leaf == null ? null : Relations.listing(leaf);
     }
 
     /** Enforce {@code source} with {@code template}, for differentially private answers only. */

@@ -80,6 +80,9 @@ public final class PlanInspector {
 
     /** {@code sql} parsed by {@code session}'s own parser: one round trip, not three. */
     /** Reads of governed storage as the service identity (ServiceReads.java). */
+    /** {@link Relations#listing} of a DataFrame's one relation (null when it has none, several, or no file index). */
+    public String listing(org.apache.spark.sql.classic.Dataset<?> df) { return Governor.listingOf(df.queryExecution().analyzed()); }
+
     public ServiceReads.Control serviceReads() { return new ServiceReads.Control(); }
 
     /** The files of an object-backed source's location with their xattrs (see ObjectFiles.java). */

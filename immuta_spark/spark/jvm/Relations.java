@@ -1,13 +1,20 @@
 // What a leaf of an analyzed plan reads: a catalog table (by name) and the storage paths behind it.
 package io.immutaspark;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+
+import org.apache.hadoop.fs.FileStatus;
 
 import org.apache.spark.sql.catalyst.catalog.CatalogTable;
 import org.apache.spark.sql.catalyst.catalog.HiveTableRelation;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
+import org.apache.spark.sql.execution.datasources.InMemoryFileIndex;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
 
@@ -63,5 +70,30 @@ final class Relations {
     /** Whether the relation's storage is unknown to us (a JDBC or other non-file source without a table). */
     static boolean opaque(LogicalPlan node) {
         return catalogTable(node) == null && name(node) == null && paths(node).isEmpty();
+    }
+
+    /**
+     * A digest of the files a file relation reads, as its file index listed them (path, length,
+     * modification time, sorted): what its scan will read, with no file-system call. Null for any
+     * other relation (a partitioned table's catalog index, Hive SerDe, JDBC, DSv2): nothing is pinned to it.
+     */
+    static String listing(LogicalPlan node) {
+        if (!(node instanceof LogicalRelation) || !(((LogicalRelation) node).relation() instanceof HadoopFsRelation)) return null;
+        HadoopFsRelation rel = (HadoopFsRelation) ((LogicalRelation) node).relation();
+        if (!(rel.location() instanceof InMemoryFileIndex)) return null;
+        List<String> lines = new ArrayList<>();
+        scala.collection.Iterator<FileStatus> it = ((InMemoryFileIndex) rel.location()).allFiles().iterator();
+        while (it.hasNext()) {
+            FileStatus st = it.next();
+            lines.add(st.getPath().toString() + '\0' + st.getLen() + '\0' + st.getModificationTime());
+        }
+        java.util.Collections.sort(lines);
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String l : lines) md.update((l + '\n').getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            return null;
+        }
     }
 }
