@@ -88,24 +88,13 @@ def with_rare_groups(
         count = f"{prefix}c{i}"
         raw_count = f"{prefix}r{i}"
         keys = [f"{prefix}k{i}_{j}" for j in range(len(group))]
-        small = (
-            rows.groupBy(*[F.col(quote_identifier(c)).alias(n) for c, n in zip(group, keys, strict=True)])
-            .agg(F.count(F.lit(1)).alias(raw_count))
-            .filter(F.col(raw_count) < F.lit(k))
-            .limit(RARE_LIMIT + 1)
-        )
+        small = _group_table(rows, group, keys, raw_count).filter(F.col(raw_count) < F.lit(k)).limit(RARE_LIMIT + 1)
         jdf = small._jdf
         found = jdf.collectAsList()
         if found.size() > RARE_LIMIT:
             return None
         local = ClassicDataFrame(spark._jsparkSession.createDataFrame(found, jdf.schema()), spark)
-        on = [
-            F.col(quote_identifier(c)).eqNullSafe(F.col(quote_identifier(n))) for c, n in zip(group, keys, strict=True)
-        ]
-        condition = on[0]
-        for term in on[1:]:
-            condition = condition & term
-        joined = out.join(local.hint("broadcast"), condition, "left_outer")
+        joined = out.join(local.hint("broadcast"), _same_keys(group, keys), "left_outer")
         kept = [F.col(quote_identifier(c)) for c in out.columns]
         out = joined.select(*kept, F.coalesce(F.col(raw_count), F.lit(_COMMON)).alias(count))
         counts[group] = count
@@ -129,19 +118,27 @@ def with_group_counts(
     for i, group in enumerate(groups):
         count = f"{prefix}c{i}"
         keys = [f"{prefix}k{i}_{j}" for j in range(len(group))]
-        table = rows.groupBy(*[F.col(quote_identifier(c)).alias(k) for c, k in zip(group, keys, strict=True)]).agg(
-            F.count(F.lit(1)).alias(count)
-        )
+        table = _group_table(rows, group, keys, count)
         if broadcast_ok and broadcastable(fingerprint, group):
             table = table.hint("broadcast")
-        pairs = zip(group, keys, strict=True)
-        on = [F.col(quote_identifier(c)).eqNullSafe(F.col(quote_identifier(k))) for c, k in pairs]
-        condition = on[0]
-        for term in on[1:]:
-            condition = condition & term
-        out = out.join(table, condition, "inner")
+        out = out.join(table, _same_keys(group, keys), "inner")
         counts[group] = count
     return out, counts
+
+
+def _group_table(rows: DataFrame, group: tuple[str, ...], keys: list[str], count: str) -> DataFrame:
+    """Each combination of ``group``'s columns in ``rows`` (as columns ``keys``) with its row count."""
+    columns = [F.col(quote_identifier(c)).alias(k) for c, k in zip(group, keys, strict=True)]
+    return rows.groupBy(*columns).agg(F.count(F.lit(1)).alias(count))
+
+
+def _same_keys(group: tuple[str, ...], keys: list[str]) -> Any:
+    """Each of ``group``'s columns null-safe equal (``<=>``) to its key column: NULL keys form one group."""
+    on = [F.col(quote_identifier(c)).eqNullSafe(F.col(quote_identifier(k))) for c, k in zip(group, keys, strict=True)]
+    condition = on[0]
+    for term in on[1:]:
+        condition = condition & term
+    return condition
 
 
 def _broadcast_enabled(frame: DataFrame) -> bool:

@@ -243,9 +243,8 @@ class SharedFrames:
                 f"enforcement of '{source.name}' failed, so no data is returned: {exc}".splitlines()[0]
             ) from exc
         hexes = set(ctx.secret_columns.values())
-        if pinned is None:
-            return _Entry(frame, template, revision, frozenset(hexes), raw=raw)
-        return _Entry(frame, template, revision, frozenset(hexes), raw=raw, pinned=pinned[0], listing=pinned[1])
+        once, listing = pinned or (None, None)
+        return _Entry(frame, template, revision, frozenset(hexes), raw=raw, pinned=once, listing=listing)
 
     @staticmethod
     def _columns(plan: Plan, ctx: Lowering) -> list[Any]:
