@@ -10,7 +10,6 @@ governed storage as that identity. Prints one JSON object per line: each step's 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 
@@ -32,14 +31,7 @@ def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
     attempt("ingest-status", lambda: [[governed.ingest_status(spec["source"]).files]])
 
 
-def main() -> None:
-    from tests.hdfs.reader_server import governed_session, start
-
-    spec = json.loads(sys.argv[1])
-    spark = start(spec)
-    steps(spark, governed_session(spark, spec), spec)
-    spark.stop()
-
-
 if __name__ == "__main__":
-    main()
+    from tests.hdfs.reader_server import run_alone
+
+    run_alone(steps)

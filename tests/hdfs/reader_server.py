@@ -16,6 +16,7 @@ import importlib
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,14 @@ def governed_session(spark: Any, spec: dict[str, Any]) -> Any:
     from immuta_spark.spark.session import ImmutaSparkSession
 
     return ImmutaSparkSession(spark, GovernanceCatalog.open(spec["catalog"], identity=spec["user"]))
+
+
+def run_alone(steps: Callable[[Any, Any, dict[str, Any]], None]) -> None:
+    """A reader script run on its own (``python SCRIPT SPEC_JSON``): its ``steps`` in a Spark of their own."""
+    spec = json.loads(sys.argv[1])
+    spark = start(spec)
+    steps(spark, governed_session(spark, spec), spec)
+    spark.stop()
 
 
 def main() -> None:

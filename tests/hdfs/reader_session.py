@@ -10,7 +10,6 @@ session reads governed storage as that identity. It prints one JSON object per l
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 
@@ -39,14 +38,7 @@ def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
     attempt("governed-path", lambda: governed.read.parquet(location).collect())
 
 
-def main() -> None:
-    from tests.hdfs.reader_server import governed_session, start
-
-    spec = json.loads(sys.argv[1])
-    spark = start(spec)
-    steps(spark, governed_session(spark, spec), spec)
-    spark.stop()
-
-
 if __name__ == "__main__":
-    main()
+    from tests.hdfs.reader_server import run_alone
+
+    run_alone(steps)

@@ -7,11 +7,12 @@ one-shot scripts' processes did; a module's reads as the same user share its JVM
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import IO, Any
+
+from tests.hdfs.workspace_support import script_env
 
 
 class Readers:
@@ -24,9 +25,6 @@ class Readers:
 
     def _process(self, user: str) -> tuple[subprocess.Popen[str], Path]:
         if user not in self.processes:
-            # No HADOOP_USER_NAME or HADOOP_CONF_DIR of ours: it acts as ``user``, on the test HDFS only through URIs.
-            env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
-            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
             work = self.work / user
             work.mkdir(parents=True, exist_ok=True)
             log = work / "stderr.log"
@@ -35,7 +33,7 @@ class Readers:
             with log.open("w") as err:
                 process = subprocess.Popen(
                     [sys.executable, str(script), base],
-                    env=env,
+                    env=script_env(),  # it acts as ``user``, on the test HDFS only through URIs
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=err,

@@ -29,14 +29,7 @@ def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
         sys.stdout.flush()
 
 
-def main() -> None:
-    from tests.hdfs.reader_server import governed_session, start
-
-    spec = json.loads(sys.argv[1])
-    spark = start(spec)
-    steps(spark, governed_session(spark, spec), spec)
-    spark.stop()
-
-
 if __name__ == "__main__":
-    main()
+    from tests.hdfs.reader_server import run_alone
+
+    run_alone(steps)

@@ -11,8 +11,6 @@ object per line.
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 from tests.hdfs.reader_session import attempt
@@ -28,14 +26,7 @@ def steps(spark: Any, governed: Any, spec: dict[str, Any]) -> None:
     attempt("governed-table", lambda: governed.table(spec["table"]).collect())
 
 
-def main() -> None:
-    from tests.hdfs.reader_server import governed_session, start
-
-    spec = json.loads(sys.argv[1])
-    spark = start(spec)
-    steps(spark, governed_session(spark, spec), spec)
-    spark.stop()
-
-
 if __name__ == "__main__":
-    main()
+    from tests.hdfs.reader_server import run_alone
+
+    run_alone(steps)

@@ -130,12 +130,17 @@ def run_script(name: str, spec: dict[str, Any]) -> subprocess.CompletedProcess[s
     The child gets no HADOOP_USER_NAME or HADOOP_CONF_DIR of ours: it acts as whom ``spec``
     says, on the test HDFS only through the URIs in ``spec``.
     """
-    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     script = Path(__file__).with_name(name)
     return subprocess.run(
-        [sys.executable, str(script), json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(script), json.dumps(spec)], env=script_env(), capture_output=True, text=True, timeout=300
     )
+
+
+def script_env() -> dict[str, str]:
+    """The environment of a test script's own process: no HADOOP_USER_NAME or HADOOP_CONF_DIR of ours, this tree."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_USER_NAME", "HADOOP_CONF_DIR")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return env
 
 
 def run_reader_session(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
