@@ -205,10 +205,11 @@ def _(node: E.Token, ctx: Lowering) -> Any:
     def secret(value: bytes) -> Any:
         return f.unhex(ctx.secret_column(value.hex()))
 
-    data = _lower(node.child, ctx).cast("binary")
-    if ctx.masks is not None:
+    child = _lower(node.child, ctx)
+    if ctx.masks is not None:  # a string: Tokens reads its UTF-8 bytes in place
         hexed = [ctx.secret_column(keys.enc.hex()), ctx.secret_column(keys.mac.hex())]
-        return ctx.masks.call(ctx.masks.tokens, "tokenize", [data, *hexed])
+        return ctx.masks.call(ctx.masks.tokens, "tokenize", [child, *hexed])
+    data = child.cast("binary")
     pad = f.unhex(f.lit("80" + "00" * (BUCKET - 1))).substr(
         f.lit(1), f.lit(BUCKET).minus(f.pmod(f.octet_length(data), f.lit(BUCKET)))
     )

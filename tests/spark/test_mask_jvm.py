@@ -68,6 +68,39 @@ def test_the_jvm_and_the_portable_form_both_equal_the_reference(
     assert _lowered(spark, frame, node, jvm_masks=False) == expected
 
 
+@pytest.mark.parametrize(
+    ("node", "reference", "short", "long"),
+    [
+        (Token(VALUE, SecretRef("source", "S", "token_key")), lambda v: tokenize(v, token_keys(SECRET)), 70_000, 7_000),
+        (FormatPreserve(VALUE, SecretRef("source", "S", "fpe_key")), lambda v: encrypt(v, fpe_keys(SECRET)), 5_000, 0),
+    ],
+    ids=["reversible", "format_preserving"],
+)
+def test_the_jvm_masks_stay_exact_past_what_one_task_thread_remembers(
+    spark: Any, node: Any, reference: Any, short: int, long: int
+) -> None:
+    # One partition, so one task thread's memo sees it all: more values than it keeps (65,536), long ones
+    # that fill its arena (16 MB) and some it never keeps (over 1,024 bytes). Each value comes twice in a
+    # row, so the second is answered from memory whatever the memo has forgotten by then.
+    from pyspark.sql import functions as F
+
+    from immuta_spark.spark.lower import JvmFunctions, Lowering, lower
+
+    def values(start: int, count: int, pad: int) -> Any:
+        return spark.range(start, start + count).select(F.concat(F.repeat(F.lit("x"), pad), F.col("id")).alias("v"))
+
+    once = values(0, short, 0).union(values(short, long, 990)).union(values(short + long, 50, 1100))
+    functions = JvmFunctions(spark._jvm, jvm_masks=True)
+    ctx = Lowering(functions, lambda ref: SECRET, lambda name, value: functions.f.lit(value))
+    twice = once.union(once).coalesce(1).sortWithinPartitions("v")
+    rows = twice.select("v", lower(node, ctx).alias("m")).collect()
+    assert len(rows) == 2 * (short + long + 50)
+    masks: dict[str, set[str]] = {}
+    for row in rows:
+        masks.setdefault(row["v"], set()).add(row["m"])
+    assert {v: {reference(v)} for v in masks} == masks
+
+
 def test_governed_plans_call_the_jvm_masks_and_never_print_their_keys(governed: Any, sample_spark: Any) -> None:
     from tests.spark.conftest import table
 

@@ -3,7 +3,6 @@ package io.immutaspark.masks;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HexFormat;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -16,16 +15,14 @@ import org.bouncycastle.crypto.params.KeyParameter;
  * The format-preserving mask (immuta_spark.masks.format_preserving.encrypt), with Bouncy Castle's
  * FF3-1 engine, called by Spark's StaticInvoke once a row: the same classes, chunks, tweaks and
  * short-run rule as the Python reference, so both give the same characters. Each task thread keeps
- * one engine per class and chunk for the key it was last given, and the masks of the last values
- * it saw (as the pandas UDF's workers do).
+ * one engine per class and chunk for the key it was last given, and a {@link Memo} of the masks
+ * it made (as the pandas UDF's workers remember theirs).
  */
 public final class Ff3 {
     private static final String[] CLASSES = {"digits", "letters"};
     private static final int[] RADIX = {10, 26};
     private static final int[] SHORTEST = {6, 5};
     private static final int[] LONGEST = {56, 40};
-    /** How many values' masks a task thread remembers (a few MB); then it starts again. */
-    static final int REMEMBERED = 65_536;
     private static final ThreadLocal<State> STATE = new ThreadLocal<>();
 
     private Ff3() {}
@@ -38,7 +35,11 @@ public final class Ff3 {
         final Mac tweaks;
         final Mac shortMac;
         final FPEFF3_1Engine[][] engines = new FPEFF3_1Engine[2][];
-        final HashMap<UTF8String, UTF8String> seen = new HashMap<>();
+        // The key objects last given: a plan passes the same ones every row (see Tokens).
+        UTF8String keyGiven;
+        UTF8String tweakSeedGiven;
+        UTF8String shortKeyGiven;
+        final Memo memo = new Memo();
 
         State(UTF8String key, UTF8String tweakSeed, UTF8String shortKey) throws GeneralSecurityException {
             this.key = key.copy();
@@ -73,16 +74,27 @@ public final class Ff3 {
     public static UTF8String mask(UTF8String value, UTF8String key, UTF8String tweakSeed, UTF8String shortKey)
             throws GeneralSecurityException {
         State s = STATE.get();
+        if (s == null || key != s.keyGiven || tweakSeed != s.tweakSeedGiven || shortKey != s.shortKeyGiven) {
+            s = state(s, key, tweakSeed, shortKey);
+        }
+        int h = s.memo.hash(value);
+        UTF8String known = s.memo.find(value, h);
+        if (known != null) return known;
+        UTF8String masked = encrypt(s, value.toString());
+        s.memo.remember(value, h, masked);
+        return masked;
+    }
+
+    private static State state(State s, UTF8String key, UTF8String tweakSeed, UTF8String shortKey)
+            throws GeneralSecurityException {
         if (s == null || !s.key.equals(key) || !s.tweakSeed.equals(tweakSeed) || !s.shortKey.equals(shortKey)) {
             s = new State(key, tweakSeed, shortKey);
             STATE.set(s);
         }
-        UTF8String known = s.seen.get(value);
-        if (known != null) return known;
-        if (s.seen.size() >= REMEMBERED) s.seen.clear();
-        UTF8String masked = encrypt(s, value.toString());
-        s.seen.put(value.copy(), masked);  // a copy: the row's bytes may be reused
-        return masked;
+        s.keyGiven = key;
+        s.tweakSeedGiven = tweakSeed;
+        s.shortKeyGiven = shortKey;
+        return s;
     }
 
     private static UTF8String encrypt(State s, String text) throws GeneralSecurityException {

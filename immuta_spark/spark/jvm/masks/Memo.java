@@ -1,0 +1,117 @@
+package io.immutaspark.masks;
+
+import java.util.Arrays;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.spark.unsafe.Platform;
+import org.apache.spark.unsafe.array.ByteArrayMethods;
+import org.apache.spark.unsafe.types.UTF8String;
+
+/**
+ * One task thread's memory of the masks it made (a column's values repeat: one patient's many
+ * claims), laid out for the CPU's caches rather than as a HashMap of objects. A HashMap lookup
+ * touches a node, a key object, its bytes, a value object and its bytes, scattered over the heap;
+ * with 10,000 values in memory that is several cache misses a row, which cost more than the rest
+ * of the row. Here an open-addressing table of longs (a hash and an offset) points into one
+ * append-only arena that holds each value next to its mask, so a lookup reads two places.
+ *
+ * <p>The masks handed out point into the arena, so bytes once written are never overwritten:
+ * growing copies into a new array and forgetting starts a new one (an old one lives while a row
+ * still refers to it). The hash is seeded per memo, so values cannot be chosen offline to collide.
+ * Not thread-safe: each task thread has its own.
+ */
+final class Memo {
+    /** How many values' masks are remembered; then the memo starts again. */
+    static final int REMEMBERED = 65_536;
+    /** The most bytes of values and masks remembered (a few MB at most); then it starts again. */
+    static final int ARENA_LIMIT = 16 << 20;
+    /** Longer values are not remembered: they rarely repeat, and their mask costs more than a lookup. */
+    static final int LONGEST = 1024;
+
+    private static final long BASE = Platform.BYTE_ARRAY_OFFSET;
+    private final long seed = ThreadLocalRandom.current().nextLong();
+    private long[] slots;
+    private byte[] arena;
+    private int used;
+    private int count;
+
+    Memo() {
+        forget();
+    }
+
+    /** The memo's hash of {@code value}'s bytes (eight at a time, then the tail). */
+    int hash(UTF8String value) {
+        Object base = value.getBaseObject();
+        long at = value.getBaseOffset();
+        int n = value.numBytes();
+        long h = seed ^ n;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            h = (h ^ Platform.getLong(base, at + i)) * 0xBF58476D1CE4E5B9L;
+            h ^= h >>> 31;
+        }
+        long tail = 0;
+        for (int shift = 0; i < n; i++, shift += 8) tail |= (Platform.getByte(base, at + i) & 0xFFL) << shift;
+        h = (h ^ tail) * 0x94D049BB133111EBL;
+        return (int) (h ^ (h >>> 29));
+    }
+
+    /** The mask remembered for {@code value} (whose hash is {@code h}), or null. */
+    UTF8String find(UTF8String value, int h) {
+        long[] table = slots;
+        byte[] bytes = arena;
+        int mask = table.length - 1;
+        int n = value.numBytes();
+        for (int i = h & mask; ; i = (i + 1) & mask) {
+            long slot = table[i];
+            if (slot == 0) return null;
+            if ((int) (slot >>> 32) != h) continue;
+            int at = (int) slot - 1;
+            if (Platform.getInt(bytes, BASE + at) == n
+                    && ByteArrayMethods.arrayEquals(value.getBaseObject(), value.getBaseOffset(), bytes, BASE + at + 8, n)) {
+                return UTF8String.fromBytes(bytes, at + 8 + n, Platform.getInt(bytes, BASE + at + 4));
+            }
+        }
+    }
+
+    /** Remember {@code mask} for {@code value} (whose hash is {@code h}); the inputs are copied. */
+    void remember(UTF8String value, int h, UTF8String mask) {
+        int n = value.numBytes();
+        int m = mask.numBytes();
+        if (n > LONGEST || m > 4 * LONGEST) return;
+        int need = 8 + n + m;
+        if (count >= REMEMBERED || used + need > ARENA_LIMIT) forget();
+        if (used + need > arena.length) arena = Arrays.copyOf(arena, Math.min(ARENA_LIMIT, Math.max(2 * arena.length, used + need)));
+        if (2 * (count + 1) > slots.length) slots = rehashed(slots, 2 * slots.length);
+        int at = used;
+        Platform.putInt(arena, BASE + at, n);
+        Platform.putInt(arena, BASE + at + 4, m);
+        value.writeToMemory(arena, BASE + at + 8);
+        mask.writeToMemory(arena, BASE + at + 8 + n);
+        used += need;
+        count++;
+        place(slots, h, at);
+    }
+
+    private void forget() {
+        slots = new long[1 << 12];
+        arena = new byte[1 << 16];
+        used = 0;
+        count = 0;
+    }
+
+    private static long[] rehashed(long[] table, int size) {
+        long[] out = new long[size];
+        for (long slot : table) {
+            if (slot != 0) place(out, (int) (slot >>> 32), (int) slot - 1);
+        }
+        return out;
+    }
+
+    /** Linear probing; the table is at most half full, so an empty slot is always found. */
+    private static void place(long[] table, int h, int at) {
+        int mask = table.length - 1;
+        int i = h & mask;
+        while (table[i] != 0) i = (i + 1) & mask;
+        table[i] = ((long) h << 32) | ((at + 1) & 0xFFFFFFFFL);
+    }
+}
