@@ -18,7 +18,8 @@ the joined count column, which the enforced projection never outputs.
 **Counts taken once** (:func:`with_rare_groups`). When no row filter applies, the groups smaller
 than the largest K any policy uses are counted once, when the template is built, and kept in the
 JVM as a local relation (never in the catalog, never printed by a plan); the rows are then joined,
-left outer and broadcast, to that small set only, so a query reads the table once. Such a
+left outer and broadcast (where the session broadcasts joins at all), to that small set only, so a
+query reads the table once. Such a
 template is valid only over the very files it counted: the JVM rule uses it for a relation whose
 file index lists exactly those files (paths, lengths, modification times; see ``Relations.listing``)
 and the joined form above for any other, so a table that changed is never masked by stale
@@ -78,12 +79,15 @@ def with_rare_groups(
 
     ``ks`` gives each column group's largest K; a row whose group has K rows or more gets a count
     no K reaches. The small groups are collected into the JVM only (a local relation), never into
-    Python, and are broadcast. ``rows`` is the unfiltered scan (with a row filter, counts would
-    depend on what the filter keeps at each query: use :func:`with_group_counts`).
+    Python, and are broadcast (unless the session broadcasts no joins: an administrator's
+    ``spark.sql.autoBroadcastJoinThreshold`` of -1 is kept). ``rows`` is the unfiltered scan (with
+    a row filter, counts would depend on what the filter keeps at each query: use
+    :func:`with_group_counts`).
     """
     spark = rows.sparkSession
     counts: dict[tuple[str, ...], str] = {}
     out = rows
+    broadcast_ok = _broadcast_enabled(rows)
     for i, (group, k) in enumerate(ks.items()):
         count = f"{prefix}c{i}"
         raw_count = f"{prefix}r{i}"
@@ -94,7 +98,7 @@ def with_rare_groups(
         if found.size() > RARE_LIMIT:
             return None
         local = ClassicDataFrame(spark._jsparkSession.createDataFrame(found, jdf.schema()), spark)
-        joined = out.join(local.hint("broadcast"), _same_keys(group, keys), "left_outer")
+        joined = out.join(local.hint("broadcast") if broadcast_ok else local, _same_keys(group, keys), "left_outer")
         kept = [F.col(quote_identifier(c)) for c in out.columns]
         out = joined.select(*kept, F.coalesce(F.col(raw_count), F.lit(_COMMON)).alias(count))
         counts[group] = count

@@ -54,6 +54,30 @@ def test_groups_counted_once_are_never_printed_and_match_counting_in_the_query(
     assert "LocalTableScan" in plans and "zq-rare" not in plans and "zq-common" not in plans
 
 
+def test_groups_counted_once_are_not_broadcast_where_an_administrator_turned_broadcasts_off(
+    governed: Any, sample_spark: Any
+) -> None:
+    from immuta_spark.spark.templates import SharedFrames
+
+    data = [(i, "common" if i < 6 else f"rare-{i}") for i in range(8)]
+    table(sample_spark, "gov.knobroadcast", data, "id int, g string")
+    policies = "      - {name: k, type: masking, columns: {names: [g]}, mask: {k_anonymize: 2}}"
+    ann = governed(USERS + source("gov.knobroadcast", policies=policies))("ann")
+    # As spark-defaults.conf would set it: for the sessions templates are built in, and for the user's.
+    sessions = [SharedFrames.of(sample_spark).spark, ann]
+    for session in sessions:
+        session.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        df = ann.table("gov.knobroadcast")
+        assert rows(df) == [(i, "common" if i < 6 else None) for i in range(8)]
+        plan = _plan(df)
+    finally:
+        for session in sessions:
+            session.conf.unset("spark.sql.autoBroadcastJoinThreshold")
+    assert "LocalTableScan" in plan and "HashAggregate" not in plan  # still counted once
+    assert "Broadcast" not in plan, plan
+
+
 def test_a_table_rewritten_after_its_groups_were_counted_is_counted_again(governed: Any, sample_spark: Any) -> None:
     table(sample_spark, "gov.kstale", [(1, "Ohio"), (2, "Ohio"), (3, "Texas")], "id int, state string")
     policies = "      - {name: k, type: masking, columns: {names: [state]}, mask: {k_anonymize: 2}}"
