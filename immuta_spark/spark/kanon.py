@@ -19,12 +19,12 @@ the joined count column, which the enforced projection never outputs.
 than the largest K any policy uses are counted once, when the template is built, and kept in the
 JVM as a local relation (never in the catalog, never printed by a plan); the rows are then joined,
 left outer and broadcast (where the session broadcasts joins at all), to that small set only, so a
-query reads the table once. Such a
-template is valid only over the very files it counted: the JVM rule uses it for a relation whose
-file index lists exactly those files (paths, lengths, modification times; see ``Relations.listing``)
-and the joined form above for any other, so a table that changed is never masked by stale
-counts. More than :data:`RARE_LIMIT` small groups, or a table that is not a plain file listing,
-keep the joined form only.
+query reads the table once. Such a template is valid only over the very files it counted: the JVM
+rule uses it for a relation whose file index lists exactly those files (paths, lengths,
+modification times; see ``Relations.listing``) and the joined form above for any other, so a
+table that changed is never masked by stale counts (that query also lets the session's decision
+go, so the next builds the template again). More than :data:`RARE_LIMIT` small groups, or a table
+that is not a plain file listing, keep the joined form only.
 """
 
 from __future__ import annotations

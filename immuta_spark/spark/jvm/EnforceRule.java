@@ -118,7 +118,7 @@ public final class EnforceRule extends Rule<LogicalPlan> {
         if (d.kind == Governor.FAILED) throw Errors.unenforced(source, d.message);
         if (d.kind == Governor.PRIVATE && !g.inPrivate()) throw Errors.dp(source, DpQuery.ALLOWED
             + "; read it with session.sql('SELECT ... FROM <table> ... GROUP BY ...'), not a DataFrame, view or command");
-        LogicalPlan out = instantiate(d.templateFor(leaf), leaf, outputsOf.output(), g.prefix() + source);
+        LogicalPlan out = instantiate(g.templateFor(source, d, leaf), leaf, outputsOf.output(), g.prefix() + source);
         if (d.kind == Governor.PRIVATE) out.setTagValue(Governor.DP, source);
         return out;
     }

@@ -65,12 +65,6 @@ public final class Governor {
             this.pinned = pinned;
             this.listing = listing;
         }
-
-        /** The template for {@code leaf}: the pinned one only when the leaf reads exactly the files it counted. */
-        LogicalPlan templateFor(LogicalPlan leaf) {
-            if (pinned == null || listing == null) return template;
-            return listing.equals(Relations.listing(leaf)) ? pinned : template;
-        }
     }
 
     private final SparkSession session;
@@ -275,6 +269,19 @@ public final class Governor {
      */
     public void enforcePinned(String source, LogicalPlan template, LogicalPlan pinned, String listing, boolean owner) {
         decisions.put(source, new Decision(ENFORCE, null, template, owner, pinned, listing));
+    }
+
+    /**
+     * The template of {@code source} for {@code leaf} under {@code d}: the pinned one only when the leaf
+     * reads exactly the files its counts were taken of. Otherwise the counting one, and the decision is
+     * dropped, so that the next query asks Python again: the table changed, and Python builds its
+     * template afresh (keyed by Spark's cached relation, which changed too), counting the new files once.
+     */
+    LogicalPlan templateFor(String source, Decision d, LogicalPlan leaf) {
+        if (d.pinned == null || d.listing == null) return d.template;
+        if (d.listing.equals(Relations.listing(leaf))) return d.pinned;
+        decisions.remove(source, d);
+        return d.template;
     }
 
     /** {@link Relations#listing} of the one relation beneath {@code plan} (null when it has none or several). */
