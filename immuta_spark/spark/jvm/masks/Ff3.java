@@ -27,7 +27,7 @@ public final class Ff3 {
 
     private Ff3() {}
 
-    private static final class State {
+    private static final class State implements Memo.Maker {
         final UTF8String key;
         final UTF8String tweakSeed;
         final UTF8String shortKey;
@@ -54,6 +54,11 @@ public final class Ff3 {
             engines[1] = new FPEFF3_1Engine[0];
         }
 
+        @Override
+        public UTF8String make(UTF8String value) throws GeneralSecurityException {
+            return encrypt(this, value.toString());
+        }
+
         FPEFF3_1Engine engine(int klass, int chunk) {
             FPEFF3_1Engine[] have = engines[klass];
             if (chunk >= have.length) {
@@ -77,12 +82,7 @@ public final class Ff3 {
         if (s == null || key != s.keyGiven || tweakSeed != s.tweakSeedGiven || shortKey != s.shortKeyGiven) {
             s = state(s, key, tweakSeed, shortKey);
         }
-        int h = s.memo.hash(value);
-        UTF8String known = s.memo.find(value, h);
-        if (known != null) return known;
-        UTF8String masked = encrypt(s, value.toString());
-        s.memo.remember(value, h, masked);
-        return masked;
+        return s.memo.mask(value, s);
     }
 
     private static State state(State s, UTF8String key, UTF8String tweakSeed, UTF8String shortKey)

@@ -1,5 +1,6 @@
 package io.immutaspark.masks;
 
+import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.spark.unsafe.Platform;
@@ -34,12 +35,27 @@ final class Memo {
     private int used;
     private int count;
 
+    /** How a mask is made of a value the memo does not hold. */
+    interface Maker {
+        UTF8String make(UTF8String value) throws GeneralSecurityException;
+    }
+
     Memo() {
         forget();
     }
 
+    /** The mask of {@code value}: the one remembered, else {@code maker}'s, remembered from now on. */
+    UTF8String mask(UTF8String value, Maker maker) throws GeneralSecurityException {
+        int h = hash(value);
+        UTF8String known = find(value, h);
+        if (known != null) return known;
+        UTF8String made = maker.make(value);
+        remember(value, h, made);
+        return made;
+    }
+
     /** The memo's hash of {@code value}'s bytes (eight at a time, then the tail). */
-    int hash(UTF8String value) {
+    private int hash(UTF8String value) {
         Object base = value.getBaseObject();
         long at = value.getBaseOffset();
         int n = value.numBytes();
@@ -56,7 +72,7 @@ final class Memo {
     }
 
     /** The mask remembered for {@code value} (whose hash is {@code h}), or null. */
-    UTF8String find(UTF8String value, int h) {
+    private UTF8String find(UTF8String value, int h) {
         long[] table = slots;
         byte[] bytes = arena;
         int mask = table.length - 1;
@@ -74,7 +90,7 @@ final class Memo {
     }
 
     /** Remember {@code mask} for {@code value} (whose hash is {@code h}); the inputs are copied. */
-    void remember(UTF8String value, int h, UTF8String mask) {
+    private void remember(UTF8String value, int h, UTF8String mask) {
         int n = value.numBytes();
         int m = mask.numBytes();
         if (n > LONGEST || m > 4 * LONGEST) return;

@@ -27,7 +27,7 @@ public final class Tokens {
 
     private Tokens() {}
 
-    private static final class State {
+    private static final class State implements Memo.Maker {
         final UTF8String enc;
         final UTF8String mac;
         // The key objects last given: a plan passes the same ones every row, so comparing
@@ -48,18 +48,18 @@ public final class Tokens {
             key = new SecretKeySpec(HexFormat.of().parseHex(enc.toString()), "AES");
             cipher = Cipher.getInstance("AES/GCM/NoPadding");
         }
+
+        @Override
+        public UTF8String make(UTF8String value) throws GeneralSecurityException {
+            return seal(this, value.getBytes());
+        }
     }
 
     /** The token of {@code value}'s UTF-8 bytes under the hex keys {@code enc} (AES-256) and {@code mac} (HMAC). */
     public static UTF8String tokenize(UTF8String value, UTF8String enc, UTF8String mac) throws GeneralSecurityException {
         State s = STATE.get();
         if (s == null || enc != s.encGiven || mac != s.macGiven) s = state(s, enc, mac);
-        int h = s.memo.hash(value);
-        UTF8String known = s.memo.find(value, h);
-        if (known != null) return known;
-        UTF8String token = seal(s, value.getBytes());
-        s.memo.remember(value, h, token);
-        return token;
+        return s.memo.mask(value, s);
     }
 
     private static State state(State s, UTF8String enc, UTF8String mac) throws GeneralSecurityException {
