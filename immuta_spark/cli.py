@@ -16,6 +16,7 @@ from immuta_spark.catalog import ApplyResult, GovernanceCatalog, default_catalog
 from immuta_spark.catalog.service import describe_paths, load_policy_file
 from immuta_spark.cli_common import print_json, text_table
 from immuta_spark.cli_dp import add_dp_commands, run_dp
+from immuta_spark.cli_engine import ENGINE_COMMANDS, add_engine_commands, run_engine_command
 from immuta_spark.cli_idp import add_idp_commands, run_idp
 from immuta_spark.cli_projects import add_project_commands, run_project
 from immuta_spark.cli_sources import add_source_commands, run_source
@@ -81,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     add_unmask_commands(sub)
     add_dp_commands(sub)
     add_idp_commands(sub)
+
+    add_engine_commands(sub)
 
     au = sub.add_parser("audit", help="list audit records")
     au.add_argument("--user")
@@ -177,6 +180,8 @@ def _run(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:
         return run_unmask(args, cat, out)
     if args.command == "dp":
         return run_dp(args, cat, out)
+    if args.command in ENGINE_COMMANDS:
+        return run_engine_command(args, cat, out)
     if args.command == "idp":
         return run_idp(args, cat, out)
     records = cat.audit(

@@ -1,7 +1,7 @@
 """Fingerprints as the catalog keeps them (POLICY.md 5.2): computed by the Spark layer, stored per source.
 
 The Spark layer computes them (:mod:`immuta_spark.spark.fingerprint`); the catalog only stores
-and reads them. A source's owners and governors store one (``immuta-spark-fingerprint``); a
+and reads them. A source's owners and governors store one (``immuta-spark fingerprint``); a
 governed session stores one itself when a query needs a fresh fingerprint (``automatic``).
 Every store is audited (``fingerprint.compute``). One from the shell moves the revision, so
 plans that use it are compiled again; a governed session's own does not (that would void the
@@ -30,16 +30,23 @@ class Fingerprints(CatalogBase):
         with self.store.read() as conn:
             return self.store.fingerprint_of(conn, source)
 
-    def store_fingerprint(self, source: str, body: dict[str, Any], *, automatic: bool = False) -> None:
-        """Store ``source``'s fingerprint (its owners and governors; ``automatic``: a governed session's own)."""
-        snapshot = self.snapshot()
-        src = snapshot.sources.get(source)
+    def check_fingerprinter(self, source: str) -> None:
+        """Refuse (audited) unless the actor may fingerprint ``source``: one of its owners, or a governor."""
+        src = self.snapshot().sources.get(source)
         if src is None:
             raise SourceNotFound(source)
         me = self._actor_subject()
-        if not automatic and not (src.is_owner(me.user, me.groups) or me.has(Permission.GOVERNANCE)):
+        if not (src.is_owner(me.user, me.groups) or me.has(Permission.GOVERNANCE)):
             self.record(action="fingerprint.compute", outcome="denied", sources=[source], detail={"source": source})
             raise NotAuthorized(f"only an owner of '{source}' or a governor may fingerprint it")
+
+    def store_fingerprint(self, source: str, body: dict[str, Any], *, automatic: bool = False) -> None:
+        """Store ``source``'s fingerprint (its owners and governors; ``automatic``: a governed session's own)."""
+        if automatic:
+            if source not in self.snapshot().sources:
+                raise SourceNotFound(source)
+        else:
+            self.check_fingerprinter(source)
         with self.store.write() as conn:
             self.store.put_fingerprint(conn, source, body)
             if not automatic:

@@ -222,7 +222,7 @@ def _bounds(column: str | None, bounds: Mapping[str, tuple[float, float]]) -> tu
     if column is None or column not in bounds:
         raise DifferentialPrivacyError(
             f"SUM and AVG of '{column}' need bounds: declare them in the policy (bounds: {{{column}: [low, high]}}) "
-            "or fingerprint the source (immuta-spark-fingerprint) so its minimum and maximum are known"
+            "or fingerprint the source (`immuta-spark fingerprint SOURCE`) so its minimum and maximum are known"
         )
     return bounds[column]
 

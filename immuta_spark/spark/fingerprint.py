@@ -6,7 +6,7 @@ k-anonymization policy on the source, the K that ``k_anonymize: fingerprint`` us
 K from 2 to 10 that suppresses at most 10% of rows, 2 if none); and the table's **version**, a
 hash of its files' paths, sizes and modification times. A fingerprint whose version is not the
 table's is stale and never used: a governed session recomputes it the first time a query
-needs it (:class:`FreshFingerprints`), and ``immuta-spark-fingerprint`` computes it ahead.
+needs it (:class:`FreshFingerprints`), and ``immuta-spark fingerprint`` computes it ahead.
 
 The statistics take one aggregation over the table; the exact distinct counts of low-cardinality
 columns and each k-anonymization group's counts take one more each.

@@ -88,15 +88,20 @@ def test_a_column_above_the_cardinality_cutoff_is_refused_naming_it_and_its_coun
         sessions("ann").sql("SELECT * FROM fpr.visits").collect()
 
 
-def test_the_command_fingerprints_as_an_owner_or_governor_only(sessions: Any, sample_spark: Any) -> None:
+def test_the_command_fingerprints_as_an_owner_or_governor_only(
+    sessions: Any, sample_spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import json
 
+    from immuta_spark import cli
     from immuta_spark.spark import fingerprint_cli
 
     url = sessions.catalog.store.url
     out = io.StringIO()
-    assert fingerprint_cli.main(["--catalog", url, "--user", "gov", "Visits"], spark=sample_spark, out=out) == 0
+    monkeypatch.setenv("HADOOP_USER_NAME", "svc_notebook")  # who runs the commands: it may IMPERSONATE
+    # The core's CLI runs the Spark layer's command (entry point group immuta_spark.commands).
+    assert cli.main(["--catalog", url, "--as", "gov", "fingerprint", "Visits"], out=out) == 0
     assert out.getvalue().startswith("Visits: 100 rows, 3 columns; k: k-zip=10; version ")
     out = io.StringIO()
     argv = ["--catalog", url, "--user", "gov", "--all", "--format", "json"]
@@ -104,3 +109,9 @@ def test_the_command_fingerprints_as_an_owner_or_governor_only(sessions: Any, sa
     assert json.loads(out.getvalue())["Visits"]["columns"]["zip"]["distinct"] == 12
     assert fingerprint_cli.main(["--catalog", url, "--user", "ann", "Visits"], spark=sample_spark, out=out) == 2
     assert fingerprint_cli.main(["--catalog", url, "--user", "gov", "Nope"], spark=sample_spark, out=out) == 2
+    assert cli.main(["--catalog", url, "--as", "ann", "fingerprint", "Visits"], out=out) == 1
+    # --user acts as someone: it needs IMPERSONATE of whoever runs the command, as --as does.
+    stored = sessions.catalog.fingerprint("Visits")
+    monkeypatch.setenv("HADOOP_USER_NAME", "ann")
+    assert fingerprint_cli.main(["--catalog", url, "--user", "gov", "Visits"], spark=sample_spark, out=out) == 2
+    assert sessions.catalog.fingerprint("Visits") == stored

@@ -392,3 +392,28 @@ def test_the_console_script_reports_a_bad_file_and_changes_nothing(catalog_url: 
 def test_the_example_configuration_applies_through_main(catalog_url: str) -> None:
     cat = GovernanceCatalog.open(catalog_url, identity="alice", create=True)
     assert run(cat, "apply", str(CONF))[0] == 0
+
+
+# --- commands an engine provides --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("installed", [False, True], ids=["no entry point", "its package does not import"])
+def test_fingerprint_without_the_spark_layer_says_what_to_install(
+    catalog: GovernanceCatalog, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from immuta_spark import cli_engine
+
+    broken = EntryPoint("fingerprint", "immuta_spark_no_such_engine.cli:command", cli_engine.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(cli_engine, "entry_points", lambda group: [broken] if installed else [])
+    code, out = run(catalog, "fingerprint", "--all")
+    assert (code, out) == (1, "")
+    err = capsys.readouterr().err
+    assert "`immuta-spark fingerprint` needs the Spark layer" in err and "pip install 'immuta-spark[spark]'" in err
+
+
+def test_fingerprint_names_its_sources_or_all_but_not_both(catalog: GovernanceCatalog) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run(catalog, "fingerprint", "Claims", "--all")
+    assert exc.value.code == 2
