@@ -13,7 +13,9 @@ import org.apache.spark.unsafe.types.UTF8String;
  * touches a node, a key object, its bytes, a value object and its bytes, scattered over the heap;
  * with 10,000 values in memory that is several cache misses a row, which cost more than the rest
  * of the row. Here an open-addressing table of longs (a hash and an offset) points into one
- * append-only arena that holds each value next to its mask, so a lookup reads two places.
+ * append-only arena that holds each value next to its mask's bytes, and a parallel array holds
+ * each mask's one UTF8String over those bytes: a hit allocates nothing (a UTF8String's volatile
+ * fields make each new one cost as much as the lookup itself).
  *
  * <p>The masks handed out point into the arena, so bytes once written are never overwritten:
  * growing copies into a new array and forgetting starts a new one (an old one lives while a row
@@ -31,6 +33,7 @@ final class Memo {
     private static final long BASE = Platform.BYTE_ARRAY_OFFSET;
     private final long seed = ThreadLocalRandom.current().nextLong();
     private long[] slots;
+    private UTF8String[] made;
     private byte[] arena;
     private int used;
     private int count;
@@ -83,8 +86,8 @@ final class Memo {
             if ((int) (slot >>> 32) != h) continue;
             int at = (int) slot - 1;
             if (Platform.getInt(bytes, BASE + at) == n
-                    && ByteArrayMethods.arrayEquals(value.getBaseObject(), value.getBaseOffset(), bytes, BASE + at + 8, n)) {
-                return UTF8String.fromBytes(bytes, at + 8 + n, Platform.getInt(bytes, BASE + at + 4));
+                    && ByteArrayMethods.arrayEquals(value.getBaseObject(), value.getBaseOffset(), bytes, BASE + at + 4, n)) {
+                return made[i];
             }
         }
     }
@@ -94,40 +97,43 @@ final class Memo {
         int n = value.numBytes();
         int m = mask.numBytes();
         if (n > LONGEST || m > 4 * LONGEST) return;
-        int need = 8 + n + m;
+        int need = 4 + n + m;
         if (count >= REMEMBERED || used + need > ARENA_LIMIT) forget();
         if (used + need > arena.length) arena = Arrays.copyOf(arena, Math.min(ARENA_LIMIT, Math.max(2 * arena.length, used + need)));
-        if (2 * (count + 1) > slots.length) slots = rehashed(slots, 2 * slots.length);
+        if (2 * (count + 1) > slots.length) grow();
         int at = used;
         Platform.putInt(arena, BASE + at, n);
-        Platform.putInt(arena, BASE + at + 4, m);
-        value.writeToMemory(arena, BASE + at + 8);
-        mask.writeToMemory(arena, BASE + at + 8 + n);
+        value.writeToMemory(arena, BASE + at + 4);
+        mask.writeToMemory(arena, BASE + at + 4 + n);
         used += need;
         count++;
-        place(slots, h, at);
+        place(h, at, UTF8String.fromBytes(arena, at + 4 + n, m));
     }
 
     private void forget() {
         slots = new long[1 << 12];
+        made = new UTF8String[1 << 12];
         arena = new byte[1 << 16];
         used = 0;
         count = 0;
     }
 
-    private static long[] rehashed(long[] table, int size) {
-        long[] out = new long[size];
-        for (long slot : table) {
-            if (slot != 0) place(out, (int) (slot >>> 32), (int) slot - 1);
+    private void grow() {
+        long[] oldSlots = slots;
+        UTF8String[] oldMade = made;
+        slots = new long[2 * oldSlots.length];
+        made = new UTF8String[2 * oldSlots.length];
+        for (int i = 0; i < oldSlots.length; i++) {
+            if (oldSlots[i] != 0) place((int) (oldSlots[i] >>> 32), (int) oldSlots[i] - 1, oldMade[i]);
         }
-        return out;
     }
 
     /** Linear probing; the table is at most half full, so an empty slot is always found. */
-    private static void place(long[] table, int h, int at) {
-        int mask = table.length - 1;
+    private void place(int h, int at, UTF8String token) {
+        int mask = slots.length - 1;
         int i = h & mask;
-        while (table[i] != 0) i = (i + 1) & mask;
-        table[i] = ((long) h << 32) | ((at + 1) & 0xFFFFFFFFL);
+        while (slots[i] != 0) i = (i + 1) & mask;
+        slots[i] = ((long) h << 32) | ((at + 1) & 0xFFFFFFFFL);
+        made[i] = token;
     }
 }
