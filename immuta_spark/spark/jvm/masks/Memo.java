@@ -25,7 +25,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class Memo {
     /** How many values' masks are remembered; then the memo starts again. */
     static final int REMEMBERED = 65_536;
-    /** The most bytes of values and masks remembered (a few MB at most); then it starts again. */
+    /** The most bytes of values and masks remembered (16 MB); then the memo starts again. */
     static final int ARENA_LIMIT = 16 << 20;
     /** Longer values are not remembered: they rarely repeat, and their mask costs more than a lookup. */
     static final int LONGEST = 1024;
@@ -52,9 +52,9 @@ final class Memo {
         int h = hash(value);
         UTF8String known = find(value, h);
         if (known != null) return known;
-        UTF8String made = maker.make(value);
-        remember(value, h, made);
-        return made;
+        UTF8String fresh = maker.make(value);
+        remember(value, h, fresh);
+        return fresh;
     }
 
     /** The memo's hash of {@code value}'s bytes (eight at a time, then the tail). */
