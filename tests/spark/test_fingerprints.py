@@ -91,6 +91,7 @@ def test_a_column_above_the_cardinality_cutoff_is_refused_naming_it_and_its_coun
 def test_the_command_fingerprints_as_an_owner_or_governor_only(
     sessions: Any, sample_spark: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import functools
     import io
     import json
 
@@ -100,6 +101,9 @@ def test_the_command_fingerprints_as_an_owner_or_governor_only(
     url = sessions.catalog.store.url
     out = io.StringIO()
     monkeypatch.setenv("HADOOP_USER_NAME", "svc_notebook")  # who runs the commands: it may IMPERSONATE
+    # The entry point loads fingerprint_cli.command; pinned to the plain session, as a new process would
+    # start one (the builder here could hand back an earlier test's governed session, which refuses raw reads).
+    monkeypatch.setattr(fingerprint_cli, "command", functools.partial(fingerprint_cli.command, spark=sample_spark))
     # The core's CLI runs the Spark layer's command (entry point group immuta_spark.commands).
     assert cli.main(["--catalog", url, "--as", "gov", "fingerprint", "Visits"], out=out) == 0
     assert out.getvalue().startswith("Visits: 100 rows, 3 columns; k: k-zip=10; version ")
