@@ -17,7 +17,13 @@ from typing import Any, TextIO
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.errors import ImmutaSparkError
 
-__all__ = ["ENGINE_COMMANDS", "ENTRY_POINT_GROUP", "add_engine_commands", "run_engine_command"]
+__all__ = [
+    "ENGINE_COMMANDS",
+    "ENTRY_POINT_GROUP",
+    "add_engine_commands",
+    "add_fingerprint_arguments",
+    "run_engine_command",
+]
 
 #: The entry point group of engine commands.
 ENTRY_POINT_GROUP = "immuta_spark.commands"
@@ -30,10 +36,15 @@ def add_engine_commands(sub: Any) -> None:
     f = sub.add_parser(
         "fingerprint", help="compute and store the fingerprints of data sources, reading them with Spark"
     )
-    which = f.add_mutually_exclusive_group(required=True)
+    add_fingerprint_arguments(f)
+
+
+def add_fingerprint_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``fingerprint`` command's own arguments (also the standalone ``immuta-spark-fingerprint``'s)."""
+    which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("sources", metavar="SOURCE", nargs="*", default=[], help="a data source's name")
     which.add_argument("--all", action="store_true", help="every data source")
-    f.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run_engine_command(args: argparse.Namespace, cat: GovernanceCatalog, out: TextIO) -> int:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from immuta_spark.catalog import GovernanceCatalog
 from immuta_spark.cli_common import print_json
+from immuta_spark.cli_engine import add_fingerprint_arguments
 from immuta_spark.errors import ImmutaSparkError
 
 __all__ = ["command", "main"]
@@ -32,10 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="immuta-spark-fingerprint", description="fingerprint governed sources with Spark")
     p.add_argument("--catalog", required=True, help="the governance catalog's URL")
     p.add_argument("--user", help="act as USER, an owner of each source or a governor (needs IMPERSONATE)")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("sources", metavar="SOURCE", nargs="*", default=[], help="a source's name")
-    which.add_argument("--all", action="store_true", help="every source")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    add_fingerprint_arguments(p)
     return p
 
 

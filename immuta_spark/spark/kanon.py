@@ -59,8 +59,7 @@ _COMMON = 2**62
 
 def group_columns(terms: Iterable[Expr]) -> list[tuple[str, ...]]:
     """The distinct column groups that ``terms`` count rows of (``GroupSmallerThan``), first seen first."""
-    found = {n.columns: None for n in nodes(*terms) if isinstance(n, GroupSmallerThan)}
-    return list(found)
+    return list(largest_k(terms))
 
 
 def largest_k(terms: Iterable[Expr]) -> dict[tuple[str, ...], int]:
